@@ -1,0 +1,289 @@
+#include "support/support.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace hookd::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "hookd-test-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+std::filesystem::path fixtures_dir() { return HOOKD_FIXTURES_DIR; }
+
+std::string fixture(const std::string& name) {
+  auto path = fixtures_dir() / name;
+  if (!std::filesystem::exists(path)) throw std::runtime_error("missing fixture " + path.string());
+  return read_file(path);
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int run_command(const std::string& command, std::string* output) {
+  std::string full = command + " 2>&1";
+  FILE* pipe = popen(full.c_str(), "r");
+  if (!pipe) return -1;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) {
+    if (output) output->append(buf, n);
+  }
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
+  if (options_.data_dir.empty()) {
+    owned_dir_ = std::make_unique<TempDir>();
+    data_dir_ = owned_dir_->path() / "data";
+  } else {
+    data_dir_ = options_.data_dir;
+  }
+  log_path_ = data_dir_.parent_path() / ("hookd-" + data_dir_.filename().string() + ".log");
+  start();
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    if (!wait_until([&] { return !running(); }, std::chrono::seconds(10))) kill9();
+  }
+}
+
+void Daemon::start() {
+  std::filesystem::create_directories(data_dir_);
+  auto port_file = data_dir_.parent_path() / ("port-" + data_dir_.filename().string());
+  std::filesystem::remove(port_file);
+
+  std::vector<std::string> args = {options_.binary,     "--listen",    "127.0.0.1:0",
+                                   "--port-file",       port_file.string(),
+                                   "--data-dir",        data_dir_.string(),
+                                   "--threads",         "2",
+                                   "--log-format",      "json"};
+  args.insert(args.end(), options_.args.begin(), options_.args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), options_.env.begin(), options_.env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 2, 1);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
+  pid_ = pid;
+
+  bool up = wait_until(
+      [&] {
+        if (!running()) return true;
+        auto text = read_file(port_file);
+        return !text.empty() && text.back() == '\n';
+      },
+      std::chrono::seconds(30));
+  if (!up || pid_ <= 0) {
+    throw std::runtime_error("hookd did not start; log:\n" + log());
+  }
+  port_ = static_cast<unsigned short>(std::stoi(read_file(port_file)));
+}
+
+bool Daemon::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::string Daemon::log() const { return read_file(log_path_); }
+
+int Daemon::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void Daemon::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void Daemon::restart() {
+  if (pid_ > 0) terminate();
+  start();
+}
+
+namespace {
+
+Reply to_reply(http::response<http::string_body>& res) {
+  Reply reply;
+  reply.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    reply.headers[name] = std::string(field.value());
+  }
+  reply.body = res.body();
+  return reply;
+}
+
+http::request<http::string_body> make_request(
+    const std::string& method, const std::string& target, const std::string& body,
+    const std::vector<std::pair<std::string, std::string>>& headers, unsigned short port) {
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
+  return req;
+}
+
+}  // namespace
+
+struct HttpConnection::Impl {
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  beast::flat_buffer buffer;
+  unsigned short port;
+  bool open = false;
+};
+
+HttpConnection::HttpConnection(unsigned short port) : impl_(std::make_unique<Impl>()) {
+  impl_->port = port;
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  beast::error_code ec;
+  impl_->stream.socket().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  impl_->open = !ec;
+}
+
+HttpConnection::~HttpConnection() {
+  beast::error_code ec;
+  impl_->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+bool HttpConnection::is_open() const { return impl_->open; }
+
+void HttpConnection::write_raw(const std::string& bytes) {
+  beast::error_code ec;
+  asio::write(impl_->stream.socket(), asio::buffer(bytes), ec);
+  if (ec) impl_->open = false;
+}
+
+Reply HttpConnection::read_reply() {
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256ull << 20);
+  parser.header_limit(1 << 20);
+  beast::error_code ec;
+  impl_->stream.expires_after(std::chrono::seconds(60));
+  http::read(impl_->stream, impl_->buffer, parser, ec);
+  if (ec) {
+    impl_->open = false;
+    return Reply{0, {}, ec.message()};
+  }
+  auto res = parser.release();
+  if (!res.keep_alive()) impl_->open = false;
+  return to_reply(res);
+}
+
+Reply HttpConnection::request(const std::string& method, const std::string& target,
+                              const std::string& body,
+                              const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (!impl_->open) return Reply{0, {}, "connection closed"};
+  auto req = make_request(method, target, body, headers, impl_->port);
+  beast::error_code ec;
+  impl_->stream.expires_after(std::chrono::seconds(60));
+  http::write(impl_->stream, req, ec);
+  if (ec) {
+    impl_->open = false;
+    return Reply{0, {}, ec.message()};
+  }
+  return read_reply();
+}
+
+Reply http(unsigned short port, const std::string& method, const std::string& target,
+           const std::string& body,
+           const std::vector<std::pair<std::string, std::string>>& headers) {
+  HttpConnection connection(port);
+  if (!connection.is_open()) return Reply{0, {}, "connect failed"};
+  auto h = headers;
+  h.emplace_back("Connection", "close");
+  return connection.request(method, target, body, h);
+}
+
+unsigned short free_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+}  // namespace hookd::test

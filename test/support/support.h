@@ -1,0 +1,120 @@
+// Test support: temporary directories, fixtures, the real hookd binary as a
+// child process, and a small blocking HTTP client for 127.0.0.1.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hookd::test {
+
+// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& content);
+// Contents of ../shared/fixtures/<name>.
+std::string fixture(const std::string& name);
+std::filesystem::path fixtures_dir();
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes. For
+// waiting on eventual effects only; never to assert on speed.
+bool wait_until(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// Runs a command through /bin/sh, returns its exit code; output to `output`.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+struct DaemonOptions {
+  std::vector<std::string> args;  // extra flags, appended
+  std::vector<std::string> env;   // extra "NAME=value" entries
+  std::filesystem::path data_dir; // empty: a TempDir owned by the Daemon
+  std::string binary = HOOKD_BINARY;
+};
+
+// The real hookd, started with --listen 127.0.0.1:0 --port-file ... and
+// --data-dir; stderr (JSON logs) goes to a file readable with log().
+class Daemon {
+ public:
+  explicit Daemon(DaemonOptions options = {});
+  ~Daemon();  // SIGTERM, then SIGKILL after 10 s
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  unsigned short port() const { return port_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  int pid() const { return pid_; }
+  bool running();
+  std::string log() const;
+
+  // SIGTERM and wait; returns the exit code (128+signal if killed).
+  int terminate();
+  // SIGKILL and wait.
+  void kill9();
+  // Starts again on the same data dir and flags (after terminate/kill9).
+  void restart();
+
+ private:
+  void start();
+  DaemonOptions options_;
+  std::unique_ptr<TempDir> owned_dir_;
+  std::filesystem::path data_dir_;
+  std::filesystem::path log_path_;
+  int pid_ = -1;
+  unsigned short port_ = 0;
+};
+
+struct Reply {
+  int status = 0;  // 0: transport error (see body)
+  std::map<std::string, std::string> headers;  // names lower-case
+  std::string body;
+};
+
+// One request on a fresh connection to 127.0.0.1:port.
+Reply http(unsigned short port, const std::string& method, const std::string& target,
+           const std::string& body = "",
+           const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+inline Reply post_json(unsigned short port, const std::string& target, const std::string& body,
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+  headers.emplace_back("Content-Type", "application/json");
+  return http(port, "POST", target, body, headers);
+}
+
+// A keep-alive connection, for pipelining and connection-reuse tests.
+class HttpConnection {
+ public:
+  explicit HttpConnection(unsigned short port);
+  ~HttpConnection();
+  Reply request(const std::string& method, const std::string& target,
+                const std::string& body = "",
+                const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // Writes raw bytes; reads one response.
+  void write_raw(const std::string& bytes);
+  Reply read_reply();
+  bool is_open() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A free TCP port on 127.0.0.1 (bound then released).
+unsigned short free_port();
+
+}  // namespace hookd::test
