@@ -1,2 +1,186 @@
-// Placeholder until this tool is written.
-int main() { return 1; }
+// hookd: wires configuration, the journal, the HTTP server, runbooks, hooks
+// and delivery together, then runs the per-core reactors until SIGTERM.
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "hookd/config.h"
+#include "hookd/http_server.h"
+#include "hookd/ingest.h"
+#include "hookd/journal.h"
+#include "hookd/log.h"
+#include "hookd/metrics.h"
+#include "hookd/reactor.h"
+#include "hookd/signature.h"
+
+namespace {
+
+using namespace hookd;
+
+int fail_config(const std::string& reason) {
+  std::fprintf(stderr, "hookd: %s\n", reason.c_str());
+  return 2;
+}
+
+int fail_start(const std::string& what, const std::string& reason) {
+  log::error("start-up failed", {{"what", what}, {"error", reason}});
+  return 1;
+}
+
+// Written atomically so a reader never sees a partial port number.
+bool write_port_file(const std::string& path, unsigned short port) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+double read_rss_bytes() {
+  std::ifstream in("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  in >> pages_total >> pages_resident;
+  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+double count_open_fds() {
+  std::error_code ec;
+  double n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+void register_process_metrics() {
+  auto& m = metrics();
+  m.gauge("hookd_build_info", "hookd version", {{"version", HOOKD_VERSION}}).set(1);
+  m.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.")
+      .set(static_cast<double>(now_unix_ms()) / 1000.0);
+  m.gauge_callback("process_resident_memory_bytes", "Resident memory size in bytes.", {},
+                   read_rss_bytes);
+  m.gauge_callback("process_open_fds", "Number of open file descriptors.", {}, count_open_fds);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = parse_command_line(argc, argv);
+  if (!parsed) return fail_config(parsed.error().message);
+  if (parsed->action != CommandLine::Action::run) {
+    std::cout << parsed->text;
+    return 0;
+  }
+  const Config& config = parsed->config;
+
+  log::Level level = log::Level::info;
+  log::parse_level(config.log_level, level);
+  log::configure(level, config.log_format == "text" ? log::Format::text : log::Format::json);
+
+  IngestOptions ingest;
+  if (!config.inbound_secret.empty()) {
+    auto secret = WebhookSecret::parse(config.inbound_secret);
+    if (!secret) return fail_config("--inbound-secret: " + secret.error().message);
+    ingest.inbound_secret = *secret;
+  }
+  ingest.signature_tolerance_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(config.signature_tolerance).count();
+  ingest.max_events_per_request = config.max_events_per_request;
+  ingest.retry_after_seconds = static_cast<int>(
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
+                                    config.retry_after + std::chrono::milliseconds(999))
+                                    .count()));
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return fail_start("data-dir", config.data_dir.string() + ": " + ec.message());
+
+  register_process_metrics();
+
+  JournalOptions journal_options;
+  journal_options.dir = config.data_dir / "journal";
+  journal_options.max_bytes = config.journal_max_bytes;
+  journal_options.segment_bytes = config.journal_segment_bytes;
+  journal_options.max_pending_bytes = config.journal_max_pending_bytes;
+  journal_options.fsync = config.fsync == "always" ? FsyncMode::always
+                          : config.fsync == "off"  ? FsyncMode::off
+                                                   : FsyncMode::batch;
+  journal_options.batch_window =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.fsync_batch_window);
+  auto journal_result = open_file_journal(journal_options);
+  if (!journal_result) return fail_start("journal", journal_result.error().message);
+  std::unique_ptr<Journal> journal = std::move(journal_result).value();
+
+  Reactor reactor(config.threads);
+
+  Router router;
+  std::vector<std::pair<std::string, EventStatusView>> views;
+  std::vector<ReadinessCheck> checks;
+  add_event_routes(router, *journal, ingest, views);
+  add_ops_routes(router, *journal, checks);
+
+  HttpServerOptions server_options;
+  server_options.listen = config.listen;
+  server_options.max_body_bytes = config.max_body_bytes;
+  server_options.max_header_bytes = config.max_header_bytes;
+  server_options.read_timeout = config.read_timeout;
+  server_options.idle_timeout = config.idle_timeout;
+  server_options.max_connections = config.max_connections;
+  server_options.tls_cert_file = config.tls_cert;
+  server_options.tls_key_file = config.tls_key;
+  HttpServer server(reactor, server_options, std::move(router));
+  if (auto started = server.start(); !started) {
+    return fail_start("listen", started.error().message);
+  }
+  if (!config.port_file.empty() && !write_port_file(config.port_file, server.port())) {
+    return fail_start("port-file", "cannot write " + config.port_file);
+  }
+  log::info("hookd listening",
+            {{"version", HOOKD_VERSION},
+             {"listen", config.listen},
+             {"port", server.port()},
+             {"threads", reactor.size()},
+             {"tls", !config.tls_cert.empty()},
+             {"fsync", config.fsync},
+             {"data_dir", config.data_dir.string()},
+             {"signatures_required", ingest.inbound_secret.has_value()},
+             {"hooks", config.hooks_enabled()}});
+
+  // Drain order: stop taking requests, let in-flight ones finish, then the
+  // consumers, then the journal (on a plain thread: close() fsyncs).
+  auto& io = reactor.context(0);
+  boost::asio::steady_timer drain_deadline(io);
+  std::thread closer;  // only touched on reactor 0, which is this thread
+  auto finish = [&] {
+    if (closer.joinable()) return;
+    closer = std::thread([&] {
+      journal->close();
+      reactor.stop();
+    });
+  };
+  reactor.run([&] {
+    drain_deadline.expires_after(config.drain_timeout);
+    drain_deadline.async_wait([&](const boost::system::error_code& e) {
+      if (e) return;
+      log::warn("drain timed out, stopping", {{"timeout_ms", config.drain_timeout.count()}});
+      finish();
+    });
+    server.drain([&] { boost::asio::post(io, finish); });
+  });
+  if (closer.joinable()) closer.join();
+  journal->close();
+  log::info("hookd stopped");
+  return 0;
+}

@@ -23,7 +23,7 @@ namespace hookd::test {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 TempDir::TempDir() {
@@ -182,7 +182,7 @@ void Daemon::restart() {
 
 namespace {
 
-Reply to_reply(http::response<http::string_body>& res) {
+Reply to_reply(bhttp::response<bhttp::string_body>& res) {
   Reply reply;
   reply.status = static_cast<int>(res.result_int());
   for (const auto& field : res) {
@@ -194,14 +194,14 @@ Reply to_reply(http::response<http::string_body>& res) {
   return reply;
 }
 
-http::request<http::string_body> make_request(
+bhttp::request<bhttp::string_body> make_request(
     const std::string& method, const std::string& target, const std::string& body,
     const std::vector<std::pair<std::string, std::string>>& headers, unsigned short port) {
-  http::request<http::string_body> req;
+  bhttp::request<bhttp::string_body> req;
   req.method_string(method);
   req.target(target);
   req.version(11);
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port));
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = body;
   if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
@@ -240,12 +240,12 @@ void HttpConnection::write_raw(const std::string& bytes) {
 }
 
 Reply HttpConnection::read_reply() {
-  http::response_parser<http::string_body> parser;
+  bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(256ull << 20);
   parser.header_limit(1 << 20);
   beast::error_code ec;
   impl_->stream.expires_after(std::chrono::seconds(60));
-  http::read(impl_->stream, impl_->buffer, parser, ec);
+  bhttp::read(impl_->stream, impl_->buffer, parser, ec);
   if (ec) {
     impl_->open = false;
     return Reply{0, {}, ec.message()};
@@ -262,7 +262,7 @@ Reply HttpConnection::request(const std::string& method, const std::string& targ
   auto req = make_request(method, target, body, headers, impl_->port);
   beast::error_code ec;
   impl_->stream.expires_after(std::chrono::seconds(60));
-  http::write(impl_->stream, req, ec);
+  bhttp::write(impl_->stream, req, ec);
   if (ec) {
     impl_->open = false;
     return Reply{0, {}, ec.message()};
