@@ -24,7 +24,7 @@ struct ParseOptions {
   // Used as the id of a single event that carries none (the Standard Webhooks
   // webhook-id when the request was signed).
   std::optional<std::string> default_id;
-  std::int64_t now_unix_ms = 0;  // arrival time; 0 means "read the clock"
+  std::int64_t now_unix_ms = 0;    // arrival time; 0 means "read the clock"
   std::size_t max_events = 10000;  // per request
   std::size_t max_depth = 64;      // JSON nesting, counting the body itself
 };
