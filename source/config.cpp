@@ -26,7 +26,8 @@ struct Flag {
 
 std::string env_name(const char* flag) {
   std::string out = "HOOKD_";
-  for (const char* p = flag; *p; ++p) out.push_back(*p == '-' ? '_' : std::toupper(*p));
+  for (const char* p = flag; *p; ++p)
+    out.push_back(*p == '-' ? '_' : std::toupper(*p));
   return out;
 }
 
@@ -84,7 +85,8 @@ auto one_of(std::string Config::*member, std::vector<std::string> allowed) {
   return [member, allowed](Config& c, const std::string& v) -> std::optional<std::string> {
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      for (const auto& a : allowed)
+        list += (list.empty() ? "" : ", ") + a;
       return "expected one of " + list;
     }
     c.*member = v;
@@ -107,13 +109,17 @@ auto list_flag(std::vector<std::string> Config::*member) {
 std::vector<Flag> flags() {
   std::vector<Flag> f;
   auto add = [&f](const char* name, const char* env, const char* help, auto apply,
-                  bool multi = false) { f.push_back(Flag{name, env, help, apply, multi}); };
+                  bool multi = false) {
+    f.push_back(Flag{name, env, help, apply, multi});
+  };
   // Server
-  add("listen", nullptr, "address to serve on, host:port or [v6]:port; port 0 picks one (default 127.0.0.1:8080)",
+  add("listen", nullptr,
+      "address to serve on, host:port or [v6]:port; port 0 picks one (default 127.0.0.1:8080)",
       text_flag(&Config::listen));
   add("threads", nullptr, "reactor threads, one io_context each (default: number of cores)",
       count_flag(&Config::threads, 1));
-  add("data-dir", nullptr, "directory for the journal, runbooks and delivery state (default ./hookd-data)",
+  add("data-dir", nullptr,
+      "directory for the journal, runbooks and delivery state (default ./hookd-data)",
       [](Config& c, const std::string& v) -> std::optional<std::string> {
         if (v.empty()) return "must not be empty";
         c.data_dir = v;
@@ -125,7 +131,8 @@ std::vector<Flag> flags() {
       size_flag(&Config::max_header_bytes, 1024));
   add("max-events-per-request", nullptr, "events in one array body (default 10000)",
       count_flag(&Config::max_events_per_request, 1));
-  add("max-connections", nullptr, "open client connections; beyond them new ones are refused (default 10000)",
+  add("max-connections", nullptr,
+      "open client connections; beyond them new ones are refused (default 10000)",
       count_flag(&Config::max_connections, 1));
   add("read-timeout", nullptr, "time to receive a whole request (default 10s)",
       duration_flag(&Config::read_timeout));
@@ -198,18 +205,21 @@ std::vector<Flag> flags() {
       text_flag(&Config::hook_interpreter));
   add("hook-concurrency", nullptr, "hooks running at once (default 2 x cores)",
       count_flag(&Config::hook_concurrency, 1));
-  add("hook-timeout", nullptr, "a hook running longer gets SIGTERM to its process group (default 30s)",
+  add("hook-timeout", nullptr,
+      "a hook running longer gets SIGTERM to its process group (default 30s)",
       duration_flag(&Config::hook_timeout));
   add("hook-kill-grace", nullptr, "SIGKILL this long after SIGTERM (default 5s)",
       duration_flag(&Config::hook_kill_grace, true));
-  add("hook-output-max-bytes", nullptr, "captured output per run; the rest is dropped (default 4096)",
+  add("hook-output-max-bytes", nullptr,
+      "captured output per run; the rest is dropped (default 4096)",
       size_flag(&Config::hook_output_max_bytes, 0));
   add("hook-max-waiting", nullptr, "hook runs queued ahead of the running ones (default 10000)",
       count_flag(&Config::hook_max_waiting, 1));
-  add("hook-env", nullptr, "NAME=VALUE added to every hook's environment (repeatable)",
+  add(
+      "hook-env", nullptr, "NAME=VALUE added to every hook's environment (repeatable)",
       [](Config& c, const std::string& v) -> std::optional<std::string> {
         auto before = c.hook_env.size();
-        list_flag(&Config::hook_env)(c, v);
+        list_flag (&Config::hook_env)(c, v);
         for (auto i = before; i < c.hook_env.size(); ++i) {
           auto eq = c.hook_env[i].find('=');
           if (eq == std::string::npos || eq == 0) return "expected NAME=VALUE";
@@ -245,7 +255,8 @@ std::vector<Flag> flags() {
 
 std::optional<Milliseconds> parse_duration(std::string_view text) {
   std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
   if (digits == 0 || digits > 12) return std::nullopt;
   std::uint64_t n = 0;
   if (!parse_number(text.substr(0, digits), n)) return std::nullopt;
@@ -267,12 +278,14 @@ std::optional<Milliseconds> parse_duration(std::string_view text) {
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
   std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
   if (digits == 0 || digits > 15) return std::nullopt;
   std::uint64_t n = 0;
   if (!parse_number(text.substr(0, digits), n)) return std::nullopt;
   std::string unit(text.substr(digits));
-  for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (auto& ch : unit)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   int shift = 0;
   if (unit.empty() || unit == "B") {
     shift = 0;
@@ -290,7 +303,8 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
 
 Result<CommandLine> parse_command_line(int argc, const char* const argv[], const GetEnv& getenv) {
   const std::vector<Flag> table = flags();
-  po::options_description desc("hookd options (each also read from the environment as shown)");
+  po::options_description desc("hookd options (each also read from the environment as shown)", 110,
+                               50);
   desc.add_options()("help,h", "print this help and exit")("version", "print the version and exit");
   for (const Flag& flag : table) {
     std::string env = flag.env ? flag.env : env_name(flag.name);

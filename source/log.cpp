@@ -17,10 +17,14 @@ std::mutex g_write_mutex;
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -29,11 +33,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -111,7 +125,9 @@ bool parse_level(std::string_view text, Level& out) {
   return true;
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   std::string line;
@@ -140,9 +156,9 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
       line.push_back(' ');
       line.append(f.key);
       line.push_back('=');
-      append_value(line, f, std::holds_alternative<std::string_view>(f.value) &&
-                                std::get<std::string_view>(f.value).find(' ') !=
-                                    std::string_view::npos);
+      append_value(line, f,
+                   std::holds_alternative<std::string_view>(f.value) &&
+                       std::get<std::string_view>(f.value).find(' ') != std::string_view::npos);
     }
     line.push_back('\n');
   }

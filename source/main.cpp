@@ -1,5 +1,7 @@
 // hookd: wires configuration, the journal, the HTTP server, runbooks, hooks
 // and delivery together, then runs the per-core reactors until SIGTERM.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -98,14 +100,21 @@ int main(int argc, char** argv) {
   ingest.signature_tolerance_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(config.signature_tolerance).count();
   ingest.max_events_per_request = config.max_events_per_request;
-  ingest.retry_after_seconds = static_cast<int>(
-      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
-                                    config.retry_after + std::chrono::milliseconds(999))
-                                    .count()));
+  ingest.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(config.retry_after +
+                                                          std::chrono::milliseconds(999))
+             .count()));
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return fail_start("data-dir", config.data_dir.string() + ": " + ec.message());
+
+  // Two daemons on one data dir would interleave journal writes: the lock
+  // is held for the life of the process and released by the kernel on exit.
+  int lock_fd = ::open((config.data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return fail_start("data-dir", config.data_dir.string() + " is in use by another hookd");
+  }
 
   register_process_metrics();
 
@@ -147,16 +156,15 @@ int main(int argc, char** argv) {
   if (!config.port_file.empty() && !write_port_file(config.port_file, server.port())) {
     return fail_start("port-file", "cannot write " + config.port_file);
   }
-  log::info("hookd listening",
-            {{"version", HOOKD_VERSION},
-             {"listen", config.listen},
-             {"port", server.port()},
-             {"threads", reactor.size()},
-             {"tls", !config.tls_cert.empty()},
-             {"fsync", config.fsync},
-             {"data_dir", config.data_dir.string()},
-             {"signatures_required", ingest.inbound_secret.has_value()},
-             {"hooks", config.hooks_enabled()}});
+  log::info("hookd listening", {{"version", HOOKD_VERSION},
+                                {"listen", config.listen},
+                                {"port", server.port()},
+                                {"threads", reactor.size()},
+                                {"tls", !config.tls_cert.empty()},
+                                {"fsync", config.fsync},
+                                {"data_dir", config.data_dir.string()},
+                                {"signatures_required", ingest.inbound_secret.has_value()},
+                                {"hooks", config.hooks_enabled()}});
 
   // Drain order: stop taking requests, let in-flight ones finish, then the
   // consumers, then the journal (on a plain thread: close() fsyncs).

@@ -13,9 +13,12 @@ enum class Type { counter, gauge, histogram };
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::counter: return "counter";
-    case Type::gauge: return "gauge";
-    case Type::histogram: return "histogram";
+    case Type::counter:
+      return "counter";
+    case Type::gauge:
+      return "gauge";
+    case Type::histogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -60,19 +63,23 @@ std::string render_labels(const Labels& labels) {
   return out;
 }
 
-std::string with_braces(const std::string& inner) { return inner.empty() ? "" : "{" + inner + "}"; }
+std::string with_braces(const std::string& inner) {
+  return inner.empty() ? "" : "{" + inner + "}";
+}
 
 }  // namespace
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)),
       buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
+  for (std::size_t i = 0; i <= bounds_.size(); ++i)
+    buckets_[i].store(0);
 }
 
 void Histogram::observe(double v) {
   std::size_t i = 0;
-  while (i < bounds_.size() && v > bounds_[i]) ++i;
+  while (i < bounds_.size() && v > bounds_[i])
+    ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);

@@ -33,10 +33,13 @@ Reactor::Reactor(std::size_t threads) : impl_(std::make_unique<Impl>()) {
 
 Reactor::~Reactor() {
   stop();
-  for (auto& c : impl_->contexts) c->stop();
+  for (auto& c : impl_->contexts)
+    c->stop();
 }
 
-std::size_t Reactor::size() const { return impl_->contexts.size(); }
+std::size_t Reactor::size() const {
+  return impl_->contexts.size();
+}
 
 asio::io_context& Reactor::context(std::size_t index) {
   return *impl_->contexts.at(index % impl_->contexts.size());
@@ -65,14 +68,16 @@ void Reactor::run(std::function<void()> on_signal) {
     threads.emplace_back([this, i] { impl_->contexts[i]->run(); });
   }
   main.run();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
 }
 
 void Reactor::stop() {
   if (impl_->stopping.exchange(true)) return;
   // Called once the drain is complete: whatever is still queued (timers of
   // idle retries, the signal wait) is abandoned on purpose.
-  for (auto& c : impl_->contexts) c->stop();
+  for (auto& c : impl_->contexts)
+    c->stop();
 }
 
 }  // namespace hookd

@@ -50,7 +50,9 @@ void write_file(const std::filesystem::path& path, const std::string& content) {
   out << content;
 }
 
-std::filesystem::path fixtures_dir() { return HOOKD_FIXTURES_DIR; }
+std::filesystem::path fixtures_dir() {
+  return HOOKD_FIXTURES_DIR;
+}
 
 std::string fixture(const std::string& name) {
   auto path = fixtures_dir() / name;
@@ -103,21 +105,23 @@ void Daemon::start() {
   auto port_file = data_dir_.parent_path() / ("port-" + data_dir_.filename().string());
   std::filesystem::remove(port_file);
 
-  std::vector<std::string> args = {options_.binary,     "--listen",    "127.0.0.1:0",
-                                   "--port-file",       port_file.string(),
-                                   "--data-dir",        data_dir_.string(),
-                                   "--threads",         "2",
-                                   "--log-format",      "json"};
+  std::vector<std::string> args = {
+      options_.binary, "--listen",         "127.0.0.1:0", "--port-file", port_file.string(),
+      "--data-dir",    data_dir_.string(), "--threads",   "2",           "--log-format",
+      "json"};
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
 
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  for (char** e = environ; *e; ++e)
+    env_strings.emplace_back(*e);
   env_strings.insert(env_strings.end(), options_.env.begin(), options_.env.end());
   std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
+  for (auto& e : env_strings)
+    envp.push_back(e.data());
   envp.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
@@ -156,7 +160,9 @@ bool Daemon::running() {
   return true;
 }
 
-std::string Daemon::log() const { return read_file(log_path_); }
+std::string Daemon::log() const {
+  return read_file(log_path_);
+}
 
 int Daemon::terminate() {
   if (pid_ <= 0) return -1;
@@ -187,7 +193,8 @@ Reply to_reply(bhttp::response<bhttp::string_body>& res) {
   reply.status = static_cast<int>(res.result_int());
   for (const auto& field : res) {
     std::string name(field.name_string());
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (auto& ch : name)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     reply.headers[name] = std::string(field.value());
   }
   reply.body = res.body();
@@ -202,7 +209,8 @@ bhttp::request<bhttp::string_body> make_request(
   req.target(target);
   req.version(11);
   req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port));
-  for (const auto& [k, v] : headers) req.set(k, v);
+  for (const auto& [k, v] : headers)
+    req.set(k, v);
   req.body() = body;
   if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
   return req;
@@ -231,7 +239,9 @@ HttpConnection::~HttpConnection() {
   impl_->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
-bool HttpConnection::is_open() const { return impl_->open; }
+bool HttpConnection::is_open() const {
+  return impl_->open;
+}
 
 void HttpConnection::write_raw(const std::string& bytes) {
   beast::error_code ec;

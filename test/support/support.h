@@ -41,9 +41,9 @@ bool wait_until(const std::function<bool()>& condition,
 int run_command(const std::string& command, std::string* output = nullptr);
 
 struct DaemonOptions {
-  std::vector<std::string> args;  // extra flags, appended
-  std::vector<std::string> env;   // extra "NAME=value" entries
-  std::filesystem::path data_dir; // empty: a TempDir owned by the Daemon
+  std::vector<std::string> args;   // extra flags, appended
+  std::vector<std::string> env;    // extra "NAME=value" entries
+  std::filesystem::path data_dir;  // empty: a TempDir owned by the Daemon
   std::string binary = HOOKD_BINARY;
 };
 
@@ -80,7 +80,7 @@ class Daemon {
 };
 
 struct Reply {
-  int status = 0;  // 0: transport error (see body)
+  int status = 0;                              // 0: transport error (see body)
   std::map<std::string, std::string> headers;  // names lower-case
   std::string body;
 };
@@ -101,8 +101,7 @@ class HttpConnection {
  public:
   explicit HttpConnection(unsigned short port);
   ~HttpConnection();
-  Reply request(const std::string& method, const std::string& target,
-                const std::string& body = "",
+  Reply request(const std::string& method, const std::string& target, const std::string& body = "",
                 const std::vector<std::pair<std::string, std::string>>& headers = {});
   // Writes raw bytes; reads one response.
   void write_raw(const std::string& bytes);

@@ -9,10 +9,12 @@ using namespace hookd;
 
 namespace {
 
-Result<CommandLine> parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+Result<CommandLine> parse(std::vector<std::string> args,
+                          std::map<std::string, std::string> env = {}) {
   args.insert(args.begin(), "hookd");
   std::vector<const char*> argv;
-  for (auto& a : args) argv.push_back(a.c_str());
+  for (auto& a : args)
+    argv.push_back(a.c_str());
   return parse_command_line(static_cast<int>(argv.size()), argv.data(),
                             [env](const char* name) -> const char* {
                               auto it = env.find(name);

@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 #include <regex>
 #include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
-#include <string>
 
 #include "hookd/metrics.h"
 
@@ -38,7 +38,8 @@ TEST_CASE("counters, gauges and callbacks render in the text format") {
   std::string text = r.render();
   CHECK(text.find("# HELP t_requests_total Requests.\n# TYPE t_requests_total counter\n") !=
         std::string::npos);
-  CHECK(text.find("t_requests_total{route=\"/v1/events\",status=\"202\"} 4\n") != std::string::npos);
+  CHECK(text.find("t_requests_total{route=\"/v1/events\",status=\"202\"} 4\n") !=
+        std::string::npos);
   CHECK(text.find("t_open 2.5\n") != std::string::npos);
   CHECK(text.find("t_age_seconds 7\n") != std::string::npos);
   std::string bad;
@@ -93,9 +94,11 @@ TEST_CASE("concurrent increments are not lost") {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 10000; ++i) c.inc();
+      for (int i = 0; i < 10000; ++i)
+        c.inc();
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(c.value() == 40000);
 }
