@@ -14,12 +14,15 @@
 #include <thread>
 
 #include "hookd/config.h"
+#include "hookd/delivery.h"
+#include "hookd/hook_runner.h"
 #include "hookd/http_server.h"
 #include "hookd/ingest.h"
 #include "hookd/journal.h"
 #include "hookd/log.h"
 #include "hookd/metrics.h"
 #include "hookd/reactor.h"
+#include "hookd/runbooks.h"
 #include "hookd/signature.h"
 
 namespace {
@@ -85,7 +88,10 @@ int main(int argc, char** argv) {
     std::cout << parsed->text;
     return 0;
   }
-  const Config& config = parsed->config;
+  Config config = parsed->config;
+  // Hooks run in their own working directories: every path handed to them
+  // (scripts under the data dir) must not depend on ours.
+  config.data_dir = std::filesystem::absolute(config.data_dir).lexically_normal();
 
   log::Level level = log::Level::info;
   log::parse_level(config.log_level, level);
@@ -104,6 +110,28 @@ int main(int argc, char** argv) {
       1, std::chrono::duration_cast<std::chrono::seconds>(config.retry_after +
                                                           std::chrono::milliseconds(999))
              .count()));
+
+  DeliveryOptions delivery_options;
+  for (const auto& text : config.endpoints) {
+    auto spec = parse_endpoint_spec(text);
+    if (!spec) return fail_config("--endpoint: " + spec.error().message);
+    for (const auto& other : delivery_options.endpoints) {
+      if (other.name == spec->name) {
+        return fail_config("--endpoint: endpoint \"" + spec->name + "\" given twice");
+      }
+    }
+    delivery_options.endpoints.push_back(std::move(spec).value());
+  }
+  if (!config.retry_schedule.empty()) {
+    auto schedule = parse_retry_schedule(config.retry_schedule);
+    if (!schedule) return fail_config("--retry-schedule: " + schedule.error().message);
+    delivery_options.retry_schedule = std::move(schedule).value();
+  }
+  delivery_options.jitter = config.retry_jitter;
+  delivery_options.min_backoff_throttled = config.min_backoff;
+  delivery_options.dir = config.data_dir / "delivery";
+  delivery_options.window = config.delivery_window;
+  delivery_options.admin_token = config.admin_token;
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -134,11 +162,71 @@ int main(int argc, char** argv) {
 
   Reactor reactor(config.threads);
 
+  // Runbooks and hooks only when both a URL and a TTL are given, as in Hoop.
+  std::unique_ptr<RunbooksSource> runbooks;
+  std::unique_ptr<HookRunner> hooks;
+  if (config.hooks_enabled()) {
+    RunbooksOptions options;
+    options.url = config.git_url;
+    options.branch = config.git_branch;
+    options.ttl = *config.git_hook_config_ttl;
+    options.user = config.git_user;
+    options.password = config.git_password;
+    options.ssh_key = config.git_ssh_key;
+    options.ssh_user = config.git_ssh_user;
+    options.ssh_keypass = config.git_ssh_keypass;
+    options.ssh_known_hosts = config.git_ssh_known_hosts;
+    options.fetch_timeout =
+        std::max(std::chrono::seconds(1),
+                 std::chrono::duration_cast<std::chrono::seconds>(config.git_fetch_timeout));
+    options.dir = config.data_dir / "runbooks";
+    runbooks = std::make_unique<RunbooksSource>(options);
+
+    HookRunnerOptions hook_options;
+    hook_options.interpreter = config.hook_interpreter;
+    hook_options.concurrency = config.hook_concurrency;
+    hook_options.timeout = config.hook_timeout;
+    hook_options.kill_grace = config.hook_kill_grace;
+    hook_options.output_max_bytes = config.hook_output_max_bytes;
+    hook_options.extra_env = config.hook_env;
+    hook_options.work_dir = config.data_dir / "hook-runs";
+    hook_options.max_waiting = config.hook_max_waiting;
+    hook_options.drain_timeout = config.drain_timeout;
+    RunbooksSource* source = runbooks.get();
+    hooks = std::make_unique<HookRunner>(
+        reactor.context(0), *journal, [source] { return source->snapshot(); }, hook_options);
+  } else if (!config.git_url.empty() || config.git_hook_config_ttl) {
+    log::warn(
+        "hooks are off: both --git-url (GIT_URL) and --git-hook-config-ttl "
+        "(GIT_HOOK_CONFIG_TTL) are needed");
+  }
+
+  // Delivery gets the last reactor, so with two or more threads its TLS work
+  // does not share a thread with the hook runner.
+  Delivery delivery(reactor.context(reactor.size() - 1), *journal, delivery_options);
+
   Router router;
   std::vector<std::pair<std::string, EventStatusView>> views;
   std::vector<ReadinessCheck> checks;
+  if (hooks) {
+    HookRunner* runner = hooks.get();
+    views.emplace_back("hook", [runner](std::string_view id) { return runner->status_json(id); });
+    RunbooksSource* source = runbooks.get();
+    checks.push_back(ReadinessCheck{"runbooks", [source](std::string& detail) {
+                                      detail = source->status_json();
+                                      return source->snapshot() != nullptr;
+                                    }});
+  } else {
+    checks.push_back(ReadinessCheck{"runbooks", [](std::string& detail) {
+                                      detail = R"({"enabled":false})";
+                                      return true;
+                                    }});
+  }
+  views.emplace_back("deliveries",
+                     [&delivery](std::string_view id) { return delivery.status_json(id); });
   add_event_routes(router, *journal, ingest, views);
   add_ops_routes(router, *journal, checks);
+  delivery.add_routes(router);
 
   HttpServerOptions server_options;
   server_options.listen = config.listen;
@@ -153,6 +241,11 @@ int main(int argc, char** argv) {
   if (auto started = server.start(); !started) {
     return fail_start("listen", started.error().message);
   }
+  if (auto started = delivery.start(); !started) {
+    return fail_start("delivery", started.error().message);
+  }
+  if (runbooks) runbooks->start();
+  if (hooks) hooks->start();
   if (!config.port_file.empty() && !write_port_file(config.port_file, server.port())) {
     return fail_start("port-file", "cannot write " + config.port_file);
   }
@@ -185,9 +278,20 @@ int main(int argc, char** argv) {
       log::warn("drain timed out, stopping", {{"timeout_ms", config.drain_timeout.count()}});
       finish();
     });
-    server.drain([&] { boost::asio::post(io, finish); });
+    // Hooks and delivery stop on their own reactors; each reports back here.
+    server.drain([&] {
+      boost::asio::post(io, [&] {
+        auto after_hooks = [&] { delivery.stop([&] { boost::asio::post(io, finish); }); };
+        if (hooks) {
+          hooks->stop([&, after_hooks] { boost::asio::post(io, after_hooks); });
+        } else {
+          after_hooks();
+        }
+      });
+    });
   });
   if (closer.joinable()) closer.join();
+  if (runbooks) runbooks->stop();
   journal->close();
   log::info("hookd stopped");
   return 0;
