@@ -237,15 +237,19 @@ int main(int argc, char** argv) {
   server_options.max_connections = config.max_connections;
   server_options.tls_cert_file = config.tls_cert;
   server_options.tls_key_file = config.tls_key;
-  HttpServer server(reactor, server_options, std::move(router));
-  if (auto started = server.start(); !started) {
-    return fail_start("listen", started.error().message);
-  }
+  // Consumers register their journal cursors before the first request can
+  // be accepted: a new consumer starts at the newest event.
   if (auto started = delivery.start(); !started) {
     return fail_start("delivery", started.error().message);
   }
   if (runbooks) runbooks->start();
   if (hooks) hooks->start();
+
+  HttpServer server(reactor, server_options, std::move(router));
+  if (auto started = server.start(); !started) {
+    return fail_start("listen", started.error().message);
+  }
+
   if (!config.port_file.empty() && !write_port_file(config.port_file, server.port())) {
     return fail_start("port-file", "cannot write " + config.port_file);
   }

@@ -54,10 +54,15 @@ class Router {
   void add(std::string method, std::string pattern, Handler handler);
   // Fills request.params and calls the handler, or answers 404/405.
   void dispatch(HttpRequest& request, Responder respond) const;
+  // The pattern dispatch() would route this method and path to (also when
+  // only the method differs, the 405 case), or "" when no pattern matches.
+  // A bounded metric label, unlike the raw path.
+  std::string match(std::string_view method, std::string_view path) const;
 
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
   };

@@ -88,12 +88,16 @@ struct JournalOptions {
   std::uint64_t segment_bytes = 64ull << 20;        // roll to a new file
   std::uint64_t max_pending_bytes = 64ull << 20;    // beyond: append -> busy
   FsyncMode fsync = FsyncMode::batch;
-  std::chrono::microseconds batch_window{2000};     // group commit window
+  std::chrono::microseconds batch_window{2000};     // max linger for concurrent appenders; 0 = none
 };
 
 // The embedded default: segment files of CRC32C-framed records under
 // options.dir, recovered (torn tail truncated) on open. Throws nothing;
 // start-up errors come back as Error.
 Result<std::unique_ptr<Journal>> open_file_journal(const JournalOptions& options);
+
+// CRC32C (Castagnoli) of `size` bytes, continuing from `crc` (0 to start), as
+// framed around every journal record. SSE4.2 when the CPU has it.
+std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0);
 
 }  // namespace hookd
