@@ -180,7 +180,11 @@ int main(int argc, char** argv) {
         std::max(std::chrono::seconds(1),
                  std::chrono::duration_cast<std::chrono::seconds>(config.git_fetch_timeout));
     options.dir = config.data_dir / "runbooks";
-    runbooks = std::make_unique<RunbooksSource>(options);
+    try {
+      runbooks = std::make_unique<RunbooksSource>(options);
+    } catch (const std::exception& e) {
+      return fail_config(std::string("runbooks: ") + e.what());
+    }
 
     HookRunnerOptions hook_options;
     hook_options.interpreter = config.hook_interpreter;
@@ -191,10 +195,17 @@ int main(int argc, char** argv) {
     hook_options.extra_env = config.hook_env;
     hook_options.work_dir = config.data_dir / "hook-runs";
     hook_options.max_waiting = config.hook_max_waiting;
-    hook_options.drain_timeout = config.drain_timeout;
+    // Running hooks must be killed and reaped before main's own drain
+    // deadline closes the journal under them.
+    hook_options.drain_timeout = std::max<Milliseconds>(
+        Milliseconds(1000), config.drain_timeout - config.hook_kill_grace - Milliseconds(1000));
     RunbooksSource* source = runbooks.get();
-    hooks = std::make_unique<HookRunner>(
-        reactor.context(0), *journal, [source] { return source->snapshot(); }, hook_options);
+    try {
+      hooks = std::make_unique<HookRunner>(
+          reactor.context(0), *journal, [source] { return source->snapshot(); }, hook_options);
+    } catch (const std::exception& e) {
+      return fail_config(std::string("hooks: ") + e.what());
+    }
   } else if (!config.git_url.empty() || config.git_hook_config_ttl) {
     log::warn(
         "hooks are off: both --git-url (GIT_URL) and --git-hook-config-ttl "
@@ -215,6 +226,10 @@ int main(int argc, char** argv) {
     checks.push_back(ReadinessCheck{"runbooks", [source](std::string& detail) {
                                       detail = source->status_json();
                                       return source->snapshot() != nullptr;
+                                    }});
+    checks.push_back(ReadinessCheck{"hooks", [runner](std::string& detail) {
+                                      detail = runner->stats_json();
+                                      return true;
                                     }});
   } else {
     checks.push_back(ReadinessCheck{"runbooks", [](std::string& detail) {

@@ -35,13 +35,19 @@ struct IncomingResponse {
 };
 
 struct HttpsClientOptions {
-  std::string url;  // https://host[:port]/path or http://...
+  std::string url;        // https://host[:port]/path or http://...
   std::string ca_file;    // empty: system default verify paths
   std::string cert_file;  // mTLS client certificate (PEM), with key_file
   std::string key_file;
   std::chrono::milliseconds timeout{15000};  // connect + TLS + request + response
   std::size_t connections = 4;
   std::string user_agent;  // set on every request when non-empty
+  // Value of the `endpoint` label on this client's metrics (the endpoint
+  // name); empty: "host:port".
+  std::string metrics_label;
+  // A keep-alive connection idle longer than this is not reused (servers
+  // close idle connections; reconnecting first avoids the race).
+  std::chrono::milliseconds idle_timeout{30000};
 };
 
 class HttpsClient {
