@@ -16,7 +16,7 @@ std::string hookd_command(const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("--help lists every flag with its environment name and exits 0") {
+TEST_CASE("help lists every flag with its environment name and exits 0") {
   std::string out;
   REQUIRE(run_command(hookd_command("--help"), &out) == 0);
   for (const char* flag :
@@ -30,7 +30,7 @@ TEST_CASE("--help lists every flag with its environment name and exits 0") {
   CHECK(out.find("HOOKD_DATA_DIR") != std::string::npos);
 }
 
-TEST_CASE("--version prints the version and exits 0") {
+TEST_CASE("version prints the version and exits 0") {
   std::string out;
   REQUIRE(run_command(hookd_command("--version"), &out) == 0);
   CHECK(out.find(std::string("hookd ") + HOOKD_VERSION) != std::string::npos);
