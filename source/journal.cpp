@@ -455,6 +455,7 @@ class FileJournal final : public Journal {
   bool closing_ = false;
   bool closed_ = false;
   bool cursors_dirty_ = false;
+  std::mutex persist_mu_;  // serialises writers of cursors.json
   bool retention_due_ = false;
   std::shared_ptr<std::atomic<std::uint64_t>> last_seq_shared_;  // for lag gauges
 
@@ -841,9 +842,11 @@ Result<std::vector<StoredEvent>> FileJournal::read(std::uint64_t after_seq, std:
 std::uint64_t FileJournal::register_consumer(const std::string& name) {
   std::uint64_t value;
   std::shared_ptr<std::atomic<std::uint64_t>> cursor;
+  bool is_new = false;
   {
     std::lock_guard lock(mu_);
     auto [it, inserted] = consumers_.try_emplace(name);
+    is_new = inserted;
     Consumer& c = it->second;
     if (inserted) {
       // A new consumer starts with what arrives from now on (hooks turned on
@@ -859,6 +862,10 @@ std::uint64_t FileJournal::register_consumer(const std::string& name) {
     value = c.cursor->load();
     cursor = c.cursor;
   }
+  // A new consumer's starting point is durable before the caller starts
+  // accepting events for it: otherwise a crash within the persist interval
+  // would restart it at a later "newest event" and skip what came between.
+  if (is_new) persist_cursors();
   auto last = last_seq_shared_;
   metrics().gauge_callback("hookd_journal_consumer_lag", "Events a consumer has not finished",
                            {{"consumer", name}}, [cursor, last] {
@@ -1238,6 +1245,8 @@ void FileJournal::apply_retention() {
 }
 
 bool FileJournal::persist_cursors() {
+  // The journal thread and register_consumer() both write the same files.
+  std::lock_guard persist_lock(persist_mu_);
   boost::json::object consumers;
   {
     std::lock_guard lock(mu_);

@@ -102,3 +102,14 @@ TEST_CASE("concurrent increments are not lost") {
     t.join();
   CHECK(c.value() == 40000);
 }
+
+TEST_CASE("whole numbers print without an exponent, fractions round-trip") {
+  MetricsRegistry r;
+  r.gauge("t_ten", "Ten.").set(10);
+  r.gauge("t_big", "Big.").set(123456789012);
+  r.gauge("t_fraction", "Fraction.").set(0.1);
+  std::string text = r.render();
+  CHECK(text.find("t_ten 10\n") != std::string::npos);
+  CHECK(text.find("t_big 123456789012\n") != std::string::npos);
+  CHECK(text.find("t_fraction 0.1\n") != std::string::npos);
+}
