@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hookd/log.h"
+#include "hookd/metrics.h"
 
 namespace hookd {
 
@@ -45,6 +46,28 @@ asio::io_context& Reactor::context(std::size_t index) {
   return *impl_->contexts.at(index % impl_->contexts.size());
 }
 
+namespace {
+
+// A handler that throws is a bug, but one connection's bug must not take the
+// whole edge daemon down: log it and keep the reactor running.
+void run_guarded(asio::io_context& io, std::size_t index) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      log::error("unhandled exception in a reactor handler",
+                 {{"reactor", index}, {"error", e.what()}});
+      metrics()
+          .counter("hookd_reactor_handler_exceptions_total",
+                   "Exceptions that escaped a handler (bugs), caught by the reactor")
+          .inc();
+    }
+  }
+}
+
+}  // namespace
+
 void Reactor::run(std::function<void()> on_signal) {
   auto& main = *impl_->contexts.front();
   asio::signal_set signals(main, SIGTERM, SIGINT);
@@ -65,9 +88,9 @@ void Reactor::run(std::function<void()> on_signal) {
 
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < impl_->contexts.size(); ++i) {
-    threads.emplace_back([this, i] { impl_->contexts[i]->run(); });
+    threads.emplace_back([this, i] { run_guarded(*impl_->contexts[i], i); });
   }
-  main.run();
+  run_guarded(main, 0);
   for (auto& t : threads)
     t.join();
 }
