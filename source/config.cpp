@@ -57,12 +57,14 @@ auto duration_flag(Milliseconds Config::*member, bool allow_zero = false) {
 }
 
 template <typename T>
-auto size_flag(T Config::*member, std::uint64_t min_value = 1) {
-  return [member, min_value](Config& c, const std::string& v) -> std::optional<std::string> {
+auto size_flag(T Config::*member, std::uint64_t min_value = 1,
+               std::uint64_t max_value = UINT64_MAX >> 1) {
+  return [member, min_value, max_value](Config& c,
+                                        const std::string& v) -> std::optional<std::string> {
     auto n = parse_size(v);
-    if (!n || *n < min_value) {
-      return "expected a size such as 4096, 64KiB, 1MiB (at least " + std::to_string(min_value) +
-             ")";
+    if (!n || *n < min_value || *n > max_value) {
+      return "expected a size such as 4096, 64KiB, 1MiB (from " + std::to_string(min_value) +
+             " to " + std::to_string(max_value) + ")";
     }
     c.*member = static_cast<T>(*n);
     return std::nullopt;
@@ -128,7 +130,9 @@ std::vector<Flag> flags() {
   add("max-body-bytes", nullptr, "largest request body; beyond it 413 (default 1MiB)",
       size_flag(&Config::max_body_bytes));
   add("max-header-bytes", nullptr, "largest request header block; beyond it 431 (default 16KiB)",
-      size_flag(&Config::max_header_bytes, 1024));
+      // Beast stores a header field in at most 64 KiB: more is refused here
+      // rather than failing inside the parser.
+      size_flag(&Config::max_header_bytes, 1024, 65535));
   add("max-events-per-request", nullptr, "events in one array body (default 10000)",
       count_flag(&Config::max_events_per_request, 1));
   add("max-connections", nullptr,

@@ -86,6 +86,9 @@ std::string id_problem(std::string_view id) {
              "; allowed: A-Z a-z 0-9 _ . : -)";
     }
   }
+  // "." and ".." are path segments that HTTP clients normalise away, so
+  // GET /v1/events/{id} could never reach them.
+  if (id.find_first_not_of('.') == std::string_view::npos) return "must not be only dots";
   return {};
 }
 
@@ -245,7 +248,10 @@ json::value parse_json(std::string_view text, std::size_t max_depth, json::stora
   json::parse_options options;
   options.max_depth = max_depth;
   unsigned char stack[kParseStackBytes];
-  json::parser parser(std::move(arena), options, stack, sizeof stack);
+  json::parser parser(arena, options, stack, sizeof stack);
+  // The constructor's resource is only the parser's scratch space: without
+  // reset() the parsed value goes to the heap, one allocation per string.
+  parser.reset(std::move(arena));
   boost::system::error_code ec;
   std::size_t consumed = parser.write(text.data(), text.size(), ec);
   if (ec) {

@@ -369,6 +369,9 @@ TEST_CASE("event ids and types", "[event]") {
   CHECK_FALSE(hookd::valid_event_id("a b"));
   CHECK_FALSE(hookd::valid_event_id("a/b"));
   CHECK_FALSE(hookd::valid_event_id("a\"b"));
+  CHECK_FALSE(hookd::valid_event_id("."));
+  CHECK_FALSE(hookd::valid_event_id(".."));
+  CHECK(hookd::valid_event_id("..a"));
 
   CHECK(hookd::valid_event_type("session.open"));
   CHECK(hookd::valid_event_type("microsoftteams.review.create"));
