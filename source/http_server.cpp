@@ -3,15 +3,18 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
+#include <boost/url/grammar/string_token.hpp>
 #include <boost/url/parse.hpp>
 #include <cerrno>
 #include <cstring>
@@ -47,14 +50,6 @@ bool iequals(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 }  // namespace
@@ -106,19 +101,25 @@ bool is_param(std::string_view segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-bool segments_match(const std::vector<std::string>& pattern,
-                    const std::vector<std::string_view>& parts,
+// Walks `path` segment by segment as split_path() cuts it, without building
+// the list: this runs for every request, split_path() only for add().
+bool segments_match(const std::vector<std::string>& pattern, std::string_view path,
                     std::map<std::string, std::string>* params) {
-  if (pattern.size() != parts.size()) return false;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (is_param(pattern[i])) {
-      if (parts[i].empty()) return false;
-      if (params) (*params)[pattern[i].substr(1, pattern[i].size() - 2)] = std::string(parts[i]);
-    } else if (pattern[i] != parts[i]) {
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  std::size_t start = 0;  // path.size() + 1 once the last segment is taken
+  for (const std::string& segment : pattern) {
+    if (start > path.size()) return false;
+    std::size_t end = std::min(path.find('/', start), path.size());
+    std::string_view part = path.substr(start, end - start);
+    start = end + 1;
+    if (is_param(segment)) {
+      if (part.empty()) return false;
+      if (params) (*params)[segment.substr(1, segment.size() - 2)] = std::string(part);
+    } else if (segment != part) {
       return false;
     }
   }
-  return true;
+  return start == path.size() + 1;
 }
 
 }  // namespace
@@ -134,10 +135,9 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
 }
 
 std::string Router::match(std::string_view method, std::string_view path) const {
-  auto parts = split_path(path);
   const Route* path_only = nullptr;
   for (const Route& route : routes_) {
-    if (!segments_match(route.segments, parts, nullptr)) continue;
+    if (!segments_match(route.segments, path, nullptr)) continue;
     if (route.method == method) return route.pattern;
     if (!path_only) path_only = &route;
   }
@@ -145,13 +145,12 @@ std::string Router::match(std::string_view method, std::string_view path) const 
 }
 
 void Router::dispatch(HttpRequest& request, Responder respond) const {
-  auto parts = split_path(request.path);
   std::string allow;
   for (const Route& route : routes_) {
-    if (!segments_match(route.segments, parts, nullptr)) continue;
+    if (!segments_match(route.segments, request.path, nullptr)) continue;
     if (route.method == request.method) {
       request.params.clear();
-      segments_match(route.segments, parts, &request.params);
+      segments_match(route.segments, request.path, &request.params);
       route.handler(request, std::move(respond));
       return;
     }
@@ -174,10 +173,134 @@ void Router::dispatch(HttpRequest& request, Responder respond) const {
 namespace {
 
 constexpr std::size_t kReadSize = 16 * 1024;
+// Per-connection buffers up to this size are reused across requests.
+constexpr std::size_t kKeepBufferBytes = 64 * 1024;
+constexpr std::string_view kContinue11 = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kContinue10 = "HTTP/1.0 100 Continue\r\n\r\n";
 // After an error response the client may still be sending the request we
 // refused; reading (and discarding) for a moment before closing keeps the
 // kernel from resetting the connection before the client has read our answer.
 constexpr std::chrono::milliseconds kLingerCap{2000};
+
+// hookd_http_requests_total is cached per (route, method, status); looked up
+// by views so that a request builds no label strings.
+struct SeriesKey {
+  std::string route;
+  std::string method;
+  int status;
+};
+
+struct SeriesKeyView {
+  std::string_view route;
+  std::string_view method;
+  int status;
+};
+
+struct SeriesHash {
+  using is_transparent = void;
+  std::size_t operator()(const SeriesKeyView& k) const {
+    std::size_t h = std::hash<std::string_view>{}(k.route);
+    h = h * 31 + std::hash<std::string_view>{}(k.method);
+    return h * 31 + static_cast<std::size_t>(k.status);
+  }
+  std::size_t operator()(const SeriesKey& k) const {
+    return (*this)(SeriesKeyView{k.route, k.method, k.status});
+  }
+};
+
+struct SeriesEqual {
+  using is_transparent = void;
+  static SeriesKeyView view(const SeriesKeyView& k) { return k; }
+  static SeriesKeyView view(const SeriesKey& k) { return {k.route, k.method, k.status}; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    SeriesKeyView x = view(a), y = view(b);
+    return x.status == y.status && x.route == y.route && x.method == y.method;
+  }
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+void assign_lower(std::string& out, std::string_view s) {
+  out.assign(s.data(), s.size());
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+}
+
+void append_number(std::string& out, std::size_t n) {
+  char digits[20];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, static_cast<std::size_t>(end - p));
+}
+
+bool has_line_break(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n') return true;
+  }
+  return false;
+}
+
+// A field a handler set that would split the response or contradict the
+// framing the server writes itself.
+bool unsafe_field(std::string_view name, std::string_view value) {
+  if (name.empty() || has_line_break(name) || has_line_break(value)) return true;
+  if (name.find(':') != std::string_view::npos) return true;
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+         iequals(name, "connection");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name.data(), name.size());
+  out += ": ";
+  out.append(value.data(), value.size());
+  out += "\r\n";
+}
+
+// Status line and fields of `response` into `out`, in the order Beast wrote
+// them. Returns whether a body follows: 1xx, 204 and 304 have none (Beast
+// threw on a body there, and sent "Content-Length: 0" with a 204).
+bool serialize_head(std::string& out, unsigned version, const HttpResponse& response,
+                    std::size_t body_size, bool keep_alive) {
+  out.clear();
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10 % 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+  out += ' ';
+  append_number(out, static_cast<std::size_t>(response.status));
+  out += ' ';
+  auto reason = http::obsolete_reason(static_cast<http::status>(response.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: hookd/" HOOKD_VERSION "\r\n";
+  if (!response.content_type.empty() && !has_line_break(response.content_type)) {
+    append_field(out, "Content-Type", response.content_type);
+  }
+  for (const auto& [name, value] : response.headers) {
+    if (!unsafe_field(name, value)) append_field(out, name, value);
+  }
+  if (version >= 11) {
+    if (!keep_alive) out += "Connection: close\r\n";
+  } else if (keep_alive) {
+    out += "Connection: keep-alive\r\n";
+  }
+  const bool has_body = response.status >= 200 && response.status != 204 && response.status != 304;
+  if (has_body) {
+    out += "Content-Length: ";
+    append_number(out, body_size);
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return has_body;
+}
 
 class SessionBase {
  public:
@@ -196,8 +319,8 @@ struct Shard {
   std::optional<net::steady_timer> retry_timer;
   std::list<std::weak_ptr<SessionBase>> sessions;
   // Metric series cached per reactor: the registry lookup takes a lock.
-  std::unordered_map<std::string, Counter*> request_counters;
-  std::unordered_map<std::string, Histogram*> durations;
+  std::unordered_map<SeriesKey, Counter*, SeriesHash, SeriesEqual> request_counters;
+  std::unordered_map<std::string, Histogram*, StringHash, std::equal_to<>> durations;
 };
 
 struct ListenAddress {
@@ -237,10 +360,10 @@ Result<ListenAddress> parse_listen(std::string_view text) {
   return address;
 }
 
-std::string method_label(const http::request<http::string_body>& message) {
+std::string_view method_label(const http::request<http::string_body>& message) {
   // Unknown methods are caller-controlled text; Beast's verbs are a fixed set.
   if (message.method() == http::verb::unknown) return "other";
-  return std::string(message.method_string());
+  return http::to_string(message.method());
 }
 
 // The server's shared state; sessions keep it alive.
@@ -273,7 +396,7 @@ struct Server : std::enable_shared_from_this<Server> {
   void release_slot();
   void finish_drain();
   void drain(std::function<void()> done);
-  void observe(Shard& shard, const std::string& route, const std::string& method, int status,
+  void observe(Shard& shard, std::string_view route, std::string_view method, int status,
                double seconds);
 
   Reactor& reactor;
@@ -321,6 +444,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       stream_.async_handshake(ssl::stream_base::server,
                               beast::bind_front_handler(&Session::on_handshake, self()));
     } else {
+      // For write(): a synchronous write_some that never waits. Asynchronous
+      // operations are not affected.
+      beast::error_code ignored;
+      lowest().socket().non_blocking(true, ignored);
       lowest().expires_after(server_->options.read_timeout);
       wait_for_request();
     }
@@ -364,8 +491,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (server_->draining) return close();
     if (buffer_.size() > 0) {
       // Pipelined: the next request is already (partly) here.
-      lowest().expires_after(options().read_timeout);
-      return read_request();
+      return read_request(true);
     }
     state_ = State::idle;
     // The first request's read_timeout runs from accept (set in run() or
@@ -384,16 +510,34 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return close();
     }
     buffer_.commit(bytes);
-    if (!first_request_) lowest().expires_after(options().read_timeout);
-    read_request();
+    // The first request's read_timeout already runs from accept.
+    read_request(!first_request_);
   }
 
-  void read_request() {
+  void read_request(bool restart_timeout) {
     state_ = State::reading;
     parser_.emplace();
+    // The previous request's body buffer is reused (Beast appends to it).
+    request_.body.clear();
+    if (request_.body.capacity() <= kKeepBufferBytes) parser_->get().body().swap(request_.body);
     parser_->body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
+    parser_->eager(true);
+    // A small request usually arrives whole with its first bytes: parsed here,
+    // it skips two asynchronous reads (and their timer and post round trips).
+    // Anything else (more to come, 100-continue) takes the asynchronous path,
+    // which carries on from where the parser stopped.
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec || used == 0) break;
+    }
+    if (ec == http::error::need_more) ec = {};
+    if (ec) return on_read_error(ec);
+    if (parser_->is_done()) return handle();
+    if (restart_timeout) lowest().expires_after(options().read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, self()));
   }
@@ -404,16 +548,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto& message = parser_->get();
     if (!parser_->is_done() && iequals(message[http::field::expect], "100-continue")) {
       // curl and others wait for this before sending a body.
-      continue_.emplace(http::status::continue_, message.version());
-      return http::async_write(stream_, *continue_,
-                               beast::bind_front_handler(&Session::on_continue, self()));
+      std::string_view interim =
+          message.version() >= 11 ? kContinue11 : kContinue10;  // static storage
+      return net::async_write(stream_, net::buffer(interim.data(), interim.size()),
+                              beast::bind_front_handler(&Session::on_continue, self()));
     }
     read_body();
   }
 
   void on_continue(beast::error_code ec, std::size_t) {
     if (state_ == State::closed) return;
-    continue_.reset();
     if (ec) return fail(ec, "write 100-continue");
     read_body();
   }
@@ -472,101 +616,133 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     version_ = message.version();
     keep_alive_ = message.keep_alive();
     method_label_ = method_label(message);
+    head_ = message.method() == http::verb::head;
 
-    request_ = HttpRequest{};
-    request_.method = std::string(message.method_string());
-    request_.target = std::string(message.target());
+    // The request's strings and header list keep their capacity from one
+    // request to the next on this connection.
+    auto method = message.method_string();
+    request_.method.assign(method.data(), method.size());
+    auto target = message.target();
+    request_.target.assign(target.data(), target.size());
     auto url = boost::urls::parse_uri_reference(request_.target);
     if (!url || request_.target.empty()) {
       server_->errors_bad.inc();
       return reject(400, "malformed request target");
     }
-    request_.path = url->path();
+    boost::urls::encoding_opts decode;
+    decode.space_as_plus = false;
+    url->encoded_path().decode(decode, boost::urls::string_token::assign_to(request_.path));
     if (request_.path.empty()) request_.path = "/";
-    request_.query = std::string(url->encoded_query());
-    request_.headers.reserve(std::distance(message.begin(), message.end()));
+    auto query = url->encoded_query();
+    request_.query.assign(query.data(), query.size());
+    std::size_t count = 0;
     for (const auto& field : message) {
-      request_.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+      if (count == request_.headers.size()) request_.headers.emplace_back();
+      auto& [name, value] = request_.headers[count++];
+      assign_lower(name, field.name_string());
+      value.assign(field.value().data(), field.value().size());
     }
-    request_.body = std::move(message.body());
+    request_.headers.resize(count);
+    request_.body.swap(message.body());
+    request_.params.clear();
     parser_.reset();
 
     route_ = server_->router.match(request_.method, request_.path);
     if (route_.empty()) route_ = "unmatched";
 
-    auto executor = stream_.get_executor();
-    Responder respond = [self = self(), executor, serial = serial_](HttpResponse response) {
-      net::post(executor, [self, serial, response = std::move(response)]() mutable {
+    // Called from any thread (the journal's, typically): the answer hops back
+    // to this session's reactor with exactly one post.
+    Responder respond = [self = self(), serial = serial_](HttpResponse response) {
+      net::post(self->shard_->context, [self, serial, response = std::move(response)]() mutable {
         self->on_response(serial, std::move(response));
       });
     };
     try {
-      server_->router.dispatch(request_, respond);
+      server_->router.dispatch(request_, std::move(respond));
     } catch (const std::exception& e) {
       log::error("http handler threw", {{"route", route_}, {"error", e.what()}});
-      respond(HttpResponse::error(500, "internal error"));
+      // Posted like any answer, so one the handler gave before throwing wins.
+      net::post(shard_->context, [self = self(), serial = serial_] {
+        self->on_response(serial, HttpResponse::error(500, "internal error"));
+      });
     }
   }
 
   // Runs on the session's reactor. Ignores late or repeated answers.
-  void on_response(std::uint64_t serial, HttpResponse response) {
+  void on_response(std::uint64_t serial, HttpResponse&& response) {
     if (state_ != State::handling || serial != serial_) return;
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     if (response.status < 100 || response.status > 599) response.status = 500;
     server_->observe(*shard_, route_, method_label_, response.status, seconds);
     bool keep_alive = keep_alive_ && !server_->draining;
-    write(build(std::move(response), keep_alive), false);
-  }
-
-  http::response<http::string_body> build(HttpResponse response, bool keep_alive) {
-    http::response<http::string_body> message;
-    message.version(version_);
-    message.result(static_cast<unsigned>(response.status));
-    message.set(http::field::server, "hookd/" HOOKD_VERSION);
-    if (!response.content_type.empty()) {
-      message.set(http::field::content_type, response.content_type);
-    }
-    for (auto& [name, value] : response.headers)
-      message.insert(name, value);
-    message.body() = std::move(response.body);
-    message.keep_alive(keep_alive);
-    message.prepare_payload();
-    return message;
+    write(std::move(response), keep_alive, false);
   }
 
   // An error answered before routing; the connection closes after it.
   void reject(int status, std::string message) {
-    std::string route = "unmatched";
+    std::string_view route = "unmatched";
     if (parser_ && parser_->is_header_done()) {
       auto& header = parser_->get();
       if (auto url = boost::urls::parse_uri_reference(header.target())) {
-        std::string matched = server_->router.match(header.method_string(), url->path());
-        if (!matched.empty()) route = matched;
+        route_ = server_->router.match(header.method_string(), url->path());
+        if (!route_.empty()) route = route_;
       }
       method_label_ = method_label(header);
       version_ = header.version();
+      head_ = header.method() == http::verb::head;
     } else {
       method_label_ = "other";
       version_ = 11;
+      head_ = false;
     }
     parser_.reset();
     server_->observe(*shard_, route, method_label_, status, -1);
-    write(build(HttpResponse::error(status, message), false), true);
+    write(HttpResponse::error(status, message), false, true);
   }
 
-  void write(http::response<http::string_body> message, bool linger) {
+  // The head is serialized by hand into a buffer the session keeps, and
+  // written with the body in one gather write: Beast's serializer costs more
+  // than the rest of an ingest request.
+  void write(HttpResponse&& response, bool keep_alive, bool linger) {
     state_ = State::writing;
-    response_.emplace(std::move(message));
+    out_body_ = std::move(response.body);
+    bool has_body = serialize_head(out_head_, version_, response, out_body_.size(), keep_alive);
+    std::array<net::const_buffer, 2> buffers{
+        net::buffer(out_head_),
+        net::buffer(out_body_.data(), has_body && !head_ ? out_body_.size() : 0)};
+    if constexpr (!kTls) {
+      // A response usually fits in the socket's send buffer: taken at once,
+      // it needs no write operation, no timer (each costs a timerfd update)
+      // and no completion. What the kernel does not take now is written
+      // asynchronously, under the write timeout. (The socket is non-blocking.)
+      beast::error_code ec;
+      std::size_t written = lowest().socket().write_some(buffers, ec);
+      if (ec == net::error::would_block) {
+        ec = {};
+        written = 0;
+      }
+      if (ec || written == net::buffer_size(buffers)) {
+        return on_write(!keep_alive, linger, ec, written);
+      }
+      for (auto& buffer : buffers) {
+        std::size_t skip = std::min(written, buffer.size());
+        buffer += skip;
+        written -= skip;
+      }
+    }
     lowest().expires_after(options().read_timeout);
-    bool close_after = response_->need_eof();
-    http::async_write(stream_, *response_,
-                      beast::bind_front_handler(&Session::on_write, self(), close_after, linger));
+    net::async_write(stream_, buffers,
+                     beast::bind_front_handler(&Session::on_write, self(), !keep_alive, linger));
   }
 
   void on_write(bool close_after, bool linger, beast::error_code ec, std::size_t) {
     if (state_ == State::closed) return;
-    response_.reset();
+    // Small buffers are kept for the next response; a big one (a /metrics
+    // scrape) is not held by an idle connection.
+    out_body_.clear();
+    if (out_body_.capacity() > kKeepBufferBytes) std::string().swap(out_body_);
+    if (out_head_.capacity() > kKeepBufferBytes) std::string().swap(out_head_);
     if (ec) return fail(ec, "write");
     if (close_after) return shutdown(linger || buffer_.size() > 0);
     first_request_ = false;
@@ -640,12 +816,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::empty_body>> continue_;
-  std::optional<http::response<http::string_body>> response_;
+  std::string out_head_;
+  std::string out_body_;
   HttpRequest request_;
   std::string route_;
-  std::string method_label_;
+  std::string_view method_label_;  // static storage (Beast's verb names)
   unsigned version_ = 11;
+  bool head_ = false;
   bool keep_alive_ = true;
   bool first_request_ = true;
   bool registered_ = false;
@@ -859,15 +1036,17 @@ void Server::stop() {
   }
 }
 
-void Server::observe(Shard& shard, const std::string& route, const std::string& method, int status,
+void Server::observe(Shard& shard, std::string_view route, std::string_view method, int status,
                      double seconds) {
-  std::string status_text = std::to_string(status);
-  std::string key = route + '\n' + method + '\n' + status_text;
-  auto counter = shard.request_counters.find(key);
+  auto counter = shard.request_counters.find(SeriesKeyView{route, method, status});
   if (counter == shard.request_counters.end()) {
-    Counter& c = metrics().counter("hookd_http_requests_total", "HTTP requests answered",
-                                   {{"route", route}, {"method", method}, {"status", status_text}});
-    counter = shard.request_counters.emplace(std::move(key), &c).first;
+    std::string status_text = std::to_string(status);
+    Counter& c = metrics().counter(
+        "hookd_http_requests_total", "HTTP requests answered",
+        {{"route", std::string(route)}, {"method", std::string(method)}, {"status", status_text}});
+    counter = shard.request_counters
+                  .emplace(SeriesKey{std::string(route), std::string(method), status}, &c)
+                  .first;
   }
   counter->second->inc();
   if (seconds < 0) return;
@@ -875,8 +1054,8 @@ void Server::observe(Shard& shard, const std::string& route, const std::string& 
   if (histogram == shard.durations.end()) {
     Histogram& h = metrics().histogram("hookd_http_request_duration_seconds",
                                        "Time from a complete request to its response",
-                                       latency_buckets_seconds(), {{"route", route}});
-    histogram = shard.durations.emplace(route, &h).first;
+                                       latency_buckets_seconds(), {{"route", std::string(route)}});
+    histogram = shard.durations.emplace(std::string(route), &h).first;
   }
   histogram->second->observe(seconds);
 }

@@ -50,14 +50,45 @@ bool valid_json(std::string_view text) {
   return !ec;
 }
 
-std::string ids_body(const std::vector<std::string>& ids) {
-  json::array array;
-  array.reserve(ids.size());
-  for (const auto& id : ids)
-    array.emplace_back(id);
-  json::object object;
-  object["ids"] = std::move(array);
-  return json::serialize(object);
+// Appends `text` as a JSON string. Ids are validated ([A-Za-z0-9_.:-]), so
+// the escapes are for robustness only; plain runs are copied whole.
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  std::size_t plain = 0;  // start of the run not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + plain, i - plain);
+    plain = i + 1;
+    if (u >= 0x20) {
+      out += '\\';
+      out += c;
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    }
+  }
+  out.append(text.data() + plain, text.size() - plain);
+  out += '"';
+}
+
+// {"ids":[...]}, the 200/202 body.
+std::string ids_body(const std::vector<Event>& events) {
+  std::string body;
+  std::size_t size = 10;
+  for (const Event& event : events)
+    size += event.id.size() + 3;
+  body.reserve(size);
+  body += "{\"ids\":[";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) body += ',';
+    append_json_string(body, events[i].id);
+  }
+  body += "]}";
+  return body;
 }
 
 Counter& rejected_counter(const char* reason) {
@@ -125,11 +156,51 @@ HttpResponse retry_later(int status, std::string_view message, int retry_after_s
 }
 
 // The Standard Webhooks header, or its svix- spelling.
-std::string_view webhook_header(const HttpRequest& request, std::string_view suffix) {
-  std::string_view value = request.header("webhook-" + std::string(suffix));
-  if (value.empty()) value = request.header("svix-" + std::string(suffix));
+std::string_view webhook_header(const HttpRequest& request, std::string_view name,
+                                std::string_view svix_name) {
+  std::string_view value = request.header(name);
+  if (value.empty()) value = request.header(svix_name);
   return value;
 }
+
+// The journal's answer to one POST /v1/events, turned into the HTTP answer.
+struct AppendAnswer {
+  std::shared_ptr<IngestMetrics> stats;
+  std::string body;                     // {"ids":[...]}
+  std::string first_type;               // events[0].type: one event needs no vector
+  std::vector<std::string> more_types;  // the others' types
+  int retry_after = 1;
+  Responder respond;
+
+  void operator()(AppendResult result) {
+    switch (result.code) {
+      case AppendResult::Code::ok: {
+        bool all_duplicates = true;
+        for (std::size_t i = 0; i < 1 + more_types.size(); ++i) {
+          bool duplicate = i < result.duplicate.size() && result.duplicate[i];
+          if (duplicate) {
+            stats->duplicate.inc();
+          } else {
+            all_duplicates = false;
+            stats->accepted.get(i == 0 ? first_type : more_types[i - 1]).inc();
+          }
+        }
+        return respond(HttpResponse::json(all_duplicates ? 200 : 202, std::move(body)));
+      }
+      case AppendResult::Code::full:
+        stats->full.inc();
+        return respond(retry_later(503, "journal full: " + result.message, retry_after));
+      case AppendResult::Code::busy:
+        stats->busy.inc();
+        return respond(retry_later(429, "journal busy: " + result.message, retry_after));
+      case AppendResult::Code::failed:
+        stats->failed.inc();
+        log::error("journal append failed", {{"error", result.message}});
+        return respond(HttpResponse::error(500, "journal append failed"));
+    }
+    respond(HttpResponse::error(500, "journal append: unknown result"));
+  }
+};
 
 void post_events(Journal& journal, const IngestOptions& options,
                  const std::shared_ptr<IngestMetrics>& shared_stats, HttpRequest& request,
@@ -143,9 +214,9 @@ void post_events(Journal& journal, const IngestOptions& options,
   ParseOptions parse;
   parse.max_events = options.max_events_per_request;
   if (options.inbound_secret) {
-    std::string_view id = webhook_header(request, "id");
-    std::string_view timestamp = webhook_header(request, "timestamp");
-    std::string_view signature = webhook_header(request, "signature");
+    std::string_view id = webhook_header(request, "webhook-id", "svix-id");
+    std::string_view timestamp = webhook_header(request, "webhook-timestamp", "svix-timestamp");
+    std::string_view signature = webhook_header(request, "webhook-signature", "svix-signature");
     const char* missing = id.empty()          ? "id"
                           : timestamp.empty() ? "timestamp"
                           : signature.empty() ? "signature"
@@ -179,45 +250,19 @@ void post_events(Journal& journal, const IngestOptions& options,
     return respond(HttpResponse::error(400, "body: no events"));
   }
 
-  std::vector<std::string> ids;
-  std::vector<std::string> types;
-  ids.reserve(events.size());
-  types.reserve(events.size());
-  for (const Event& event : events) {
-    ids.push_back(event.id);
-    types.push_back(event.type);
-  }
-  int retry_after = options.retry_after_seconds;
-  journal.append(std::move(events), [shared_stats, ids = std::move(ids), types = std::move(types),
-                                     retry_after, respond](AppendResult result) {
-    IngestMetrics& stats = *shared_stats;
-    switch (result.code) {
-      case AppendResult::Code::ok: {
-        bool all_duplicates = true;
-        for (std::size_t i = 0; i < types.size(); ++i) {
-          bool duplicate = i < result.duplicate.size() && result.duplicate[i];
-          if (duplicate) {
-            stats.duplicate.inc();
-          } else {
-            all_duplicates = false;
-            stats.accepted.get(types[i]).inc();
-          }
-        }
-        return respond(HttpResponse::json(all_duplicates ? 200 : 202, ids_body(ids)));
-      }
-      case AppendResult::Code::full:
-        stats.full.inc();
-        return respond(retry_later(503, "journal full: " + result.message, retry_after));
-      case AppendResult::Code::busy:
-        stats.busy.inc();
-        return respond(retry_later(429, "journal busy: " + result.message, retry_after));
-      case AppendResult::Code::failed:
-        stats.failed.inc();
-        log::error("journal append failed", {{"error", result.message}});
-        return respond(HttpResponse::error(500, "journal append failed"));
-    }
-    respond(HttpResponse::error(500, "journal append: unknown result"));
-  });
+  // Everything the answer needs is prepared here, on the reactor: the journal
+  // runs the callback on its own thread, between two group commits, where
+  // every instruction delays the next fsync.
+  AppendAnswer answer;
+  answer.stats = shared_stats;
+  answer.body = ids_body(events);
+  answer.first_type = events.front().type;
+  answer.more_types.reserve(events.size() - 1);
+  for (std::size_t i = 1; i < events.size(); ++i)
+    answer.more_types.push_back(events[i].type);
+  answer.retry_after = options.retry_after_seconds;
+  answer.respond = std::move(respond);
+  journal.append(std::move(events), std::move(answer));
 }
 
 void get_event(Journal& journal, const std::vector<std::pair<std::string, EventStatusView>>& views,
@@ -242,7 +287,10 @@ void get_event(Journal& journal, const std::vector<std::pair<std::string, EventS
       log::warn("event view returned invalid JSON", {{"view", key}, {"id", id}});
       continue;
     }
-    body += "," + json_string(key) + ":" + *section;
+    body += ',';
+    body += json_string(key);
+    body += ':';
+    body += *section;
   }
   body += "}";
   respond(HttpResponse::json(200, std::move(body)));
@@ -273,7 +321,10 @@ void get_ready(Journal& journal, const std::vector<ReadinessCheck>& checks, Resp
     }
     ready = ready && ok;
     if (detail.empty() || !valid_json(detail)) detail = ok ? "true" : "false";
-    sections += "," + json_string(check.name) + ":" + detail;
+    sections += ',';
+    sections += json_string(check.name);
+    sections += ':';
+    sections += detail;
   }
   std::string body = std::string("{\"ready\":") + (ready ? "true" : "false") + sections + "}";
   respond(HttpResponse::json(ready ? 200 : 503, std::move(body)));

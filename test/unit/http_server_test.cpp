@@ -585,3 +585,132 @@ TEST_CASE("HttpServer speaks HTTPS with the configured certificate", "[http][tls
     return counter("hookd_http_request_errors_total", {{"reason", "tls"}}) >= tls_errors + 2;
   }));
 }
+
+TEST_CASE("HttpServer frames responses itself: fields, HEAD, 1xx/204/304, HTTP/1.0", "[http]") {
+  Parked parked;
+  Router router = test_router(parked);
+  router.add("GET", "/status/{code}", [](HttpRequest& request, Responder respond) {
+    HttpResponse response = text("ignored");
+    response.status = std::stoi(request.params["code"]);
+    respond(std::move(response));
+  });
+  router.add("GET", "/fields", [](HttpRequest&, Responder respond) {
+    HttpResponse response = text("ok");
+    response.headers = {{"Retry-After", "3"},
+                        {"X-Split", "a\r\nInjected: 1"},
+                        {"Content-Length", "999"},
+                        {"Transfer-Encoding", "chunked"},
+                        {"Bad:Name", "x"}};
+    respond(std::move(response));
+  });
+  TestServer server(HttpServerOptions{}, std::move(router));
+  const std::string server_field = std::string("Server: hookd/") + HOOKD_VERSION + "\r\n";
+
+  RawClient client(server.port());
+  client.send(request_text("GET", "/hello"));
+  CHECK(client.read_until("hello") == "HTTP/1.1 200 OK\r\n" + server_field +
+                                          "Content-Type: text/plain\r\n"
+                                          "Content-Length: 5\r\n\r\nhello");
+
+  // Handler fields are written in order; ones that would split the response
+  // or change its framing are dropped.
+  client.send(request_text("GET", "/fields"));
+  CHECK(client.read_until("\r\n\r\nok") == "HTTP/1.1 200 OK\r\n" + server_field +
+                                               "Content-Type: text/plain\r\n"
+                                               "Retry-After: 3\r\n"
+                                               "Content-Length: 2\r\n\r\nok");
+
+  // HEAD: the length of the body a GET would get, and no body. The next
+  // answer on the connection follows right after the head.
+  client.send(request_text("HEAD", "/hello") + request_text("GET", "/hello"));
+  std::string head_then_get = client.read_until("\r\n\r\nhello");
+  CHECK(head_then_get.rfind("HTTP/1.1 ", 0) == 0);
+  CHECK(head_then_get.find("Content-Length: ") != std::string::npos);
+  auto second = head_then_get.find("\r\n\r\nHTTP/1.1 200 OK\r\n");
+  CHECK(second != std::string::npos);
+
+  // 204 and 304 carry neither a body nor a length.
+  for (const char* code : {"204", "304"}) {
+    client.send(request_text("GET", std::string("/status/") + code) +
+                request_text("GET", "/hello"));
+    std::string reply = client.read_until("\r\n\r\nhello");
+    INFO(reply);
+    CHECK(reply.rfind(std::string("HTTP/1.1 ") + code, 0) == 0);
+    CHECK(reply.find("Content-Length: 0") == std::string::npos);
+    CHECK(reply.find("ignored") == std::string::npos);
+    CHECK(reply.find("\r\n\r\nHTTP/1.1 200 OK\r\n") != std::string::npos);
+  }
+
+  // An unknown status keeps its code; Beast's reason text for it.
+  client.send(request_text("GET", "/status/299"));
+  CHECK(client.read_until("ignored").rfind("HTTP/1.1 299 ", 0) == 0);
+
+  // HTTP/1.0: keep-alive only when asked for, and said so.
+  RawClient old(server.port());
+  old.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  std::string kept = old.read_until("hello");
+  CHECK(kept.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(kept.find("Connection: keep-alive\r\n") != std::string::npos);
+  old.send("GET /hello HTTP/1.0\r\n\r\n");
+  bool closed = false;
+  std::string last = old.read_all(closed);
+  CHECK(last.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(last.find("Connection:") == std::string::npos);
+  CHECK(closed);
+}
+
+TEST_CASE("HttpServer reuses its buffers without mixing requests", "[http]") {
+  Parked parked;
+  TestServer server(HttpServerOptions{}, test_router(parked));
+
+  // A long body, then shorter ones, on one connection: each echo is exact.
+  HttpConnection connection(server.port());
+  CHECK(connection.request("POST", "/echo", std::string(3000, 'a')).body == std::string(3000, 'a'));
+  CHECK(connection.request("POST", "/echo", "b").body == "b");
+  CHECK(connection.request("POST", "/echo", "").body.empty());
+  auto post = [](const std::string& body) {
+    return "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  connection.write_raw(post(std::string(2000, 'c')) + post("dd"));
+  CHECK(connection.read_reply().body == std::string(2000, 'c'));
+  CHECK(connection.read_reply().body == "dd");
+  // A big response is not kept by the connection, and the next one is whole.
+  CHECK(connection.request("POST", "/echo", std::string(200000, 'e')).body.size() == 200000);
+  CHECK(connection.request("GET", "/hello").body == "hello");
+
+  // A request that arrives in pieces: header split, then the body late.
+  RawClient client(server.port());
+  client.send("POST /echo HTTP/1.1\r\nHost: 127.");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  client.send("0.0.1\r\nContent-Length: 5\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  client.send("hel");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  client.send("lo" + request_text("GET", "/items/x"));
+  std::string replies = client.read_until("x?");
+  CHECK(replies.find("\r\n\r\nhello") != std::string::npos);
+  CHECK(replies.find("\r\n\r\nx?") != std::string::npos);
+}
+
+TEST_CASE("HttpServer finishes responses larger than the socket buffer", "[http]") {
+  Parked parked;
+  Router router = test_router(parked);
+  const std::string big(8 << 20, 'z');
+  router.add("GET", "/big", [&big](HttpRequest&, Responder respond) { respond(text(big)); });
+  TestServer server(HttpServerOptions{}, std::move(router));
+
+  // The client reads only after a pause: the server has written what the
+  // kernel took and waits for the rest.
+  RawClient client(server.port());
+  client.send(request_text("GET", "/big") + request_text("GET", "/hello"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string replies = client.read_until("\r\n\r\nhello");
+  auto body = replies.find("\r\n\r\n");
+  REQUIRE(body != std::string::npos);
+  CHECK(replies.find("Content-Length: " + std::to_string(big.size()) + "\r\n") < body);
+  auto second = replies.find("HTTP/1.1 200 OK\r\n", body);
+  REQUIRE(second != std::string::npos);
+  CHECK(second - (body + 4) == big.size());
+  CHECK(replies.compare(body + 4, big.size(), big) == 0);
+}

@@ -150,6 +150,9 @@ TEST_CASE("POST /v1/events accepts an event durably and is idempotent", "[ingest
       post(router, R"([{"id":"evt-unit-2","type":"session.close","payload":{}},)" + kEvent + "]");
   CHECK(mixed.status == 202);
   CHECK(ids_of(mixed) == std::vector<std::string>{"evt-unit-2", "evt-unit-1"});
+  // The body is written by hand, not through a JSON DOM: compact, as before.
+  CHECK(mixed.body == R"({"ids":["evt-unit-2","evt-unit-1"]})");
+  CHECK(metric("hookd_events_accepted_total", {{"type", "session.close"}}) >= 1);
 
   // No id: one is generated.
   auto generated = post(router, R"({"type":"session.open","payload":{}})");
