@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "hookd/ascii.h"
 #include "hookd/journal.h"
 #include "hookd/log.h"
 #include "hookd/metrics.h"
@@ -41,33 +42,6 @@ namespace {
 
 // ---------------------------------------------------------------------------
 // Small text helpers
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string json_quote(std::string_view s) {
   return json::serialize(json::string(s));
@@ -108,7 +82,7 @@ bool reserved_header(std::string_view name) {
       "content-length", "content-encoding",  "transfer-encoding",
       "host",           "connection"};
   for (const char* r : kReserved) {
-    if (iequals(name, r)) return true;
+    if (ascii_iequals(name, r)) return true;
   }
   return false;
 }
@@ -116,7 +90,7 @@ bool reserved_header(std::string_view name) {
 void set_header(std::vector<std::pair<std::string, std::string>>& headers, std::string_view name,
                 std::string value) {
   for (auto& h : headers) {
-    if (iequals(h.first, name)) {
+    if (ascii_iequals(h.first, name)) {
       h.second = std::move(value);
       return;
     }
@@ -243,7 +217,7 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
   }
   auto month_of = [&](std::string_view t) -> int {
     for (int m = 0; m < 12; ++m) {
-      if (iequals(t, kMonths[m])) return m + 1;
+      if (ascii_iequals(t, kMonths[m])) return m + 1;
     }
     return 0;
   };
@@ -303,7 +277,7 @@ namespace {
 
 // Like config's parse_duration, with fractions ("1.5s") and an error text.
 Result<milliseconds> parse_span(std::string_view text) {
-  std::string_view s = trim(text);
+  std::string_view s = trim_ows(text);
   std::size_t end = 0;
   while (end < s.size() && ((s[end] >= '0' && s[end] <= '9') || s[end] == '.'))
     ++end;
@@ -338,7 +312,7 @@ Result<milliseconds> parse_span(std::string_view text) {
 
 Result<std::vector<milliseconds>> parse_retry_schedule(std::string_view text) {
   std::vector<milliseconds> out;
-  if (trim(text).empty()) return make_error("retry schedule is empty");
+  if (trim_ows(text).empty()) return make_error("retry schedule is empty");
   std::size_t pos = 0;
   for (;;) {
     std::size_t comma = text.find(',', pos);
@@ -367,12 +341,12 @@ Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
   for (;;) {
     std::size_t comma = text.find(',', pos);
     std::string_view entry =
-        trim(text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos));
+        trim_ows(text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos));
     std::size_t eq = entry.find('=');
     if (eq == std::string_view::npos) {
       if (!bad_entry) bad_entry = entry;
     } else {
-      pairs.emplace_back(trim(entry.substr(0, eq)), trim(entry.substr(eq + 1)));
+      pairs.emplace_back(trim_ows(entry.substr(0, eq)), trim_ows(entry.substr(eq + 1)));
     }
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
@@ -410,7 +384,7 @@ Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
     } else if (key == "url") {
       auto u = boost::urls::parse_absolute_uri(value);
       if (!u) return fail(key, json_quote(value) + " is not a URL");
-      std::string scheme = lower(u->scheme());
+      std::string scheme = ascii_lower(u->scheme());
       if (scheme != "http" && scheme != "https") return fail(key, "must be http:// or https://");
       if (u->host().empty()) return fail(key, json_quote(value) + " has no host");
       spec.url = std::string(value);
@@ -420,7 +394,7 @@ Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
       for (;;) {
         std::size_t bar = value.find('|', p);
         std::string_view type =
-            trim(value.substr(p, bar == std::string_view::npos ? value.npos : bar - p));
+            trim_ows(value.substr(p, bar == std::string_view::npos ? value.npos : bar - p));
         if (type != "*" && !valid_event_type(type)) {
           return fail(key, json_quote(type) + " is not an event type (e.g. session.open, or *)");
         }
@@ -448,8 +422,8 @@ Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
     } else if (key == "header") {
       std::size_t colon = value.find(':');
       if (colon == std::string_view::npos) return fail(key, "must be \"Name: value\"");
-      std::string_view hname = trim(value.substr(0, colon));
-      std::string_view hvalue = trim(value.substr(colon + 1));
+      std::string_view hname = trim_ows(value.substr(0, colon));
+      std::string_view hvalue = trim_ows(value.substr(colon + 1));
       if (!valid_header_name(hname)) return fail(key, json_quote(hname) + " is not a header name");
       if (hvalue.find_first_of("\r\n") != std::string_view::npos) {
         return fail(key, "value contains a line break");
@@ -606,7 +580,7 @@ std::string gzip_compress(std::string_view data) {
 }
 
 std::optional<milliseconds> parse_retry_after(std::string_view value, std::int64_t now_unix) {
-  value = trim(value);
+  value = trim_ows(value);
   std::uint64_t seconds = 0;
   if (parse_uint(value, seconds)) {
     return milliseconds(
@@ -1639,10 +1613,10 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
           403, "admin routes are off: start hookd with --admin-token to use /v1/endpoints"));
       return false;
     }
-    std::string_view h = trim(req.header("authorization"));
+    std::string_view h = trim_ows(req.header("authorization"));
     std::string_view scheme = h.substr(0, std::min<std::size_t>(h.size(), 7));
-    std::string_view token = h.size() > 7 ? trim(h.substr(7)) : std::string_view();
-    bool ok = iequals(scheme, "bearer ") && token.size() == options.admin_token.size() &&
+    std::string_view token = h.size() > 7 ? trim_ows(h.substr(7)) : std::string_view();
+    bool ok = ascii_iequals(scheme, "bearer ") && token.size() == options.admin_token.size() &&
               CRYPTO_memcmp(token.data(), options.admin_token.data(), token.size()) == 0;
     if (!ok) {
       HttpResponse r = HttpResponse::error(401, "missing or wrong admin bearer token");
@@ -1862,7 +1836,7 @@ void Delivery::add_routes(Router& router) {
       return respond(HttpResponse::error(404, "no endpoint " + json_quote(req.params["name"])));
     bool dead_letters = true;
     std::optional<std::int64_t> since;
-    if (!trim(req.body).empty()) {
+    if (!trim_ows(req.body).empty()) {
       boost::system::error_code ec;
       json::value v = json::parse(req.body, ec);
       if (ec || !v.is_object()) {

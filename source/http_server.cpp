@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "hookd/ascii.h"
 #include "hookd/log.h"
 #include "hookd/metrics.h"
 #include "hookd/reactor.h"
@@ -41,22 +42,57 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
+// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or 0.
+std::size_t utf8_sequence(std::string_view s) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length;
+  unsigned char low = 0x80, high = 0xBF;  // bounds of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
   }
-  return true;
+  if (s.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// Messages often echo request bytes (a percent-decoded path); Boost.JSON
+// writes strings as given, so invalid UTF-8 would make the body invalid JSON.
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    std::size_t n = utf8_sequence(s);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER, for one byte
+      n = 1;
+    } else {
+      out.append(s.data(), n);
+    }
+    s.remove_prefix(n);
+  }
+  return out;
 }
 
 }  // namespace
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return value;
+    if (ascii_iequals(key, name)) return value;
   }
   return {};
 }
@@ -70,7 +106,7 @@ HttpResponse HttpResponse::json(int status, std::string body) {
 
 HttpResponse HttpResponse::error(int status, std::string_view message) {
   boost::json::object object;
-  object["error"] = message;
+  object["error"] = valid_utf8(message);
   return json(status, boost::json::serialize(object));
 }
 
@@ -134,26 +170,36 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(std::move(route));
 }
 
-std::string Router::match(std::string_view method, std::string_view path) const {
-  const Route* path_only = nullptr;
+const Router::Route* Router::find(std::string_view method, std::string_view path) const {
+  const Route* get = nullptr;
   for (const Route& route : routes_) {
     if (!segments_match(route.segments, path, nullptr)) continue;
-    if (route.method == method) return route.pattern;
-    if (!path_only) path_only = &route;
+    if (route.method == method) return &route;
+    if (!get && route.method == "GET") get = &route;
   }
-  return path_only ? path_only->pattern : std::string();
+  // HEAD is GET without the body (RFC 9110 section 9.3.2); the server drops
+  // the body and keeps its Content-Length.
+  return method == "HEAD" ? get : nullptr;
+}
+
+std::string Router::match(std::string_view method, std::string_view path) const {
+  if (const Route* route = find(method, path)) return route->pattern;
+  for (const Route& route : routes_) {
+    if (segments_match(route.segments, path, nullptr)) return route.pattern;
+  }
+  return std::string();
 }
 
 void Router::dispatch(HttpRequest& request, Responder respond) const {
+  if (const Route* route = find(request.method, request.path)) {
+    request.params.clear();
+    segments_match(route->segments, request.path, &request.params);
+    route->handler(request, std::move(respond));
+    return;
+  }
   std::string allow;
   for (const Route& route : routes_) {
     if (!segments_match(route.segments, request.path, nullptr)) continue;
-    if (route.method == request.method) {
-      request.params.clear();
-      segments_match(route.segments, request.path, &request.params);
-      route.handler(request, std::move(respond));
-      return;
-    }
     if (!allow.empty()) allow += ", ";
     allow += route.method;
   }
@@ -224,13 +270,6 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-void assign_lower(std::string& out, std::string_view s) {
-  out.assign(s.data(), s.size());
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-}
-
 void append_number(std::string& out, std::size_t n) {
   char digits[20];
   char* end = digits + sizeof digits;
@@ -254,8 +293,8 @@ bool has_line_break(std::string_view s) {
 bool unsafe_field(std::string_view name, std::string_view value) {
   if (name.empty() || has_line_break(name) || has_line_break(value)) return true;
   if (name.find(':') != std::string_view::npos) return true;
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
-         iequals(name, "connection");
+  return ascii_iequals(name, "content-length") || ascii_iequals(name, "transfer-encoding") ||
+         ascii_iequals(name, "connection");
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
@@ -521,35 +560,146 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     request_.body.clear();
     if (request_.body.capacity() <= kKeepBufferBytes) parser_->get().body().swap(request_.body);
     parser_->body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
+    // Only a second guard: Beast counts the bytes it has not parsed yet, and
+    // not the request line. read_header() enforces the limit on the block.
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(options().max_header_bytes, UINT32_MAX)));
-    parser_->eager(true);
-    // A small request usually arrives whole with its first bytes: parsed here,
-    // it skips two asynchronous reads (and their timer and post round trips).
-    // Anything else (more to come, 100-continue) takes the asynchronous path,
-    // which carries on from where the parser stopped.
+    // The header alone first: its framing is checked before any body byte is
+    // parsed (see on_header(), which turns eager parsing on).
+    parser_->eager(false);
+    restart_timer_ = restart_timeout;
+    header_scanned_ = 0;
+    read_header();
+  }
+
+  // The first asynchronous operation of a request restarts the read timer;
+  // a request that arrived whole costs no timer update.
+  void arm_read_timer() {
+    if (!restart_timer_) return;
+    restart_timer_ = false;
+    lowest().expires_after(options().read_timeout);
+  }
+
+  std::string_view buffered() const {
+    return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+  }
+
+  // The parser gets the header only once all of it is buffered: Beast
+  // forgets the fields it parsed from an earlier read, so fed piecemeal it
+  // would let a header grow to about twice max_header_bytes.
+  void read_header() {
+    std::string_view data = buffered();
+    std::size_t end = header_end(data, header_scanned_);
+    if (end == std::string_view::npos) {
+      if (data.size() >= options().max_header_bytes) return header_too_big();
+      // The blank line may straddle this read and the next one.
+      header_scanned_ = data.size() >= 2 ? data.size() - 2 : 0;
+      arm_read_timer();
+      return stream_.async_read_some(buffer_.prepare(kReadSize),
+                                     beast::bind_front_handler(&Session::on_header_bytes, self()));
+    }
+    if (end > options().max_header_bytes) return header_too_big();
     beast::error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec == http::error::need_more) ec = {};
+    if (ec) return on_read_error(ec);
+    if (!parser_->is_header_done()) {
+      server_->errors_bad.inc();
+      return reject(400, "malformed request header");
+    }
+    on_header();
+  }
+
+  // One past the empty line that ends the header (CRLF CRLF; bare LF ones
+  // too, so that the parser rejects them now), searching from `from`.
+  static std::size_t header_end(std::string_view data, std::size_t from) {
+    for (std::size_t lf = data.find('\n', from); lf != std::string_view::npos;
+         lf = data.find('\n', lf + 1)) {
+      if (lf + 1 < data.size() && data[lf + 1] == '\n') return lf + 2;
+      if (lf + 2 < data.size() && data[lf + 1] == '\r' && data[lf + 2] == '\n') return lf + 3;
+    }
+    return std::string_view::npos;
+  }
+
+  void parse_buffered(beast::error_code& ec) {
     while (buffer_.size() > 0 && !parser_->is_done()) {
       std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
       if (ec || used == 0) break;
     }
     if (ec == http::error::need_more) ec = {};
-    if (ec) return on_read_error(ec);
-    if (parser_->is_done()) return handle();
-    if (restart_timeout) lowest().expires_after(options().read_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_header, self()));
   }
 
-  void on_header(beast::error_code ec, std::size_t) {
+  void header_too_big() {
+    server_->errors_header.inc();
+    reject(431, "request header exceeds " + std::to_string(options().max_header_bytes) + " bytes");
+  }
+
+  void on_header_bytes(beast::error_code ec, std::size_t bytes) {
     if (state_ == State::closed) return;
+    if (ec == net::error::eof) {
+      // The client stopped inside the header: the parser says what is wrong
+      // with what came, if anything, else it is a partial message.
+      beast::error_code parse_ec;
+      parse_buffered(parse_ec);
+      return on_read_error(parse_ec ? parse_ec : beast::error_code(http::error::partial_message));
+    }
     if (ec) return on_read_error(ec);
+    buffer_.commit(bytes);
+    read_header();
+  }
+
+  // RFC 9112 section 6: a Transfer-Encoding that does not end in chunked, one
+  // in an HTTP/1.0 request, or one next to a Content-Length leaves the body's
+  // length open to interpretation; reading on would let a proxy that frames
+  // the request differently smuggle a second request in its body. Beast
+  // reads such a request as bodiless. Answered with 400 and the connection
+  // closes; so is a coding before chunked, which hookd does not decode (RFC
+  // 9112 suggests 501, but bad input gets a 4xx here).
+  std::pair<int, std::string_view> framing_problem() const {
+    const auto& message = parser_->get();
+    if (message.count(http::field::transfer_encoding) == 0) return {0, {}};
+    if (message.version() < 11) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
+    if (message.count(http::field::content_length) != 0) {
+      return {400, "both Transfer-Encoding and Content-Length"};
+    }
+    if (!parser_->chunked()) return {400, "Transfer-Encoding does not end in chunked"};
+    auto [first, last] = message.equal_range(http::field::transfer_encoding);
+    for (auto field = first; field != last; ++field) {
+      std::string_view codings = field->value();
+      while (!codings.empty()) {
+        std::size_t comma = std::min(codings.find(','), codings.size());
+        std::string_view coding = trim_ows(codings.substr(0, comma));
+        codings.remove_prefix(std::min(comma + 1, codings.size()));
+        if (!coding.empty() && !ascii_iequals(coding, "chunked")) {
+          return {400, "transfer codings other than chunked are not supported"};
+        }
+      }
+    }
+    return {0, {}};
+  }
+
+  // The header is parsed (and, for a small request, maybe the body too).
+  void on_header() {
+    if (auto [status, problem] = framing_problem(); status != 0) {
+      server_->errors_bad.inc();
+      return reject(status, std::string(problem));
+    }
+    // A small request usually arrives whole with its first bytes: parsed
+    // here, it skips the asynchronous reads. Anything else (more to come,
+    // 100-continue) takes the asynchronous path, which carries on from where
+    // the parser stopped.
+    parser_->eager(true);
+    beast::error_code ec;
+    parse_buffered(ec);
+    if (ec) return on_read_error(ec);
+    if (parser_->is_done()) return handle();
     auto& message = parser_->get();
-    if (!parser_->is_done() && iequals(message[http::field::expect], "100-continue")) {
+    if (ascii_iequals(message[http::field::expect], "100-continue")) {
       // curl and others wait for this before sending a body.
       std::string_view interim =
           message.version() >= 11 ? kContinue11 : kContinue10;  // static storage
+      arm_read_timer();
       return net::async_write(stream_, net::buffer(interim.data(), interim.size()),
                               beast::bind_front_handler(&Session::on_continue, self()));
     }
@@ -563,6 +713,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void read_body() {
+    arm_read_timer();
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, self()));
   }
@@ -639,7 +790,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     for (const auto& field : message) {
       if (count == request_.headers.size()) request_.headers.emplace_back();
       auto& [name, value] = request_.headers[count++];
-      assign_lower(name, field.name_string());
+      ascii_lower_assign(name, field.name_string());
       value.assign(field.value().data(), field.value().size());
     }
     request_.headers.resize(count);
@@ -823,6 +974,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string_view method_label_;  // static storage (Beast's verb names)
   unsigned version_ = 11;
   bool head_ = false;
+  bool restart_timer_ = false;
+  std::size_t header_scanned_ = 0;  // where read_header() looks for the end next
   bool keep_alive_ = true;
   bool first_request_ = true;
   bool registered_ = false;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "hookd/ascii.h"
 #include "hookd/event.h"
 #include "hookd/log.h"
 #include "hookd/metrics.h"
@@ -16,28 +17,10 @@ namespace {
 
 namespace json = boost::json;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // "application/json", with any parameters ("; charset=utf-8"), any case.
 bool is_json_media_type(std::string_view content_type) {
-  return iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
+  return ascii_iequals(trim_ows(content_type.substr(0, content_type.find(';'))),
+                       "application/json");
 }
 
 std::string json_string(std::string_view text) {

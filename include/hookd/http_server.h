@@ -49,6 +49,7 @@ using Handler = std::function<void(HttpRequest&, Responder)>;
 
 // Routes by method and path pattern: "/v1/events/{id}" matches one segment
 // per "{name}". Unknown paths get 404; known paths with another method 405.
+// HEAD goes to the GET route of a path unless a HEAD route is added.
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);
@@ -66,6 +67,9 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
   };
+  // The route for exactly this method, else GET's for HEAD; null if none.
+  const Route* find(std::string_view method, std::string_view path) const;
+
   std::vector<Route> routes_;
 };
 

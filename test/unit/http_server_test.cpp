@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <thread>
@@ -69,6 +70,13 @@ struct Parked {
     std::lock_guard lock(mutex);
     return responders.at(i);
   }
+  void clear() {
+    std::vector<Responder> gone;
+    {
+      std::lock_guard lock(mutex);
+      gone.swap(responders);
+    }
+  }
 };
 
 Router test_router(Parked& parked) {
@@ -100,9 +108,13 @@ Router test_router(Parked& parked) {
 }
 
 // An HttpServer on its own Reactor (2 threads), listening on 127.0.0.1:0.
+// A parked responder holds its session, whose timer and socket belong to a
+// reactor's io_context: `parked` is emptied after the reactor stops and
+// before it goes away, whatever order the test declared them in.
 class TestServer {
  public:
-  explicit TestServer(HttpServerOptions options, Router router) : reactor_(2) {
+  TestServer(HttpServerOptions options, Router router, Parked& parked)
+      : reactor_(2), parked_(parked) {
     options.listen = "127.0.0.1:0";
     server_ = std::make_unique<HttpServer>(reactor_, std::move(options), std::move(router));
     auto status = server_->start();
@@ -112,6 +124,7 @@ class TestServer {
   ~TestServer() {
     reactor_.stop();
     thread_.join();
+    parked_.clear();
     server_.reset();
   }
   unsigned short port() const { return server_->port(); }
@@ -119,6 +132,7 @@ class TestServer {
 
  private:
   Reactor reactor_;
+  Parked& parked_;
   std::unique_ptr<HttpServer> server_;
   std::thread thread_;
 };
@@ -231,9 +245,55 @@ TEST_CASE("HttpRequest::header and HttpResponse helpers", "[http]") {
   CHECK(error.body == R"({"error":"bad \"quote\""})");
 }
 
+TEST_CASE("HttpResponse::error replaces bytes that are not UTF-8", "[http]") {
+  const std::string fffd = "\xEF\xBF\xBD";
+  struct Case {
+    std::string in, out;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"caf\xC3\xA9 \xF0\x9F\x98\x80", "caf\xC3\xA9 \xF0\x9F\x98\x80"},  // kept as is
+           {"/\xFF", "/" + fffd},
+           {"/\xC0\xAF", "/" + fffd + fffd},                 // overlong '/'
+           {"\xED\xA0\x80", fffd + fffd + fffd},             // a UTF-16 surrogate
+           {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},  // above U+10FFFF
+           {"x\xE2\x82", "x" + fffd + fffd},                 // cut short
+           {std::string("a\0b", 3), std::string("a\0b", 3)}}) {
+    INFO(c.in);
+    auto response = HttpResponse::error(404, "no such resource: " + c.in);
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(response.body, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(parsed.at("error").as_string() == "no such resource: " + c.out);
+  }
+}
+
+TEST_CASE("Router sends HEAD to the GET route of a path", "[http]") {
+  Router router;
+  std::string seen;
+  router.add("GET", "/v1/events/{id}", [&](HttpRequest& request, Responder respond) {
+    seen = request.method + " " + request.params["id"];
+    respond(HttpResponse::json(200, "{}"));
+  });
+  router.add("POST", "/v1/events",
+             [&](HttpRequest&, Responder respond) { respond(HttpResponse::json(202, "{}")); });
+  router.add("GET", "/both", [&](HttpRequest&, Responder respond) { respond(text("get")); });
+  router.add("HEAD", "/both", [&](HttpRequest&, Responder respond) { respond(text("head")); });
+
+  CHECK(dispatch(router, "HEAD", "/v1/events/e1").status == 200);
+  CHECK(seen == "HEAD e1");
+  CHECK(router.match("HEAD", "/v1/events/e1") == "/v1/events/{id}");
+  // A HEAD route of its own wins, wherever it was added.
+  CHECK(dispatch(router, "HEAD", "/both").body == "head");
+  CHECK(dispatch(router, "GET", "/both").body == "get");
+  // No GET route: HEAD is not allowed either.
+  auto not_allowed = dispatch(router, "HEAD", "/v1/events");
+  CHECK(not_allowed.status == 405);
+  CHECK(dispatch(router, "HEAD", "/nothing").status == 404);
+}
+
 TEST_CASE("HttpServer serves keep-alive and pipelined requests in order", "[http]") {
   Parked parked;
-  TestServer server(HttpServerOptions{}, test_router(parked));
+  TestServer server(HttpServerOptions{}, test_router(parked), parked);
 
   HttpConnection connection(server.port());
   REQUIRE(connection.is_open());
@@ -287,7 +347,7 @@ TEST_CASE("HttpServer answers Expect: 100-continue", "[http]") {
   Parked parked;
   HttpServerOptions options;
   options.max_body_bytes = 1024;
-  TestServer server(options, test_router(parked));
+  TestServer server(options, test_router(parked), parked);
 
   RawClient client(server.port());
   client.send(request_text("POST", "/echo", "Content-Length: 5\r\nExpect: 100-continue\r\n"));
@@ -306,7 +366,7 @@ TEST_CASE("HttpServer answers Expect: 100-continue", "[http]") {
 
 TEST_CASE("HttpServer tolerates answers for connections that are gone", "[http]") {
   Parked parked;
-  TestServer server(HttpServerOptions{}, test_router(parked));
+  TestServer server(HttpServerOptions{}, test_router(parked), parked);
   {
     RawClient client(server.port());
     client.send(request_text("GET", "/park"));
@@ -325,7 +385,7 @@ TEST_CASE("HttpServer enforces body and header limits", "[http]") {
   HttpServerOptions options;
   options.max_body_bytes = 1024;
   options.max_header_bytes = 2048;
-  TestServer server(options, test_router(parked));
+  TestServer server(options, test_router(parked), parked);
 
   double body_errors = counter("hookd_http_request_errors_total", {{"reason", "body_limit"}});
   double header_errors = counter("hookd_http_request_errors_total", {{"reason", "header_limit"}});
@@ -361,9 +421,91 @@ TEST_CASE("HttpServer enforces body and header limits", "[http]") {
         header_errors + 1);
 }
 
+TEST_CASE("HttpServer bounds the whole header block by max_header_bytes", "[http]") {
+  Parked parked;
+  HttpServerOptions options;
+  options.max_header_bytes = 2048;
+  TestServer server(options, test_router(parked), parked);
+  double header_errors = counter("hookd_http_request_errors_total", {{"reason", "header_limit"}});
+
+  // A header of exactly the limit, request line and blank line included, passes.
+  auto request_of_size = [](std::size_t size) {
+    std::string head = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ";
+    return head + std::string(size - head.size() - 4, 'p') + "\r\n\r\n";
+  };
+  for (std::size_t size : {std::size_t{2048}, std::size_t{2049}}) {
+    INFO(size);
+    RawClient client(server.port());
+    std::string request = request_of_size(size);
+    REQUIRE(request.size() == size);
+    client.send(request);
+    std::string reply = client.read_until("\r\n\r\n");
+    CHECK(reply.rfind(size == 2048 ? "HTTP/1.1 200" : "HTTP/1.1 431", 0) == 0);
+  }
+
+  // Small fields in several writes: the parser has consumed the first ones
+  // before the rest arrive; they still count.
+  RawClient client(server.port());
+  client.send("GET /hello HTTP/1.1\r\n");
+  for (int i = 0; i < 6; ++i) {
+    std::string fields;
+    while (fields.size() < 600)
+      fields += "X: y\r\n";
+    client.send(fields);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // separate reads, not timing
+  }
+  client.send("\r\n");
+  bool closed = false;
+  CHECK(client.read_all(closed).rfind("HTTP/1.1 431", 0) == 0);
+  CHECK(closed);
+  CHECK(counter("hookd_http_request_errors_total", {{"reason", "header_limit"}}) ==
+        header_errors + 2);
+}
+
+TEST_CASE("HttpServer refuses framing it cannot trust with 400 and closes", "[http]") {
+  Parked parked;
+  TestServer server(HttpServerOptions{}, test_router(parked), parked);
+  // Each body is a whole second request: read as one, it would be smuggled.
+  const std::string inner = request_text("GET", "/hello");
+  struct Case {
+    std::string head;
+    std::string status_line;
+  };
+  for (const Case& c : std::vector<Case>{
+           {request_text("POST", "/echo", "Transfer-Encoding: gzip\r\n"), "HTTP/1.1 400"},
+           {request_text("POST", "/echo", "Transfer-Encoding: chunked, gzip\r\n"), "HTTP/1.1 400"},
+           {request_text("POST", "/echo", "Transfer-Encoding: xchunked\r\n"), "HTTP/1.1 400"},
+           {request_text("POST", "/echo", "Transfer-Encoding: identity\r\n"), "HTTP/1.1 400"},
+           {request_text("POST", "/echo",
+                         "Transfer-Encoding: gzip\r\nContent-Length: " +
+                             std::to_string(inner.size()) + "\r\n"),
+            "HTTP/1.1 400"},
+           {"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.0 400"},
+           {request_text("POST", "/echo", "Transfer-Encoding: gzip, chunked\r\n"),
+            "HTTP/1.1 400"}}) {
+    INFO(c.head);
+    RawClient client(server.port());
+    client.send(c.head + inner);
+    bool closed = false;
+    std::string reply = client.read_all(closed);
+    CHECK(reply.rfind(c.status_line, 0) == 0);
+    CHECK(reply.find("\r\n\r\nHTTP/") == std::string::npos);  // one answer only
+    CHECK(reply.find("hello") == std::string::npos);
+    if (c.status_line.rfind("HTTP/1.1", 0) == 0) {
+      CHECK(reply.find("Connection: close\r\n") != std::string::npos);
+    }
+    CHECK(closed);
+  }
+  // Plain chunked stays fine.
+  RawClient client(server.port());
+  client.send(request_text("POST", "/echo", "Transfer-Encoding: chunked\r\n") +
+              "5\r\nhello\r\n0\r\n\r\n");
+  CHECK(client.read_until("hello").rfind("HTTP/1.1 200", 0) == 0);
+}
+
 TEST_CASE("HttpServer answers malformed requests with 400 and closes", "[http]") {
   Parked parked;
-  TestServer server(HttpServerOptions{}, test_router(parked));
+  TestServer server(HttpServerOptions{}, test_router(parked), parked);
   RawClient client(server.port());
   client.send("THIS IS NOT HTTP\r\n\r\n");
   bool closed = false;
@@ -378,7 +520,7 @@ TEST_CASE("HttpServer cuts off slow and idle clients", "[http]") {
   HttpServerOptions options;
   options.read_timeout = std::chrono::milliseconds(300);
   options.idle_timeout = std::chrono::milliseconds(300);
-  TestServer server(options, test_router(parked));
+  TestServer server(options, test_router(parked), parked);
   double timeouts = counter("hookd_http_request_errors_total", {{"reason", "timeout"}});
 
   SECTION("half a request, then nothing") {
@@ -421,7 +563,7 @@ TEST_CASE("HttpServer refuses connections beyond max_connections", "[http]") {
   Parked parked;
   HttpServerOptions options;
   options.max_connections = 1;
-  TestServer server(options, test_router(parked));
+  TestServer server(options, test_router(parked), parked);
   double rejected = counter("hookd_http_rejected_connections_total", {});
 
   HttpConnection first(server.port());
@@ -434,7 +576,7 @@ TEST_CASE("HttpServer refuses connections beyond max_connections", "[http]") {
 
 TEST_CASE("HttpServer drain finishes in-flight requests, then reports done", "[http]") {
   Parked parked;
-  TestServer server(HttpServerOptions{}, test_router(parked));
+  TestServer server(HttpServerOptions{}, test_router(parked), parked);
 
   HttpConnection idle(server.port());
   CHECK(idle.request("GET", "/hello").status == 200);
@@ -464,7 +606,7 @@ TEST_CASE("HttpServer drain finishes in-flight requests, then reports done", "[h
 
 TEST_CASE("HttpServer drain with no connections reports done", "[http]") {
   Parked parked;
-  TestServer server(HttpServerOptions{}, test_router(parked));
+  TestServer server(HttpServerOptions{}, test_router(parked), parked);
   std::atomic<bool> done{false};
   server.server().drain([&] { done = true; });
   CHECK(hookd::test::wait_until([&] { return done.load(); }));
@@ -526,7 +668,7 @@ TEST_CASE("HttpServer speaks HTTPS with the configured certificate", "[http][tls
   options.tls_cert_file = cert.string();
   options.tls_key_file = key.string();
   options.read_timeout = std::chrono::milliseconds(2000);
-  TestServer server(options, test_router(parked));
+  TestServer server(options, test_router(parked), parked);
 
   auto tls_request = [&](const std::string& trust) -> std::pair<beast::error_code, Reply> {
     net::io_context io;
@@ -603,7 +745,7 @@ TEST_CASE("HttpServer frames responses itself: fields, HEAD, 1xx/204/304, HTTP/1
                         {"Bad:Name", "x"}};
     respond(std::move(response));
   });
-  TestServer server(HttpServerOptions{}, std::move(router));
+  TestServer server(HttpServerOptions{}, std::move(router), parked);
   const std::string server_field = std::string("Server: hookd/") + HOOKD_VERSION + "\r\n";
 
   RawClient client(server.port());
@@ -661,7 +803,7 @@ TEST_CASE("HttpServer frames responses itself: fields, HEAD, 1xx/204/304, HTTP/1
 
 TEST_CASE("HttpServer reuses its buffers without mixing requests", "[http]") {
   Parked parked;
-  TestServer server(HttpServerOptions{}, test_router(parked));
+  TestServer server(HttpServerOptions{}, test_router(parked), parked);
 
   // A long body, then shorter ones, on one connection: each echo is exact.
   HttpConnection connection(server.port());
@@ -698,7 +840,7 @@ TEST_CASE("HttpServer finishes responses larger than the socket buffer", "[http]
   Router router = test_router(parked);
   const std::string big(8 << 20, 'z');
   router.add("GET", "/big", [&big](HttpRequest&, Responder respond) { respond(text(big)); });
-  TestServer server(HttpServerOptions{}, std::move(router));
+  TestServer server(HttpServerOptions{}, std::move(router), parked);
 
   // The client reads only after a pause: the server has written what the
   // kernel took and waits for the rest.
