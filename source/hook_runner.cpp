@@ -1,6 +1,7 @@
 #include "hookd/hook_runner.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
@@ -108,6 +110,29 @@ std::string_view env_name(std::string_view entry) {
   return entry.substr(0, entry.find('='));
 }
 
+// Moves a new child to `cpu`, then gives it back every CPU it was allowed.
+void start_on_cpu(pid_t pid, int cpu) {
+  cpu_set_t allowed, one;
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+  if (::sched_getaffinity(pid, sizeof allowed, &allowed) != 0 || !CPU_ISSET(cpu, &allowed)) return;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (::sched_setaffinity(pid, sizeof one, &one) == 0) {
+    ::sched_setaffinity(pid, sizeof allowed, &allowed);
+  }
+}
+
+// The CPUs this process may run on, in order.
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -193,6 +218,8 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
     }
     pid = child;
     result.pid = child;
+    // Not yet reaped, so the pid cannot have been reused.
+    if (options.cpu >= 0) start_on_cpu(child, options.cpu);
 
     int fd = pidfd_open_fd(child);
     if (fd < 0) {
@@ -436,8 +463,17 @@ Metrics& hook_metrics() {
 
 }  // namespace
 
+// Starting a hook and removing its run directory block: posix_spawn waits
+// (vfork) until the child has exec'd, which on a busy machine means until the
+// scheduler gets round to the child, and mkdir/rmdir wait on the filesystem's
+// journal. On the runner's reactor thread those waits held up every other
+// hook's exit handling (and HTTP on that reactor), so slots sat idle while
+// work was queued. They run on a few worker threads instead; only the
+// bookkeeping stays on the strand.
 struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
-  enum class State { waiting, running, done, interrupted };
+  // cleaning: finished and recorded, the run directory is being removed; the
+  // cursor passes it once that is done.
+  enum class State { waiting, running, cleaning, done, interrupted };
   struct Entry {
     std::uint64_t seq = 0;
     Event event;
@@ -460,6 +496,9 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     if (options.work_dir.empty()) {
       throw std::invalid_argument("hook runner: work_dir is required");
     }
+    if (options.spawn_threads == 0) {
+      options.spawn_threads = std::min<std::size_t>(options.concurrency, 4);
+    }
     options.max_waiting = std::max<std::size_t>(1, options.max_waiting);
     options.max_results = std::max<std::size_t>(1, options.max_results);
     base_env = {kSafePath, "LANG=C.UTF-8"};
@@ -476,11 +515,29 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
       base_env.push_back(entry);
       if (name == "HOME") home_overridden = true;
     }
+    cpus = allowed_cpus();
+    runs_on_cpu.assign(cpus.size(), 0);
+    workers = std::make_shared<asio::thread_pool>(options.spawn_threads);
   }
 
   bool is_alive() const {
     std::lock_guard lock(guard);
     return alive;
+  }
+
+  // Queues blocking work on the worker threads; false once ~HookRunner has
+  // taken them away.
+  bool submit(std::function<void()> job) {
+    std::lock_guard lock(guard);
+    if (!alive || !workers) return false;
+    asio::post(*workers, std::move(job));
+    return true;
+  }
+
+  Entry* find(std::uint64_t seq) {
+    auto it = std::lower_bound(window.begin(), window.end(), seq,
+                               [](const Entry& e, std::uint64_t s) { return e.seq < s; });
+    return it != window.end() && it->seq == seq ? &*it : nullptr;
   }
 
   // -- dispatch (on the strand) ---------------------------------------------
@@ -590,7 +647,27 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     std::string event_id, type, script_name, commit;
     std::filesystem::path run_dir;
     std::int64_t started_unix_ms;
+    int cpu_slot = -1;  // index into `cpus`
   };
+
+  // Spreads runs over the CPUs by how many of ours each was given. Left to
+  // the kernel, children mostly start near the thread that spawned them (ours
+  // all follow one reactor thread), and with group scheduling (autogroup,
+  // cgroups) the balancer sees little reason to move them: on a busy 2-core
+  // machine the hooks had runnable work on one CPU only, 35-45% of the time,
+  // while other work had the rest. Ties rotate, so one run at a time does
+  // not always go to the same CPU.
+  int pick_cpu_slot() {
+    if (cpus.size() < 2) return -1;
+    std::size_t best = next_cpu_slot % cpus.size();
+    for (std::size_t k = 1; k < cpus.size(); ++k) {
+      std::size_t i = (next_cpu_slot + k) % cpus.size();
+      if (runs_on_cpu[i] < runs_on_cpu[best]) best = i;
+    }
+    next_cpu_slot = best + 1;
+    ++runs_on_cpu[best];
+    return static_cast<int>(best);
+  }
 
   void launch(Entry& entry, const RunbooksSnapshot& snapshot, const std::filesystem::path& script) {
     entry.state = State::running;
@@ -603,56 +680,113 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
                                          {},
                                          now_unix_ms()});
     remember_running(*run);
-
-    std::string dir_template = (options.work_dir / "run-XXXXXX").string();
-    if (::mkdtemp(dir_template.data()) == nullptr) {
-      ProcessResult failed;
-      failed.spawn_error = "run dir " + dir_template + ": " + errno_text(errno);
-      asio::post(strand, [self = shared_from_this(), run, failed = std::move(failed)]() mutable {
-        self->finished(*run, std::move(failed));
-      });
-      return;
-    }
-    run->run_dir = dir_template;
+    run->cpu_slot = pick_cpu_slot();
 
     ProcessOptions process;
     process.argv = {options.interpreter, script.string()};
     process.env.reserve(base_env.size() + 2);
     process.env.push_back("HOOP_RUNBOOK_HOOK_PAYLOAD=" + entry.event.payload_json);
-    if (!home_overridden) process.env.push_back("HOME=" + run->run_dir.string());
     process.env.insert(process.env.end(), base_env.begin(), base_env.end());
-    process.cwd = run->run_dir;
     process.timeout = options.timeout;
     process.kill_grace = options.kill_grace;
     process.output_max_bytes = options.output_max_bytes;
     process.linger = options.linger;
-    entry.child = run_process(
-        io, std::move(process), [self = shared_from_this(), run](ProcessResult result) mutable {
-          asio::post(self->strand, [self, run, r = std::move(result)]() mutable {
-            self->finished(*run, std::move(r));
-          });
-        });
+    if (run->cpu_slot >= 0) process.cpu = cpus[static_cast<std::size_t>(run->cpu_slot)];
+    auto self = shared_from_this();
+    submit([self, run, process = std::move(process)]() mutable {
+      self->spawn(run, std::move(process));
+    });
   }
 
-  void finished(const Run& run, ProcessResult result) {
+  // On a worker thread: the run directory, then the child.
+  void spawn(const std::shared_ptr<Run>& run, ProcessOptions process) {
+    if (!is_alive()) return;
+    auto self = shared_from_this();
+    auto done = [self, run](ProcessResult result) {
+      asio::post(self->strand, [self, run, r = std::move(result)]() mutable {
+        self->finished(run, std::move(r));
+      });
+    };
+    if (abandon) {
+      // stop() gave up waiting before this run started: it runs after a restart.
+      ProcessResult result;
+      result.cancelled = true;
+      return done(std::move(result));
+    }
+    std::string dir = (options.work_dir / "run-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) {
+      ProcessResult failed;
+      failed.spawn_error = "run dir " + dir + ": " + errno_text(errno);
+      return done(std::move(failed));
+    }
+    run->run_dir = dir;
+    if (!home_overridden) process.env.push_back("HOME=" + dir);
+    process.cwd = dir;
+    auto child = run_process(io, std::move(process), done);
+    asio::post(strand, [self, seq = run->seq, child] { self->spawned(seq, child); });
+  }
+
+  // The handle, for stop() to cancel the run; the run may have finished already.
+  void spawned(std::uint64_t seq, ChildProcess child) {
+    Entry* entry = find(seq);
+    if (entry == nullptr || entry->state != State::running) return;
+    entry->child = child;
+    if (abandon) child.cancel();
+  }
+
+  // Frees the slot at once; the cursor waits until the run directory is gone.
+  void finished(const std::shared_ptr<Run>& run, ProcessResult result) {
     --running;
-    if (!run.run_dir.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(run.run_dir, ec);
+    if (run->cpu_slot >= 0) --runs_on_cpu[static_cast<std::size_t>(run->cpu_slot)];
+    if (!is_alive()) {  // the runner was destroyed without stop()
+      remove_run_dir(*run);
+      return;
     }
-    if (!is_alive()) return;  // the runner was destroyed without stop()
-    auto it = std::lower_bound(window.begin(), window.end(), run.seq,
-                               [](const Entry& e, std::uint64_t seq) { return e.seq < seq; });
     bool interrupted = result.cancelled && stopping;
-    if (it != window.end() && it->seq == run.seq) {
-      it->state = interrupted ? State::interrupted : State::done;
-      it->child = ChildProcess();
+    State outcome = interrupted ? State::interrupted : State::done;
+    record(*run, result, interrupted);
+    Entry* entry = find(run->seq);
+    if (entry != nullptr) {
+      entry->child = ChildProcess();
+      entry->state = run->run_dir.empty() ? outcome : State::cleaning;
     }
-    record(run, result, interrupted);
+    if (!run->run_dir.empty()) {
+      ++cleaning;
+      auto self = shared_from_this();
+      bool queued = submit([self, run, outcome] {
+        remove_run_dir(*run);
+        asio::post(self->strand, [self, seq = run->seq, outcome] { self->cleaned(seq, outcome); });
+      });
+      if (!queued) {
+        remove_run_dir(*run);
+        --cleaning;
+        if (entry != nullptr) entry->state = outcome;
+      }
+    }
+    advance();
+  }
+
+  void cleaned(std::uint64_t seq, State outcome) {
+    --cleaning;
+    if (!is_alive()) return;
+    Entry* entry = find(seq);
+    if (entry != nullptr && entry->state == State::cleaning) entry->state = outcome;
+    advance();
+  }
+
+  static void remove_run_dir(const Run& run) {
+    if (run.run_dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(run.run_dir, ec);
+  }
+
+  // After a run finished or its directory went: start what waits, move the
+  // cursor, or complete a stop.
+  void advance() {
     if (stopping) {
       commit();
       publish();
-      if (running == 0) finish_stop();
+      if (running == 0 && cleaning == 0) finish_stop();
       return;
     }
     pump();
@@ -689,11 +823,13 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     stop_done = std::move(done);
     snapshot_timer.cancel();
     publish();
-    if (running == 0) return finish_stop();
+    if (running == 0 && cleaning == 0) return finish_stop();
     log::info("hook runner draining", {{"running", running}});
     drain_timer.expires_after(options.drain_timeout);
     drain_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec) return;
+      // Runs still queued for a worker thread are not started at all.
+      self->abandon = true;
       for (auto& entry : self->window) {
         if (entry.state == State::running) entry.child.cancel();
       }
@@ -759,7 +895,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
       outcome = "failed";
       m.failed.inc();
     }
-    if (result.spawn_error.empty()) {
+    if (result.spawn_error.empty() && result.pid != 0) {
       m.duration.observe(std::chrono::duration<double>(result.duration).count());
     }
     if (result.exit_code) m.exit_code(*result.exit_code).inc();
@@ -883,7 +1019,11 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   // seq order; the first `dispatched` of them have been started or skipped.
   std::deque<Entry> window;
   std::size_t dispatched = 0;
-  std::size_t running = 0;
+  std::size_t running = 0;               // slots taken: queued for a worker, or a child alive
+  std::size_t cleaning = 0;              // run directories being removed
+  std::vector<int> cpus;                 // allowed at start-up
+  std::vector<std::size_t> runs_on_cpu;  // runs started on cpus[i] and not finished
+  std::size_t next_cpu_slot = 0;
   std::uint64_t cursor = 0;
   std::uint64_t read_seq = 0;
   bool stopping = false;
@@ -891,8 +1031,10 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   std::function<void()> stop_done;
 
   // Shared with other threads.
+  std::atomic<bool> abandon{false};  // drain timed out: queued runs are not started
   mutable std::mutex guard;
   bool alive = true;  // cleared by ~HookRunner: the journal must not post to a dead runner
+  std::shared_ptr<asio::thread_pool> workers;  // spawns and run-dir removal; under `guard`
   std::atomic<bool> pump_pending{false};
   Stats stats;
   std::list<std::pair<std::string, std::string>> results;  // most recent first
@@ -906,8 +1048,15 @@ HookRunner::HookRunner(asio::io_context& io, Journal& journal,
     : impl_(std::make_shared<Impl>(io, journal, std::move(snapshot), std::move(options))) {}
 
 HookRunner::~HookRunner() {
-  std::lock_guard lock(impl_->guard);
-  impl_->alive = false;
+  std::shared_ptr<asio::thread_pool> workers;
+  {
+    std::lock_guard lock(impl_->guard);
+    impl_->alive = false;
+    workers = std::move(impl_->workers);
+  }
+  // Queued spawns see the runner gone and start nothing; queued directory
+  // removals still happen. Joined here, never on a worker thread.
+  if (workers) workers->join();
 }
 
 void HookRunner::start() {

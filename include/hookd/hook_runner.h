@@ -37,6 +37,10 @@ struct ProcessOptions {
   // Once the child itself has exited, how long its descendants may keep the
   // output pipe open before the whole process group is killed.
   std::chrono::milliseconds linger{200};
+  // >= 0: once exec'd, the child is moved to this CPU and then allowed back
+  // on all the CPUs it could use before, so it starts there and the
+  // scheduler may still migrate it.
+  int cpu = -1;
 };
 
 struct ProcessResult {
@@ -72,6 +76,8 @@ class ChildProcess {
 // no descriptor of the daemon beyond 0-2 is inherited. `done` runs exactly
 // once on `io` (never inline) after the child is reaped, its process group
 // killed and the pipe closed: no zombie, and nothing left in the group.
+// The spawn itself happens on the calling thread, which posix_spawn holds
+// until the child has exec'd: milliseconds when the CPUs are busy.
 ChildProcess run_process(boost::asio::io_context& io, ProcessOptions options,
                          std::function<void(ProcessResult)> done);
 
@@ -87,12 +93,18 @@ struct HookRunnerOptions {
   std::chrono::milliseconds drain_timeout{30000};  // stop(): then running hooks are killed
   std::chrono::milliseconds snapshot_poll{200};    // retry while no runbooks snapshot is loaded
   std::chrono::milliseconds linger{200};           // see ProcessOptions::linger
+  // Threads that start hooks (posix_spawn waits until the child has exec'd)
+  // and remove run directories, off the reactor. 0: min(concurrency, 4).
+  std::size_t spawn_threads = 0;
 };
 
 // The "hooks" journal consumer. Every durable event whose type has a script
 // in the current runbooks snapshot runs once per arrival, at least once: the
 // cursor only passes events whose run has finished, so a restart runs the
-// unfinished ones again. Thread-safe; its own work runs on `io`.
+// unfinished ones again. Thread-safe; its bookkeeping runs on `io`, while
+// starting children and removing run directories (both block) happens on a
+// few threads of its own, so neither stalls `io`. Runs are spread over the
+// CPUs the daemon may use (ProcessOptions::cpu).
 class HookRunner {
  public:
   // Throws std::invalid_argument for an empty work_dir or a malformed

@@ -2,6 +2,7 @@
 #include "hookd/hook_runner.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -244,6 +245,33 @@ TEST_CASE("cancel ends a run like a timeout", "[process]") {
   CHECK(result->cancelled);
   CHECK_FALSE(result->timed_out);
   CHECK(result->signal == SIGTERM);
+}
+
+TEST_CASE("a child started on a chosen CPU is not left pinned to it", "[process]") {
+  cpu_set_t set;
+  REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
+  std::string allowed;
+  int last = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    allowed += (allowed.empty() ? "" : ",") + std::to_string(cpu);
+    last = cpu;
+  }
+  ProcessOptions o;
+  // Waits (up to 20 s) for the affinity to widen again, then reports it.
+  o.argv = {kPython, "-c", R"(import os, sys, time
+want = set(int(c) for c in sys.argv[1].split(","))
+deadline = time.time() + 20
+while os.sched_getaffinity(0) != want and time.time() < deadline:
+    time.sleep(0.01)
+print(",".join(str(c) for c in sorted(os.sched_getaffinity(0))))
+)",
+            allowed};
+  o.env = {"PATH=/usr/bin:/bin"};
+  o.cpu = last;
+  auto r = run(o);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output == allowed + "\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -512,6 +540,32 @@ os.rmdir(os.path.join(running, str(me)))
   CHECK(runs == 8);
   CHECK(max_seen >= 1);
   CHECK(max_seen <= 2);
+}
+
+TEST_CASE("runs started by one spawn thread run side by side and leave no run dirs", "[runner]") {
+  Harness h;
+  // Each run waits (up to 20 s) until all three are running at once.
+  h.set_scripts({{"session.open", R"(import json, os, time
+out = os.environ["OUT_DIR"]
+me = json.loads(os.environ["HOOP_RUNBOOK_HOOK_PAYLOAD"])["n"]
+running = os.path.join(out, "running")
+os.makedirs(running, exist_ok=True)
+open(os.path.join(running, str(me)), "w").close()
+deadline = time.time() + 20
+while len(os.listdir(running)) < 3 and time.time() < deadline:
+    time.sleep(0.02)
+with open(os.path.join(out, "seen"), "a") as f:
+    f.write("%d\n" % len(os.listdir(running)))
+)"}});
+  h.append(std::vector<std::string>(3, "session.open"));
+  hookd::HookRunnerOptions o;
+  o.concurrency = 3;
+  o.spawn_threads = 1;
+  h.start_runner(o);
+  REQUIRE(wait_until([&] { return h.cursor() == h.last_seq(); }, 60s));
+  CHECK(read_file(h.out / "seen") == "3\n3\n3\n");
+  h.stop_runner();
+  CHECK(fs::is_empty(h.dir.path() / "hook-runs"));
 }
 
 TEST_CASE("excess runs wait in order", "[runner]") {
