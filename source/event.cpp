@@ -118,24 +118,66 @@ std::string type_problem(std::string_view type) {
 }
 
 // Boost.JSON turns numbers beyond double range into infinities and would
-// serialize them as `Infinity`, which no JSON reader accepts downstream.
-bool all_numbers_finite(const json::value& value) {
+// serialize them as `Infinity`, which no JSON reader accepts downstream. It
+// also turns integer literals beyond 64 bits into doubles; `wide_integral`
+// flags doubles that may have come from such a literal (parse_events then
+// looks at the text to tell them from a genuine 1e20).
+bool all_numbers_finite(const json::value& value, bool& wide_integral) {
   switch (value.kind()) {
-    case json::kind::double_:
-      return std::isfinite(value.get_double());
+    case json::kind::double_: {
+      double d = value.get_double();
+      if (std::fabs(d) >= 9223372036854775808.0 && d == std::floor(d)) wide_integral = true;
+      return std::isfinite(d);
+    }
     case json::kind::array:
       for (const auto& element : value.get_array()) {
-        if (!all_numbers_finite(element)) return false;
+        if (!all_numbers_finite(element, wide_integral)) return false;
       }
       return true;
     case json::kind::object:
       for (const auto& member : value.get_object()) {
-        if (!all_numbers_finite(member.value())) return false;
+        if (!all_numbers_finite(member.value(), wide_integral)) return false;
       }
       return true;
     default:
       return true;
   }
+}
+
+// True when `text` holds, outside strings, an integer literal (no fraction,
+// no exponent) that fits neither int64 nor uint64: Boost.JSON would keep it
+// only approximately, so the event is refused rather than altered.
+bool has_wide_integer_literal(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+      continue;
+    }
+    bool negative = c == '-';
+    std::size_t start = negative ? i + 1 : i;
+    std::size_t end = start;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9')
+      ++end;
+    if (end == start) {
+      ++i;
+      continue;
+    }
+    bool integer = end == text.size() || (text[end] != '.' && text[end] != 'e' && text[end] != 'E');
+    if (integer) {
+      std::string_view digits = text.substr(start, end - start);
+      std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+      if (digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit)) {
+        return true;
+      }
+    }
+    i = end;
+  }
+  return false;
 }
 
 std::string_view as_view(const json::string& s) {
@@ -144,10 +186,13 @@ std::string_view as_view(const json::string& s) {
 
 enum class Source { request, journal };
 
+constexpr const char* kWideIntegerProblem =
+    "integer beyond 64 bits (it would not be kept exactly; send it as a string)";
+
 // Fills `out` from one event object; on failure returns false with `error`
 // set. Requests may leave out id and timestamp; journal records may not.
 bool read_event(const json::object& object, std::ptrdiff_t index, Source source, Event& out,
-                std::string& error) {
+                std::string& error, bool* wide_integral = nullptr) {
   const json::value* type = nullptr;
   const json::value* id = nullptr;
   const json::value* timestamp = nullptr;
@@ -226,7 +271,8 @@ bool read_event(const json::object& object, std::ptrdiff_t index, Source source,
                         "must be an object, got " + std::string(kind_name(payload->kind())));
     return false;
   }
-  if (!all_numbers_finite(*payload)) {
+  bool wide = false;
+  if (!all_numbers_finite(*payload, wide)) {
     error = field_error(index, "payload", "number out of range");
     return false;
   }
@@ -234,6 +280,7 @@ bool read_event(const json::object& object, std::ptrdiff_t index, Source source,
   out.type.assign(type_text);
   if (id != nullptr) out.id.assign(as_view(id->get_string()));
   if (timestamp != nullptr) out.timestamp.assign(as_view(timestamp->get_string()));
+  if (wide && wide_integral) *wide_integral = true;
   out.payload_json = json::serialize(*payload);
   return true;
 }
@@ -379,8 +426,12 @@ Result<std::vector<Event>> parse_events(std::string_view body, const ParseOption
   if (root.is_object()) {
     events.resize(1);
     Event& event = events.front();
-    if (!read_event(root.get_object(), -1, Source::request, event, error)) {
+    bool wide_integral = false;
+    if (!read_event(root.get_object(), -1, Source::request, event, error, &wide_integral)) {
       return make_error(std::move(error));
+    }
+    if (wide_integral && has_wide_integer_literal(body)) {
+      return make_error(field_error(-1, "payload", kWideIntegerProblem));
     }
     if (event.id.empty()) {
       if (options.default_id) {
@@ -418,8 +469,12 @@ Result<std::vector<Event>> parse_events(std::string_view body, const ParseOption
           index, "", "must be an object, got " + std::string(kind_name(array[i].kind()))));
     }
     Event& event = events[i];
-    if (!read_event(array[i].get_object(), index, Source::request, event, error)) {
+    bool wide_integral = false;
+    if (!read_event(array[i].get_object(), index, Source::request, event, error, &wide_integral)) {
       return make_error(std::move(error));
+    }
+    if (wide_integral && has_wide_integer_literal(body)) {
+      return make_error(field_error(index, "payload", kWideIntegerProblem));
     }
     from_caller[i] = !event.id.empty();
     if (event.id.empty()) event.id = new_event_id();

@@ -311,7 +311,7 @@ TEST_CASE("nesting is bounded", "[event]") {
 TEST_CASE("large numbers and unicode survive into the payload", "[event]") {
   auto result = parse_events(
       "{\"type\":\"a.b\",\"payload\":{\"big\":18446744073709551615,\"neg\":-9223372036854775808,"
-      "\"huge\":123456789012345678901234567890,\"s\":\"caf\\u00e9 \xe2\x9c\x93\",\"f\":1.5}}");
+      "\"huge\":1.2345678901234568e29,\"s\":\"caf\\u00e9 \xe2\x9c\x93\",\"f\":1.5}}");
   REQUIRE(result.ok());
   json::object payload = json::parse(result->front().payload_json).as_object();
   CHECK(payload.at("big").as_uint64() == 18446744073709551615ULL);
@@ -468,4 +468,21 @@ TEST_CASE("generated ids are unique and sort by creation", "[event]") {
     all.insert(ids.begin(), ids.end());
   }
   CHECK(all.size() == kThreads * kPerThread);
+}
+
+TEST_CASE("integers beyond 64 bits are refused rather than rounded", "[event]") {
+  auto wide = hookd::parse_events(R"({"type":"a.b","payload":{"n":18446744073709551616}})");
+  REQUIRE_FALSE(wide.ok());
+  CHECK(wide.error().message.find("payload: integer beyond 64 bits") == 0);
+  auto in_array = hookd::parse_events(
+      R"([{"type":"a.b","payload":{}},{"type":"a.b","payload":{"n":[-9223372036854775809]}}])");
+  REQUIRE_FALSE(in_array.ok());
+  CHECK(in_array.error().message.find("events[1].payload") == 0);
+  // The extremes that fit, a genuine large double, and digits in strings stay.
+  CHECK(hookd::parse_events(R"({"type":"a.b","payload":{"n":18446744073709551615}})").ok());
+  CHECK(hookd::parse_events(R"({"type":"a.b","payload":{"n":-9223372036854775808}})").ok());
+  CHECK(hookd::parse_events(R"({"type":"a.b","payload":{"n":1e20,"m":1.0e30}})").ok());
+  CHECK(hookd::parse_events(
+            R"({"type":"a.b","payload":{"n":1e20,"s":"123456789012345678901234567890"}})")
+            .ok());
 }
