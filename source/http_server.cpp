@@ -435,6 +435,7 @@ struct Server : std::enable_shared_from_this<Server> {
   void release_slot();
   void finish_drain();
   void drain(std::function<void()> done);
+  void close_acceptors(bool drain_sessions);
   void observe(Shard& shard, std::string_view route, std::string_view method, int status,
                double seconds);
 
@@ -1154,15 +1155,28 @@ void Server::drain(std::function<void()> done) {
     drain_done = std::move(done);
   }
   draining = true;
+  close_acceptors(true);
+  if (open == 0) finish_drain();
+}
+
+void Server::stop() {
+  stopped = true;
+  close_acceptors(false);
+}
+
+// Each shard's acceptor (and, when draining, its sessions) belongs to its
+// reactor, so the closing is posted there.
+void Server::close_acceptors(bool drain_sessions) {
   for (auto& weak : shards) {
     auto shard = weak.lock();
     if (!shard) continue;
     auto& context = shard->context;
     // The shard moves into the handler: it must be released on its reactor.
-    net::post(context, [shard = std::move(shard)] {
+    net::post(context, [shard = std::move(shard), drain_sessions] {
       beast::error_code ignored;
       shard->acceptor->close(ignored);
       shard->retry_timer->cancel();
+      if (!drain_sessions) return;
       // drain() may close a session, which unlinks it from the list.
       std::vector<std::shared_ptr<SessionBase>> live;
       for (auto& session : shard->sessions) {
@@ -1170,21 +1184,6 @@ void Server::drain(std::function<void()> done) {
       }
       for (auto& session : live)
         session->drain();
-    });
-  }
-  if (open == 0) finish_drain();
-}
-
-void Server::stop() {
-  stopped = true;
-  for (auto& weak : shards) {
-    auto shard = weak.lock();
-    if (!shard) continue;
-    auto& context = shard->context;
-    net::post(context, [shard = std::move(shard)] {
-      beast::error_code ignored;
-      shard->acceptor->close(ignored);
-      shard->retry_timer->cancel();
     });
   }
 }
