@@ -3,7 +3,6 @@
 // node) verifies what hookd signs and signs what hookd verifies.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,8 +17,6 @@
 #include <vector>
 
 #include "support/support.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -53,67 +50,19 @@ std::string quote(const std::string& s) {
   return out + "'";
 }
 
-// A child process (node running a peer script) killed and reaped when the
-// test ends, whichever way it ends.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const fs::path& output) {
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-
-    std::vector<std::string> env_strings = {"NODE_PATH=" + kNodePath};
-    for (char** e = environ; *e; ++e) {
-      if (std::string(*e).rfind("NODE_PATH=", 0) != 0) env_strings.emplace_back(*e);
-    }
-    std::vector<char*> env;
-    for (auto& e : env_strings)
-      env.push_back(e.data());
-    env.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), env.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) pid_ = -1;
-  }
-  ~Child() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  int pid() const { return pid_; }
-  bool running() {
-    int status = 0;
-    return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
 // The node receiver verifying with the reference library under `secret`.
 struct Receiver {
   TempDir dir;
   fs::path log_file = dir.path() / "requests.jsonl";
   fs::path port_file = dir.path() / "port";
   fs::path output = dir.path() / "node.out";
-  Child child;
+  hookd::test::ChildProcess child;
   unsigned short port = 0;
 
   explicit Receiver(const std::string& secret)
       : child({kNode, kPeers + "/verify_receiver.js", "0", secret, log_file.string(),
                port_file.string()},
-              output) {
+              output, {"NODE_PATH=" + kNodePath}) {
     REQUIRE(child.pid() > 0);
     bool listening = wait_until([&] { return fs::exists(port_file) || !child.running(); });
     INFO(read_file(output));

@@ -4,7 +4,6 @@
 // kill -9 and restart, 410, dead letters and replay, filters, batch formats.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +20,6 @@
 
 #include "hookd/event.h"
 #include "support/support.h"
-
-extern char** environ;
 
 namespace {
 
@@ -84,16 +81,8 @@ class Sink {
 
   // SIGTERM, wait, and the summary the sink wrote on exit.
   json::object stop() {
-    if (pid_ <= 0) return summary_;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    bool exited =
-        hookd::test::wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 10s);
-    if (!exited) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
+    if (process_.pid() <= 0) return summary_;
+    process_.terminate();
     auto path = dir_.path() / "summary.json";
     if (std::filesystem::exists(path)) {
       boost::system::error_code ec;
@@ -113,20 +102,7 @@ class Sink {
         "--port-file",          port_file.string(), "--record",
         record_path().string(), "--summary",        (dir_.path() / "summary.json").string()};
     args.insert(args.end(), flags_.begin(), flags_.end());
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    auto log_path = dir_.path() / "sink.log";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    int rc = posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
+    process_ = hookd::test::ChildProcess(args, dir_.path() / "sink.log");
     bool up = hookd::test::wait_until(
         [&] {
           if (!std::filesystem::exists(port_file)) return false;
@@ -141,7 +117,7 @@ class Sink {
   TempDir dir_;
   std::vector<std::string> flags_;
   unsigned short port_ = 0;
-  pid_t pid_ = -1;
+  hookd::test::ChildProcess process_;
   json::object summary_;
 };
 

@@ -114,23 +114,6 @@ bool port_open(unsigned short port) {
   return ok;
 }
 
-// A background process started through the shell, SIGTERMed on destruction.
-class Background {
- public:
-  explicit Background(const std::string& command) {
-    std::string out;
-    REQUIRE(run_command(command + " >/dev/null 2>&1 & echo $!", &out) == 0);
-    pid_ = std::stoi(out);
-  }
-  ~Background() {
-    ::kill(pid_, SIGTERM);
-    wait_until([&] { return ::kill(pid_, 0) != 0; }, 5s);
-  }
-
- private:
-  int pid_;
-};
-
 // Accepts TCP connections (the kernel completes them) and never says a word.
 class SilentServer {
  public:
@@ -398,8 +381,9 @@ TEST_CASE("fetches over git:// from a real git daemon", "[runbooks]") {
   make_remote(remote);
   std::string head = git(remote, "rev-parse HEAD");
   unsigned short port = hookd::test::free_port();
-  Background daemon("git daemon --export-all --reuseaddr --base-path=" + quote(tmp.path()) +
-                    " --listen=127.0.0.1 --port=" + std::to_string(port) + " " + quote(tmp.path()));
+  hookd::test::ChildProcess daemon({"/usr/bin/git", "daemon", "--export-all", "--reuseaddr",
+                                    "--base-path=" + tmp.path().string(), "--listen=127.0.0.1",
+                                    "--port=" + std::to_string(port), tmp.path().string()});
   REQUIRE(wait_until([&] { return port_open(port); }));
 
   RunbooksSource source(
@@ -461,8 +445,8 @@ TEST_CASE("HTTP credentials refused: one attempt, no secret in the error", "[run
              "        with open(sys.argv[2], 'a') as f: f.write('request\\n')\n"
              "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n");
   fs::path requests = tmp.path() / "requests.log";
-  Background server("/usr/bin/python3 " + quote(tmp.path() / "server.py") + " " +
-                    std::to_string(port) + " " + quote(requests));
+  hookd::test::ChildProcess server({"/usr/bin/python3", (tmp.path() / "server.py").string(),
+                                    std::to_string(port), requests.string()});
   REQUIRE(wait_until([&] { return port_open(port); }));
 
   auto o =
@@ -613,7 +597,8 @@ TEST_CASE("fetches over ssh:// with host key checks and keys from a file or memo
                  "\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
                  "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
                  "LogLevel ERROR\n");
-  Background sshd("/usr/sbin/sshd -D -e -f " + quote(tmp.path() / "sshd_config"));
+  hookd::test::ChildProcess sshd(
+      {"/usr/sbin/sshd", "-D", "-e", "-f", (tmp.path() / "sshd_config").string()});
   REQUIRE(wait_until([&] { return port_open(port); }));
 
   auto host_line = [&](const std::string& key) {

@@ -6,11 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -82,6 +84,90 @@ int run_command(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           const std::filesystem::path& output,
+                           const std::vector<std::string>& env) {
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  std::vector<std::string> env_strings = env;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    bool replaced = std::any_of(env.begin(), env.end(),
+                                [&](const std::string& o) { return name_of(o) == name_of(entry); });
+    if (!replaced) env_strings.push_back(std::move(entry));
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_strings)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  const char* out = output.empty() ? "/dev/null" : output.c_str();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  pid_ = pid;
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) terminate();
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_) {
+  other.pid_ = -1;
+}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    if (pid_ > 0) terminate();
+    pid_ = other.pid_;
+    other.pid_ = -1;
+  }
+  return *this;
+}
+
+bool ChildProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) {
+  int status = 0;
+  bool exited = wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
+  if (!exited) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int ChildProcess::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  return wait_for_exit(std::chrono::seconds(10));
+}
+
+void ChildProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  wait_for_exit(std::chrono::seconds(10));
+}
+
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
   if (options_.data_dir.empty()) {
     owned_dir_ = std::make_unique<TempDir>();
@@ -93,12 +179,7 @@ Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
   start();
 }
 
-Daemon::~Daemon() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    if (!wait_until([&] { return !running(); }, std::chrono::seconds(10))) kill9();
-  }
-}
+Daemon::~Daemon() = default;
 
 void Daemon::start() {
   std::filesystem::create_directories(data_dir_);
@@ -110,31 +191,7 @@ void Daemon::start() {
       "--data-dir",    data_dir_.string(), "--threads",   "2",           "--log-format",
       "json"};
   args.insert(args.end(), options_.args.begin(), options_.args.end());
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e)
-    env_strings.emplace_back(*e);
-  env_strings.insert(env_strings.end(), options_.env.begin(), options_.env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_strings)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 2, 1);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
-  pid_ = pid;
+  process_ = ChildProcess(args, log_path_, options_.env);
 
   bool up = wait_until(
       [&] {
@@ -143,46 +200,18 @@ void Daemon::start() {
         return !text.empty() && text.back() == '\n';
       },
       std::chrono::seconds(30));
-  if (!up || pid_ <= 0) {
+  if (!up || !running()) {
     throw std::runtime_error("hookd did not start; log:\n" + log());
   }
   port_ = static_cast<unsigned short>(std::stoi(read_file(port_file)));
-}
-
-bool Daemon::running() {
-  if (pid_ <= 0) return false;
-  int status = 0;
-  pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
 }
 
 std::string Daemon::log() const {
   return read_file(log_path_);
 }
 
-int Daemon::terminate() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-void Daemon::kill9() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
-
 void Daemon::restart() {
-  if (pid_ > 0) terminate();
+  if (running()) terminate();
   start();
 }
 

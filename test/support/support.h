@@ -40,6 +40,34 @@ bool wait_until(const std::function<bool()>& condition,
 // Runs a command through /bin/sh, returns its exit code; output to `output`.
 int run_command(const std::string& command, std::string* output = nullptr);
 
+// A child process started with posix_spawn (no shell): stdin /dev/null,
+// stdout and stderr appended to `output` (or discarded), the environment
+// inherited with `env` ("NAME=value") entries replacing same-named ones.
+// Stopped (SIGTERM, SIGKILL after 10 s) and reaped when destroyed, so a
+// failing test leaves nothing running.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  // Throws std::runtime_error when the spawn fails.
+  explicit ChildProcess(const std::vector<std::string>& argv,
+                        const std::filesystem::path& output = {},
+                        const std::vector<std::string>& env = {});
+  ~ChildProcess();
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+
+  int pid() const { return pid_; }
+  bool running();
+  // SIGTERM, wait (SIGKILL after 10 s); the exit code, 128+signal if killed.
+  int terminate();
+  // SIGKILL and wait.
+  void kill9();
+
+ private:
+  int wait_for_exit(std::chrono::milliseconds timeout);
+  int pid_ = -1;
+};
+
 struct DaemonOptions {
   std::vector<std::string> args;   // extra flags, appended
   std::vector<std::string> env;    // extra "NAME=value" entries
@@ -58,14 +86,14 @@ class Daemon {
 
   unsigned short port() const { return port_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
-  int pid() const { return pid_; }
-  bool running();
+  int pid() const { return process_.pid(); }
+  bool running() { return process_.running(); }
   std::string log() const;
 
   // SIGTERM and wait; returns the exit code (128+signal if killed).
-  int terminate();
+  int terminate() { return process_.terminate(); }
   // SIGKILL and wait.
-  void kill9();
+  void kill9() { process_.kill9(); }
   // Starts again on the same data dir and flags (after terminate/kill9).
   void restart();
 
@@ -75,7 +103,7 @@ class Daemon {
   std::unique_ptr<TempDir> owned_dir_;
   std::filesystem::path data_dir_;
   std::filesystem::path log_path_;
-  int pid_ = -1;
+  ChildProcess process_;
   unsigned short port_ = 0;
 };
 
