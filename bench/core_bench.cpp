@@ -7,8 +7,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "hookd/event.h"
-#include "hookd/signature.h"
+#include "hookd/core/event.h"
+#include "hookd/core/signature.h"
 
 namespace {
 

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "hookd/event.h"
-#include "hookd/journal.h"
-#include "hookd/log.h"
-#include "hookd/metrics.h"
+#include "hookd/core/event.h"
+#include "hookd/journal/journal.h"
+#include "hookd/core/log.h"
+#include "hookd/core/metrics.h"
 
 namespace {
 

@@ -13,17 +13,17 @@
 #include <iostream>
 #include <thread>
 
-#include "hookd/config.h"
-#include "hookd/delivery.h"
-#include "hookd/hook_runner.h"
-#include "hookd/http_server.h"
-#include "hookd/ingest.h"
-#include "hookd/journal.h"
-#include "hookd/log.h"
-#include "hookd/metrics.h"
-#include "hookd/reactor.h"
-#include "hookd/runbooks.h"
-#include "hookd/signature.h"
+#include "hookd/core/config.h"
+#include "hookd/delivery/delivery.h"
+#include "hookd/hooks/hook_runner.h"
+#include "hookd/server/http_server.h"
+#include "hookd/server/ingest.h"
+#include "hookd/journal/journal.h"
+#include "hookd/core/log.h"
+#include "hookd/core/metrics.h"
+#include "hookd/server/reactor.h"
+#include "hookd/runbooks/runbooks.h"
+#include "hookd/core/signature.h"
 
 namespace {
 

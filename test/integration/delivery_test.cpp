@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "hookd/event.h"
+#include "hookd/core/event.h"
 #include "support/support.h"
 
 namespace {

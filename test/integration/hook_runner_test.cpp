@@ -1,5 +1,5 @@
 // Hook runner against real child processes and a real file journal.
-#include "hookd/hook_runner.h"
+#include "hookd/hooks/hook_runner.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -17,9 +17,9 @@
 #include <sstream>
 #include <thread>
 
-#include "hookd/event.h"
-#include "hookd/journal.h"
-#include "hookd/runbooks.h"
+#include "hookd/core/event.h"
+#include "hookd/journal/journal.h"
+#include "hookd/runbooks/runbooks.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;

@@ -7,8 +7,8 @@
 #include <string>
 #include <thread>
 
-#include "hookd/event.h"
-#include "hookd/signature.h"
+#include "hookd/core/event.h"
+#include "hookd/core/signature.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 // HttpsClient against the real hookd-sink (HTTP and HTTPS, certificates made
 // here with the openssl CLI): verification, mTLS, keep-alive, queueing,
 // timeouts, redirects as statuses, and the stale keep-alive retry.
-#include "hookd/https_client.h"
+#include "hookd/delivery/https_client.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 #include <optional>
 #include <thread>
 
-#include "hookd/metrics.h"
+#include "hookd/core/metrics.h"
 #include "support/support.h"
 
 namespace {

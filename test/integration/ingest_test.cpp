@@ -8,8 +8,8 @@
 #include <sstream>
 #include <thread>
 
-#include "hookd/event.h"
-#include "hookd/signature.h"
+#include "hookd/core/event.h"
+#include "hookd/core/signature.h"
 #include "support/support.h"
 
 namespace json = boost::json;

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "../../tools/load/histogram.h"
-#include "hookd/event.h"
-#include "hookd/signature.h"
+#include "hookd/core/event.h"
+#include "hookd/core/signature.h"
 #include "support/support.h"
 
 namespace {

@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "hookd/event.h"
-#include "hookd/signature.h"
+#include "hookd/core/event.h"
+#include "hookd/core/signature.h"
 #include "support/support.h"
 
 namespace json = boost::json;

@@ -1,7 +1,7 @@
 // Runbooks source against real git repositories made with the git CLI: local
 // paths, file://, a real git daemon, a server that never answers, a corrupt
 // remote and one that goes away and comes back.
-#include "hookd/runbooks.h"
+#include "hookd/runbooks/runbooks.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 #include <sstream>
 #include <string>
 
-#include "hookd/metrics.h"
+#include "hookd/core/metrics.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;

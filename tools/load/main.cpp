@@ -33,8 +33,8 @@
 #include <boost/url/parse.hpp>
 
 #include "histogram.h"
-#include "hookd/event.h"
-#include "hookd/signature.h"
+#include "hookd/core/event.h"
+#include "hookd/core/signature.h"
 
 namespace {
 

@@ -31,7 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "hookd/signature.h"
+#include "hookd/core/signature.h"
 
 namespace {
 

@@ -1,0 +1,103 @@
+// Journal: the durable, append-only event log every consumer reads from.
+//
+// The interface is small on purpose (append, lookup, read from a cursor,
+// commit a cursor) so that a shared backend (Redis Streams) can replace the
+// embedded file journal without touching the server, hooks or delivery.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hookd/core/event.h"
+#include "hookd/core/result.h"
+
+namespace hookd {
+
+enum class FsyncMode { batch, always, off };
+
+struct StoredEvent {
+  std::uint64_t seq = 0;  // position in the journal, starting at 1, dense
+  Event event;
+};
+
+struct AppendResult {
+  enum class Code {
+    ok,      // every event is durable (per FsyncMode) or was already stored
+    full,    // journal at max_bytes: nothing appended (HTTP 503)
+    busy,    // too many bytes waiting for the disk: nothing appended (HTTP 429)
+    failed,  // I/O error: nothing acknowledged (HTTP 500)
+  };
+  Code code = Code::ok;
+  std::string message;
+  std::vector<bool> duplicate;  // per input event: id was already in the journal
+};
+
+// Called once, on the journal's own thread (or inline when rejected at once).
+using AppendCallback = std::function<void(AppendResult)>;
+
+struct JournalStats {
+  std::uint64_t first_seq = 0;  // oldest retained (0 when empty)
+  std::uint64_t last_seq = 0;   // newest durable
+  std::uint64_t bytes = 0;      // on disk, all segments
+  std::uint64_t segments = 0;
+  std::uint64_t pending_bytes = 0;  // appended, not yet durable
+  bool writable = true;
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+
+  // Appends the events whose ids are new, in order; duplicates (ids already
+  // stored or pending) are skipped and flagged. `done` runs once they are
+  // durable. Never blocks the caller on disk I/O.
+  virtual void append(std::vector<Event> events, AppendCallback done) = 0;
+
+  virtual std::optional<StoredEvent> lookup(std::string_view id) = 0;
+
+  // Durable events with seq > after_seq, oldest first, at most `max`.
+  virtual Result<std::vector<StoredEvent>> read(std::uint64_t after_seq, std::size_t max) = 0;
+
+  // Named consumers (hooks, each endpoint) keep a cursor: the highest seq
+  // they have finished. Registering twice returns the stored cursor. Segments
+  // are deleted once every registered cursor has passed them.
+  virtual std::uint64_t register_consumer(const std::string& name) = 0;
+  virtual std::uint64_t cursor(std::string_view name) const = 0;
+  virtual void commit(std::string_view name, std::uint64_t seq) = 0;
+
+  // Called on the journal thread with the newest durable seq after each
+  // commit. Listeners must only post work, never block.
+  virtual void on_durable(std::function<void(std::uint64_t last_seq)> listener) = 0;
+
+  virtual JournalStats stats() const = 0;
+
+  // Completes pending appends, persists cursors, stops the journal thread.
+  virtual void close() = 0;
+};
+
+struct JournalOptions {
+  std::filesystem::path dir;                        // e.g. <data-dir>/journal
+  std::uint64_t max_bytes = 1ull << 30;             // beyond: append -> full
+  std::uint64_t segment_bytes = 64ull << 20;        // roll to a new file
+  std::uint64_t max_pending_bytes = 64ull << 20;    // beyond: append -> busy
+  FsyncMode fsync = FsyncMode::batch;
+  std::chrono::microseconds batch_window{2000};     // max linger for concurrent appenders; 0 = none
+};
+
+// The embedded default: segment files of CRC32C-framed records under
+// options.dir, recovered (torn tail truncated) on open. Throws nothing;
+// start-up errors come back as Error.
+Result<std::unique_ptr<Journal>> open_file_journal(const JournalOptions& options);
+
+// CRC32C (Castagnoli) of `size` bytes, continuing from `crc` (0 to start), as
+// framed around every journal record. SSE4.2 when the CPU has it.
+std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0);
+
+}  // namespace hookd

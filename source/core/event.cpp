@@ -1,0 +1,655 @@
+#include "hookd/core/event.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+#include <boost/json.hpp>
+
+namespace hookd {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t kMaxIdLength = 128;
+constexpr std::size_t kMaxTypeLength = 128;
+constexpr const char kExampleTimestamp[] = "\"2026-11-24T10:15:02Z\"";
+
+// Most bodies (one Hoop event is under 1 KiB) fit in these, so parsing a
+// typical request does not touch the heap until the strings of the Event.
+constexpr std::size_t kParseArenaBytes = 8192;
+constexpr std::size_t kParseStackBytes = 2048;
+
+// Stored events were accepted under whatever max_depth the daemon ran with;
+// recovery must not drop them because the option was lowered since.
+constexpr std::size_t kJournalMaxDepth = 1024;
+
+std::string_view kind_name(json::kind kind) {
+  switch (kind) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "an unknown value";
+}
+
+// Where in the body a problem is: "" for a single event, "events[2]." in an
+// array. Built only when there is an error to report.
+std::string field_error(std::ptrdiff_t index, std::string_view field, std::string_view problem) {
+  std::string out;
+  if (index >= 0) {
+    out += "events[";
+    out += std::to_string(index);
+    out += ']';
+    if (!field.empty()) out += '.';
+  }
+  out += field;
+  out += ": ";
+  out += problem;
+  return out;
+}
+
+bool is_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '-';
+}
+
+bool is_type_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+// Empty when `id` is acceptable, otherwise the reason, for the 400 body.
+std::string id_problem(std::string_view id) {
+  if (id.empty()) return "empty";
+  if (id.size() > kMaxIdLength) {
+    return "longer than " + std::to_string(kMaxIdLength) + " characters";
+  }
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (!is_id_char(id[i])) {
+      return "invalid characters (position " + std::to_string(i) +
+             "; allowed: A-Z a-z 0-9 _ . : -)";
+    }
+  }
+  // "." and ".." are path segments that HTTP clients normalise away, so
+  // GET /v1/events/{id} could never reach them.
+  if (id.find_first_not_of('.') == std::string_view::npos) return "must not be only dots";
+  return {};
+}
+
+std::string type_problem(std::string_view type) {
+  if (type.empty()) return "empty";
+  if (type.size() > kMaxTypeLength) {
+    return "longer than " + std::to_string(kMaxTypeLength) + " characters";
+  }
+  bool segment_empty = true;
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    char c = type[i];
+    if (c == '.') {
+      if (segment_empty) {
+        return "empty segment at position " + std::to_string(i) +
+               " (must be dot-separated words, e.g. \"session.open\")";
+      }
+      segment_empty = true;
+    } else if (is_type_char(c)) {
+      segment_empty = false;
+    } else {
+      return "invalid characters (position " + std::to_string(i) +
+             "; allowed: A-Z a-z 0-9 _ - in dot-separated words, e.g. \"session.open\")";
+    }
+  }
+  if (segment_empty) return "must not end with a dot (e.g. \"session.open\")";
+  return {};
+}
+
+// Boost.JSON turns numbers beyond double range into infinities and would
+// serialize them as `Infinity`, which no JSON reader accepts downstream. It
+// also turns integer literals beyond 64 bits into doubles; `wide_integral`
+// flags doubles that may have come from such a literal (parse_events then
+// looks at the text to tell them from a genuine 1e20).
+bool all_numbers_finite(const json::value& value, bool& wide_integral) {
+  switch (value.kind()) {
+    case json::kind::double_: {
+      double d = value.get_double();
+      if (std::fabs(d) >= 9223372036854775808.0 && d == std::floor(d)) wide_integral = true;
+      return std::isfinite(d);
+    }
+    case json::kind::array:
+      for (const auto& element : value.get_array()) {
+        if (!all_numbers_finite(element, wide_integral)) return false;
+      }
+      return true;
+    case json::kind::object:
+      for (const auto& member : value.get_object()) {
+        if (!all_numbers_finite(member.value(), wide_integral)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+// True when `text` holds, outside strings, an integer literal (no fraction,
+// no exponent) that fits neither int64 nor uint64: Boost.JSON would keep it
+// only approximately, so the event is refused rather than altered.
+bool has_wide_integer_literal(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+      continue;
+    }
+    bool negative = c == '-';
+    std::size_t start = negative ? i + 1 : i;
+    std::size_t end = start;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9')
+      ++end;
+    if (end == start) {
+      ++i;
+      continue;
+    }
+    bool integer = end == text.size() || (text[end] != '.' && text[end] != 'e' && text[end] != 'E');
+    if (integer) {
+      std::string_view digits = text.substr(start, end - start);
+      std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+      if (digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit)) {
+        return true;
+      }
+    }
+    i = end;
+  }
+  return false;
+}
+
+std::string_view as_view(const json::string& s) {
+  return {s.data(), s.size()};
+}
+
+enum class Source { request, journal };
+
+constexpr const char* kWideIntegerProblem =
+    "integer beyond 64 bits (it would not be kept exactly; send it as a string)";
+
+// Fills `out` from one event object; on failure returns false with `error`
+// set. Requests may leave out id and timestamp; journal records may not.
+bool read_event(const json::object& object, std::ptrdiff_t index, Source source, Event& out,
+                std::string& error, bool* wide_integral = nullptr) {
+  const json::value* type = nullptr;
+  const json::value* id = nullptr;
+  const json::value* timestamp = nullptr;
+  const json::value* payload = nullptr;
+  for (const auto& member : object) {
+    std::string_view key = member.key();
+    if (key == "type") {
+      type = &member.value();
+    } else if (key == "id") {
+      id = &member.value();
+    } else if (key == "timestamp") {
+      timestamp = &member.value();
+    } else if (key == "payload") {
+      payload = &member.value();
+    }
+  }
+  if (source == Source::request) {
+    if (id != nullptr && id->is_null()) id = nullptr;
+    if (timestamp != nullptr && timestamp->is_null()) timestamp = nullptr;
+  }
+
+  if (type == nullptr) {
+    error = field_error(index, "type", "missing");
+    return false;
+  }
+  if (!type->is_string()) {
+    error =
+        field_error(index, "type", "must be a string, got " + std::string(kind_name(type->kind())));
+    return false;
+  }
+  std::string_view type_text = as_view(type->get_string());
+  if (std::string problem = type_problem(type_text); !problem.empty()) {
+    error = field_error(index, "type", problem);
+    return false;
+  }
+
+  if (id != nullptr) {
+    if (!id->is_string()) {
+      error =
+          field_error(index, "id", "must be a string, got " + std::string(kind_name(id->kind())));
+      return false;
+    }
+    if (std::string problem = id_problem(as_view(id->get_string())); !problem.empty()) {
+      error = field_error(index, "id", problem);
+      return false;
+    }
+  } else if (source == Source::journal) {
+    error = field_error(index, "id", "missing");
+    return false;
+  }
+
+  if (timestamp != nullptr) {
+    if (!timestamp->is_string()) {
+      error = field_error(
+          index, "timestamp",
+          "must be a string (RFC 3339), got " + std::string(kind_name(timestamp->kind())));
+      return false;
+    }
+    if (!parse_rfc3339(as_view(timestamp->get_string()))) {
+      error =
+          field_error(index, "timestamp",
+                      std::string("not an RFC 3339 date-time (e.g. ") + kExampleTimestamp + ")");
+      return false;
+    }
+  } else if (source == Source::journal) {
+    error = field_error(index, "timestamp", "missing");
+    return false;
+  }
+
+  if (payload == nullptr) {
+    error = field_error(index, "payload", "missing (must be a JSON object)");
+    return false;
+  }
+  if (!payload->is_object()) {
+    error = field_error(index, "payload",
+                        "must be an object, got " + std::string(kind_name(payload->kind())));
+    return false;
+  }
+  bool wide = false;
+  if (!all_numbers_finite(*payload, wide)) {
+    error = field_error(index, "payload", "number out of range");
+    return false;
+  }
+
+  out.type.assign(type_text);
+  if (id != nullptr) out.id.assign(as_view(id->get_string()));
+  if (timestamp != nullptr) out.timestamp.assign(as_view(timestamp->get_string()));
+  if (wide && wide_integral) *wide_integral = true;
+  out.payload_json = json::serialize(*payload);
+  return true;
+}
+
+// Parses `text` into `arena`. On failure returns a null value and sets `error`.
+json::value parse_json(std::string_view text, std::size_t max_depth, json::storage_ptr arena,
+                       std::string& error) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    error = "body: empty (expected a JSON object or an array of objects)";
+    return nullptr;
+  }
+  json::parse_options options;
+  options.max_depth = max_depth;
+  unsigned char stack[kParseStackBytes];
+  json::parser parser(arena, options, stack, sizeof stack);
+  // The constructor's resource is only the parser's scratch space: without
+  // reset() the parsed value goes to the heap, one allocation per string.
+  parser.reset(std::move(arena));
+  boost::system::error_code ec;
+  std::size_t consumed = parser.write(text.data(), text.size(), ec);
+  if (ec) {
+    if (ec == json::error::too_deep) {
+      error = "body: nested deeper than " + std::to_string(max_depth) + " levels at offset " +
+              std::to_string(consumed);
+    } else {
+      error =
+          "body: invalid JSON at offset " + std::to_string(consumed) + " (" + ec.message() + ")";
+    }
+    return nullptr;
+  }
+  return parser.release();
+}
+
+bool ids_unique(const std::vector<Event>& events, const std::vector<bool>& from_caller,
+                std::string& error) {
+  auto duplicate = [&](std::size_t first, std::size_t second) {
+    error = field_error(
+        static_cast<std::ptrdiff_t>(second), "id",
+        "duplicate of events[" + std::to_string(first) + "].id \"" + events[second].id + "\"");
+    return false;
+  };
+  // Typical batches are a handful of events: a scan beats hashing there.
+  constexpr std::size_t kLinearScanMax = 16;
+  if (events.size() <= kLinearScanMax) {
+    for (std::size_t i = 1; i < events.size(); ++i) {
+      if (!from_caller[i]) continue;
+      for (std::size_t j = 0; j < i; ++j) {
+        if (from_caller[j] && events[j].id == events[i].id) return duplicate(j, i);
+      }
+    }
+    return true;
+  }
+  std::unordered_map<std::string_view, std::size_t> seen;
+  seen.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!from_caller[i]) continue;
+    auto [it, inserted] = seen.emplace(events[i].id, i);
+    if (!inserted) return duplicate(it->second, i);
+  }
+  return true;
+}
+
+// Writes `text` as a JSON string. Ids, types and timestamps that passed
+// validation need no escaping; the slow path is for hand-built Events.
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// Reads exactly `width` digits at `pos`.
+bool read_digits(std::string_view text, std::size_t pos, std::size_t width, int& value) {
+  if (pos + width > text.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + width; ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  value = v;
+  return true;
+}
+
+void write_digits(char* out, int value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+// ULID state shared by every thread: ids made in the same millisecond take
+// the previous random part plus one, so they still sort in creation order.
+struct UlidClock {
+  std::mutex mutex;
+  std::uint64_t last_ms = 0;
+  std::uint16_t random_high = 0;  // top 16 of the 80 random bits
+  std::uint64_t random_low = 0;   // low 64
+  std::mt19937_64 rng{[] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }()};
+};
+
+UlidClock& ulid_clock() {
+  static UlidClock clock;
+  return clock;
+}
+
+}  // namespace
+
+bool valid_event_id(std::string_view id) {
+  return id_problem(id).empty();
+}
+
+bool valid_event_type(std::string_view type) {
+  return type_problem(type).empty();
+}
+
+Result<std::vector<Event>> parse_events(std::string_view body, const ParseOptions& options) {
+  unsigned char arena_buffer[kParseArenaBytes];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  std::string error;
+  json::value root = parse_json(body, options.max_depth, &arena, error);
+  if (!error.empty()) return make_error(std::move(error));
+
+  std::int64_t arrival = options.now_unix_ms != 0 ? options.now_unix_ms : now_unix_ms();
+  std::vector<Event> events;
+
+  if (root.is_object()) {
+    events.resize(1);
+    Event& event = events.front();
+    bool wide_integral = false;
+    if (!read_event(root.get_object(), -1, Source::request, event, error, &wide_integral)) {
+      return make_error(std::move(error));
+    }
+    if (wide_integral && has_wide_integer_literal(body)) {
+      return make_error(field_error(-1, "payload", kWideIntegerProblem));
+    }
+    if (event.id.empty()) {
+      if (options.default_id) {
+        if (std::string problem = id_problem(*options.default_id); !problem.empty()) {
+          return make_error("webhook-id: " + problem);
+        }
+        event.id = *options.default_id;
+      } else {
+        event.id = new_event_id();
+      }
+    }
+    event.arrival_unix_ms = arrival;
+    if (event.timestamp.empty()) event.timestamp = format_rfc3339(arrival);
+    return events;
+  }
+
+  if (!root.is_array()) {
+    return make_error("body: must be a JSON object or an array of objects, got " +
+                      std::string(kind_name(root.kind())));
+  }
+  const json::array& array = root.get_array();
+  if (array.empty()) return make_error("body: empty array (expected at least one event)");
+  if (array.size() > options.max_events) {
+    return make_error("body: " + std::to_string(array.size()) + " events, at most " +
+                      std::to_string(options.max_events) + " per request");
+  }
+
+  events.resize(array.size());
+  std::vector<bool> from_caller(array.size());
+  std::string arrival_text;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    auto index = static_cast<std::ptrdiff_t>(i);
+    if (!array[i].is_object()) {
+      return make_error(field_error(
+          index, "", "must be an object, got " + std::string(kind_name(array[i].kind()))));
+    }
+    Event& event = events[i];
+    bool wide_integral = false;
+    if (!read_event(array[i].get_object(), index, Source::request, event, error, &wide_integral)) {
+      return make_error(std::move(error));
+    }
+    if (wide_integral && has_wide_integer_literal(body)) {
+      return make_error(field_error(index, "payload", kWideIntegerProblem));
+    }
+    from_caller[i] = !event.id.empty();
+    if (event.id.empty()) event.id = new_event_id();
+    event.arrival_unix_ms = arrival;
+    if (event.timestamp.empty()) {
+      if (arrival_text.empty()) arrival_text = format_rfc3339(arrival);
+      event.timestamp = arrival_text;
+    }
+  }
+  if (!ids_unique(events, from_caller, error)) return make_error(std::move(error));
+  return events;
+}
+
+std::string to_json(const Event& event) {
+  std::string out;
+  out.reserve(event.id.size() + event.type.size() + event.timestamp.size() +
+              event.payload_json.size() + 48);
+  out += "{\"id\":";
+  append_json_string(out, event.id);
+  out += ",\"type\":";
+  append_json_string(out, event.type);
+  out += ",\"timestamp\":";
+  append_json_string(out, event.timestamp);
+  out += ",\"payload\":";
+  // An Event built by hand may carry no payload; keep the output valid JSON.
+  out += event.payload_json.empty() ? std::string_view("{}") : std::string_view(event.payload_json);
+  out += '}';
+  return out;
+}
+
+Result<Event> from_json(std::string_view text) {
+  unsigned char arena_buffer[kParseArenaBytes];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  std::string error;
+  json::value root = parse_json(text, kJournalMaxDepth, &arena, error);
+  if (!error.empty()) return make_error(std::move(error));
+  if (!root.is_object()) {
+    return make_error("event: must be a JSON object, got " + std::string(kind_name(root.kind())));
+  }
+  Event event;
+  if (!read_event(root.get_object(), -1, Source::journal, event, error)) {
+    return make_error(std::move(error));
+  }
+  return event;
+}
+
+std::string new_event_id() {
+  static constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  auto now = static_cast<std::uint64_t>(now_unix_ms()) & ((std::uint64_t{1} << 48) - 1);
+
+  std::uint64_t ms;
+  std::uint64_t high;
+  std::uint64_t low;
+  {
+    UlidClock& clock = ulid_clock();
+    std::lock_guard lock(clock.mutex);
+    if (now > clock.last_ms) {
+      clock.last_ms = now;
+      clock.random_low = clock.rng();
+      clock.random_high = static_cast<std::uint16_t>(clock.rng());
+    } else {
+      // Same millisecond, or the clock stepped back: keep the last time and
+      // count up so ids never go backwards.
+      if (++clock.random_low == 0 && ++clock.random_high == 0) ++clock.last_ms;
+    }
+    ms = clock.last_ms;
+    high = clock.random_high;
+    low = clock.random_low;
+  }
+
+  __extension__ using u128 = unsigned __int128;
+  u128 value = (static_cast<u128>(ms) << 80) | (static_cast<u128>(high) << 64) | low;
+  std::string id = "evt_";
+  id.resize(4 + 26);
+  for (int i = 0; i < 26; ++i) {
+    id[4 + i] = kCrockford[static_cast<unsigned>(value >> (125 - 5 * i)) & 31];
+  }
+  return id;
+}
+
+std::string hook_script_name(std::string_view type) {
+  std::string name(type);
+  std::replace(name.begin(), name.end(), '.', '-');
+  name += ".runbook.py";
+  return name;
+}
+
+std::string format_rfc3339(std::int64_t unix_ms) {
+  using namespace std::chrono;
+  // RFC 3339 has four-digit years only.
+  constexpr std::int64_t kMin = -62167219200000;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kMax = 253402300799999;  // 9999-12-31T23:59:59.999Z
+  unix_ms = std::clamp(unix_ms, kMin, kMax);
+  sys_time<milliseconds> time{milliseconds(unix_ms)};
+  sys_days day = floor<days>(time);
+  year_month_day date(day);
+  auto in_day = (time - day).count();  // ms since midnight
+
+  char out[24];  // YYYY-MM-DDTHH:MM:SS.mmmZ
+  write_digits(out, static_cast<int>(date.year()), 4);
+  out[4] = '-';
+  write_digits(out + 5, static_cast<int>(static_cast<unsigned>(date.month())), 2);
+  out[7] = '-';
+  write_digits(out + 8, static_cast<int>(static_cast<unsigned>(date.day())), 2);
+  out[10] = 'T';
+  write_digits(out + 11, static_cast<int>(in_day / 3600000), 2);
+  out[13] = ':';
+  write_digits(out + 14, static_cast<int>(in_day / 60000 % 60), 2);
+  out[16] = ':';
+  write_digits(out + 17, static_cast<int>(in_day / 1000 % 60), 2);
+  out[19] = '.';
+  write_digits(out + 20, static_cast<int>(in_day % 1000), 3);
+  out[23] = 'Z';
+  return std::string(out, sizeof out);
+}
+
+// date-time = YYYY-MM-DD "T" HH:MM:SS [ "." 1*DIGIT ] ( "Z" / ("+" / "-") HH:MM ),
+// "T" and "Z" in either case (RFC 3339 section 5.6). Fractions beyond
+// milliseconds are truncated; more than nine digits are refused.
+std::optional<std::int64_t> parse_rfc3339(std::string_view text) {
+  int year, month, day, hour, minute, second;
+  if (!read_digits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' ||
+      !read_digits(text, 5, 2, month) || text[7] != '-' || !read_digits(text, 8, 2, day) ||
+      (text[10] != 'T' && text[10] != 't') || !read_digits(text, 11, 2, hour) || text[13] != ':' ||
+      !read_digits(text, 14, 2, minute) || text[16] != ':' || !read_digits(text, 17, 2, second)) {
+    return std::nullopt;
+  }
+  using namespace std::chrono;
+  year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                      std::chrono::day(static_cast<unsigned>(day))};
+  // Second 60 is a leap second; like POSIX time it folds into the next minute.
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+
+  std::size_t pos = 19;
+  int millis = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (digits < 3) millis = millis * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0 || digits > 9) return std::nullopt;
+    for (std::size_t i = digits; i < 3; ++i)
+      millis *= 10;
+  }
+
+  if (pos >= text.size()) return std::nullopt;
+  int offset_minutes = 0;
+  char zone = text[pos];
+  if (zone == 'Z' || zone == 'z') {
+    ++pos;
+  } else if (zone == '+' || zone == '-') {
+    int offset_hour, offset_minute;
+    if (!read_digits(text, pos + 1, 2, offset_hour) || pos + 3 >= text.size() ||
+        text[pos + 3] != ':' || !read_digits(text, pos + 4, 2, offset_minute) || offset_hour > 23 ||
+        offset_minute > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = (offset_hour * 60 + offset_minute) * (zone == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+
+  std::int64_t days_since_epoch = sys_days(date).time_since_epoch().count();
+  return days_since_epoch * 86400000 + hour * 3600000LL + minute * 60000LL + second * 1000LL +
+         millis - offset_minutes * 60000LL;
+}
+
+std::int64_t now_unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace hookd
