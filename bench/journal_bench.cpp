@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "hookd/core/event.h"
-#include "hookd/journal/journal.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/journal/journal.h"
 
 namespace {
 

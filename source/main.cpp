@@ -14,16 +14,16 @@
 #include <thread>
 
 #include "hookd/core/config.h"
-#include "hookd/delivery/delivery.h"
-#include "hookd/hooks/hook_runner.h"
-#include "hookd/server/http_server.h"
-#include "hookd/server/ingest.h"
-#include "hookd/journal/journal.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
-#include "hookd/server/reactor.h"
-#include "hookd/runbooks/runbooks.h"
 #include "hookd/core/signature.h"
+#include "hookd/delivery/delivery.h"
+#include "hookd/hooks/hook_runner.h"
+#include "hookd/journal/journal.h"
+#include "hookd/runbooks/runbooks.h"
+#include "hookd/server/http_server.h"
+#include "hookd/server/ingest.h"
+#include "hookd/server/reactor.h"
 
 namespace {
 

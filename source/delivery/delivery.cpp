@@ -29,9 +29,9 @@
 #include <unordered_set>
 
 #include "hookd/core/ascii.h"
-#include "hookd/journal/journal.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/journal/journal.h"
 
 namespace hookd {
 

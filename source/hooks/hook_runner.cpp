@@ -30,9 +30,9 @@
 #include <unordered_map>
 
 #include "hookd/core/event.h"
-#include "hookd/journal/journal.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/journal/journal.h"
 #include "hookd/runbooks/runbooks.h"
 
 namespace hookd {

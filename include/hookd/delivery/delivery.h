@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "hookd/core/event.h"
-#include "hookd/server/http_server.h"
-#include "hookd/delivery/https_client.h"
 #include "hookd/core/result.h"
 #include "hookd/core/signature.h"
+#include "hookd/delivery/https_client.h"
+#include "hookd/server/http_server.h"
 
 namespace boost::asio {
 class io_context;

@@ -83,12 +83,12 @@ class Journal {
 };
 
 struct JournalOptions {
-  std::filesystem::path dir;                        // e.g. <data-dir>/journal
-  std::uint64_t max_bytes = 1ull << 30;             // beyond: append -> full
-  std::uint64_t segment_bytes = 64ull << 20;        // roll to a new file
-  std::uint64_t max_pending_bytes = 64ull << 20;    // beyond: append -> busy
+  std::filesystem::path dir;                      // e.g. <data-dir>/journal
+  std::uint64_t max_bytes = 1ull << 30;           // beyond: append -> full
+  std::uint64_t segment_bytes = 64ull << 20;      // roll to a new file
+  std::uint64_t max_pending_bytes = 64ull << 20;  // beyond: append -> busy
   FsyncMode fsync = FsyncMode::batch;
-  std::chrono::microseconds batch_window{2000};     // max linger for concurrent appenders; 0 = none
+  std::chrono::microseconds batch_window{2000};  // max linger for concurrent appenders; 0 = none
 };
 
 // The embedded default: segment files of CRC32C-framed records under

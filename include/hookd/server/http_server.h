@@ -20,10 +20,10 @@ namespace hookd {
 class Reactor;
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: path + query
-  std::string path;    // decoded path, no query
-  std::string query;   // raw query string, without '?'
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // as sent: path + query
+  std::string path;                                          // decoded path, no query
+  std::string query;                                         // raw query string, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::map<std::string, std::string> params;  // from "{name}" route segments
@@ -74,13 +74,13 @@ class Router {
 };
 
 struct HttpServerOptions {
-  std::string listen = "127.0.0.1:8080";  // host:port, [v6]:port; port 0 picks one
-  std::size_t max_body_bytes = 1 << 20;    // 413 beyond
-  std::size_t max_header_bytes = 16 << 10; // 431 beyond
+  std::string listen = "127.0.0.1:8080";          // host:port, [v6]:port; port 0 picks one
+  std::size_t max_body_bytes = 1 << 20;           // 413 beyond
+  std::size_t max_header_bytes = 16 << 10;        // 431 beyond
   std::chrono::milliseconds read_timeout{10000};  // whole request, headers+body
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive between requests
   std::size_t max_connections = 10000;            // per process; beyond: refused
-  std::string tls_cert_file;  // both set: HTTPS
+  std::string tls_cert_file;                      // both set: HTTPS
   std::string tls_key_file;
 };
 

@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "hookd/server/http_server.h"
-#include "hookd/journal/journal.h"
 #include "hookd/core/signature.h"
+#include "hookd/journal/journal.h"
+#include "hookd/server/http_server.h"
 
 namespace hookd {
 
