@@ -29,6 +29,7 @@
 #include <unordered_set>
 
 #include "hookd/core/ascii.h"
+#include "hookd/core/durable_file.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
 #include "hookd/journal/journal.h"
@@ -105,75 +106,6 @@ std::optional<std::string> basic_auth_from_url(std::string_view url) {
   std::string user = parsed->user();
   std::string pass = parsed->password();
   return "Basic " + base64_encode(user + ":" + pass);
-}
-
-// ---------------------------------------------------------------------------
-// Durable file writes (only ever on the worker thread, or at start-up)
-
-Status write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return make_error(std::strerror(errno));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return Ok{};
-}
-
-void fsync_dir(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-Status append_durable(const std::filesystem::path& file, std::string_view data) {
-  std::error_code ec;
-  bool existed = std::filesystem::exists(file, ec);
-  int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error("open " + file.string() + ": " + std::strerror(errno));
-  Status st = write_all(fd, data);
-  if (st && ::fdatasync(fd) != 0)
-    st = make_error(std::string("fdatasync: ") + std::strerror(errno));
-  ::close(fd);
-  if (!st) return make_error("append " + file.string() + ": " + st.error().message);
-  if (!existed) fsync_dir(file.parent_path());
-  return Ok{};
-}
-
-// Write to a temporary file, fsync, rename over the target: readers see the
-// old or the new content, never a mix.
-Status write_atomic(const std::filesystem::path& file, std::string_view data) {
-  std::filesystem::path tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error("open " + tmp.string() + ": " + std::strerror(errno));
-  Status st = write_all(fd, data);
-  if (st && ::fsync(fd) != 0) st = make_error(std::string("fsync: ") + std::strerror(errno));
-  ::close(fd);
-  if (!st) return make_error("write " + tmp.string() + ": " + st.error().message);
-  if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    return make_error("rename " + tmp.string() + ": " + std::strerror(errno));
-  }
-  fsync_dir(file.parent_path());
-  return Ok{};
-}
-
-std::optional<std::string> read_whole_file(const std::filesystem::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
 }
 
 // ---------------------------------------------------------------------------
