@@ -146,6 +146,7 @@ RunbooksOptions runbooks_options(const Config& config) {
   options.ttl = config.git_hook_config_ttl.value_or(std::chrono::seconds(0));
   options.user = config.git_user;
   options.password = config.git_password;
+  options.ca_file = config.git_ca;
   options.ssh_key = config.git_ssh_key;
   options.ssh_user = config.git_ssh_user;
   options.ssh_keypass = config.git_ssh_keypass;

@@ -194,6 +194,9 @@ std::vector<Flag> flags() {
   add("git-user", "GIT_USER", "HTTPS user", text_flag(&Config::git_user));
   add("git-password", "GIT_PASSWORD", "HTTPS password or token (prefer the environment)",
       text_flag(&Config::git_password));
+  add("git-ca", nullptr,
+      "PEM CA bundle that https:// remotes are verified against instead of the system CAs",
+      text_flag(&Config::git_ca));
   add("git-ssh-key", "GIT_SSH_KEY", "SSH private key: a file path or the PEM itself",
       text_flag(&Config::git_ssh_key));
   add("git-ssh-user", "GIT_SSH_USER", "SSH user (default git)", text_flag(&Config::git_ssh_user));

@@ -30,6 +30,7 @@
 #include "hookd/core/event.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/runbooks/server_certificate.h"
 
 namespace hookd {
 namespace {
@@ -847,8 +848,18 @@ int RunbooksSource::Impl::on_certificate(git_cert* cert, int /*valid*/, const ch
   auto* ctx = static_cast<FetchContext*>(payload);
   Impl& self = *ctx->impl;
   if (self.control.should_stop()) return cancelled_by_control(self.control);
+  if (cert->cert_type == GIT_CERT_X509 && !self.opt.ca_file.empty()) {
+    auto* x509 = reinterpret_cast<git_cert_x509*>(cert);
+    Status trusted = verify_server_certificate(
+        self.opt.ca_file, std::string_view(static_cast<const char*>(x509->data), x509->len), host);
+    if (trusted) return 0;
+    ctx->error = std::string("the TLS certificate of ") + host + " is not trusted by --git-ca " +
+                 self.opt.ca_file.string() + ": " + trusted.error().message;
+    git_error_set_str(GIT_ERROR_SSL, ctx->error.c_str());
+    return GIT_ECERTIFICATE;
+  }
   if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) {
-    // X.509: libgit2's own verification (system CAs, host name) decides.
+    // X.509 without --git-ca: libgit2's own verification (system CAs, host name) decides.
     return GIT_PASSTHROUGH;
   }
   auto refuse = [&](std::string message) {

@@ -54,6 +54,7 @@ struct Config {
   std::optional<std::chrono::seconds> git_hook_config_ttl;  // unset: hooks off
   std::string git_user;
   std::string git_password;
+  std::string git_ca;
   std::string git_ssh_key;
   std::string git_ssh_user = "git";
   std::string git_ssh_keypass;

@@ -27,6 +27,9 @@ struct RunbooksOptions {
   std::string ssh_user = "git", ssh_keypass, ssh_known_hosts;  // known_hosts file path
   std::chrono::seconds fetch_timeout{60};  // whole fetch: connect, negotiate, download
   std::filesystem::path dir;               // <data-dir>/runbooks
+  // PEM CA bundle for https:// remotes (--git-ca); when set, it decides
+  // trust instead of the system CAs (verify_server_certificate).
+  std::filesystem::path ca_file;
   // Limits. A bigger script is left out of the snapshot (logged, counted); a
   // bigger download aborts the fetch.
   std::uint64_t max_script_bytes = 4ull << 20;
