@@ -325,4 +325,12 @@ unsigned short free_port() {
   return acceptor.local_endpoint().port();
 }
 
+bool port_open(unsigned short port) {
+  asio::io_context io;
+  tcp::socket socket(io);
+  beast::error_code ec;
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  return !ec;
+}
+
 }  // namespace hookd::test

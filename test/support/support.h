@@ -143,5 +143,7 @@ class HttpConnection {
 
 // A free TCP port on 127.0.0.1 (bound then released).
 unsigned short free_port();
+// Whether something accepts TCP connections on 127.0.0.1:port.
+bool port_open(unsigned short port);
 
 }  // namespace hookd::test
