@@ -9,21 +9,15 @@
 
 #include "hookd/core/ascii.h"
 #include "hookd/core/durable_file.h"
+#include "hookd/core/signature.h"
 
 namespace hookd {
 namespace {
 
-std::optional<std::string> base64_decode(std::string_view in) {
+// known_hosts fields are always padded to whole quanta; anything else is not a key.
+std::optional<std::string> decode_field(std::string_view in) {
   if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the bytes the padding stands for.
-  std::size_t pad = in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
+  return base64_decode(in);
 }
 
 // OpenSSH host patterns: '*' any run, '?' one character, case-insensitive.
@@ -54,8 +48,8 @@ bool hashed_host_matches(std::string_view field, std::string_view name) {
   auto rest = field.substr(3);
   auto bar = rest.find('|');
   if (bar == std::string_view::npos) return false;
-  auto salt = base64_decode(rest.substr(0, bar));
-  auto hash = base64_decode(rest.substr(bar + 1));
+  auto salt = decode_field(rest.substr(0, bar));
+  auto hash = decode_field(rest.substr(bar + 1));
   if (!salt || !hash || hash->size() != 20) return false;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
@@ -122,7 +116,7 @@ Status check_known_host_lines(std::string_view lines, std::string_view file, std
     }
     if (fields.size() < 3 || marker == "@cert-authority") continue;
     if (!known_hosts_field_matches(fields[0], name)) continue;
-    auto key = base64_decode(fields[2]);
+    auto key = decode_field(fields[2]);
     bool same_key = key && *key == host_key;
     if (marker == "@revoked") {
       if (same_key) return make_error("the host key of " + name + " is marked @revoked");

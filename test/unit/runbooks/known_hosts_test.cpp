@@ -31,6 +31,7 @@ const std::string kKnownHosts =
     "two.example.com ssh-rsa YmFkLWtleQ==\n"
     "short.example.com ssh-ed25519\n"
     "broken.example.com ssh-ed25519 not*base64\n"
+    "unpadded.example.com ssh-ed25519 Z29vZC1rZXk\n"
     // Made by `ssh-keygen -H` from "git.example.com" and "[git.example.com]:2222".
     "|1|+hGlZnCDXFT22w7q81XfNKb6JS0=|yIPDPoJTtA1gpg7UatSNOlpYeQo= ssh-ed25519 bmluZWJ5dGVz\n"
     "|1|3sij8eqGVix/r+RrsNhHQAm1q7M=|JFmYDNTbXGaANJ1HTfF0derI2uo= ssh-ed25519 bmluZWJ5dGVz\n";
@@ -67,6 +68,7 @@ TEST_CASE("known_hosts table: names, ports, patterns, hashes, markers", "[known_
       {"two.example.com", 22, kBad, true, ""},
       {"short.example.com", 22, kGood, false, "not in"},  // no key field: not a line
       {"broken.example.com", 22, kGood, false, "mismatch"},
+      {"unpadded.example.com", 22, kGood, false, "mismatch"},  // a key is whole base64 quanta
       {"unknown.example.org", 22, kGood, false, "not in"},
   };
   for (const Row& row : rows) {
@@ -77,33 +79,10 @@ TEST_CASE("known_hosts table: names, ports, patterns, hashes, markers", "[known_
   }
 }
 
-TEST_CASE("known_hosts table: hashed names as ssh-keygen -H writes them", "[known_hosts]") {
-  const std::string hashed_22 = "|1|+hGlZnCDXFT22w7q81XfNKb6JS0=|yIPDPoJTtA1gpg7UatSNOlpYeQo=";
-  const std::string hashed_2222 = "|1|3sij8eqGVix/r+RrsNhHQAm1q7M=|JFmYDNTbXGaANJ1HTfF0derI2uo=";
-  struct {
-    const std::string& field;
-    const char* name;
-    bool matches;
-  } rows[] = {
-      {hashed_22, "git.example.com", true},         {hashed_22, "git.example.org", false},
-      {hashed_22, "[git.example.com]:2222", false}, {hashed_2222, "[git.example.com]:2222", true},
-      {hashed_2222, "git.example.com", false},
-  };
-  for (const auto& row : rows) {
-    INFO(row.field << " ~ " << row.name);
-    CHECK(known_hosts_field_matches(row.field, row.name) == row.matches);
-  }
-  CHECK(check_known_host_lines(kKnownHosts, "kh", "git.example.com", 22, kNine));
-  CHECK(check_known_host_lines(kKnownHosts, "kh", "git.example.com", 2222, kNine));
-  // Damaged hashes never match, whatever the name.
-  for (const char* field : {"|1|", "|1|nobar", "|1|+hGlZnCDXFT22w7q81XfNKb6JS0=|", "|1|!!!!|yIPD",
-                            "|1|+hGlZnCDXFT22w7q81XfNKb6JS0=|Z29vZC1rZXk="}) {
-    INFO(field);
-    CHECK_FALSE(known_hosts_field_matches(field, "git.example.com"));
-  }
-}
-
-TEST_CASE("known_hosts table: host field patterns", "[known_hosts]") {
+TEST_CASE("known_hosts table: host fields, patterns and hashed names", "[known_hosts]") {
+  // Made by `ssh-keygen -H` from "git.example.com" and "[git.example.com]:2222".
+  const char* hashed_22 = "|1|+hGlZnCDXFT22w7q81XfNKb6JS0=|yIPDPoJTtA1gpg7UatSNOlpYeQo=";
+  const char* hashed_2222 = "|1|3sij8eqGVix/r+RrsNhHQAm1q7M=|JFmYDNTbXGaANJ1HTfF0derI2uo=";
   struct {
     const char* field;
     const char* name;
@@ -127,11 +106,26 @@ TEST_CASE("known_hosts table: host field patterns", "[known_hosts]") {
       {"*,!b", "c", true},
       {"[h]:2222", "[H]:2222", true},
       {"[h]:*", "[h]:2222", true},
+      {hashed_22, "git.example.com", true},
+      {hashed_22, "GIT.example.com", false},  // a hash is of the exact bytes
+      {hashed_22, "git.example.org", false},
+      {hashed_22, "[git.example.com]:2222", false},
+      {hashed_2222, "[git.example.com]:2222", true},
+      {hashed_2222, "git.example.com", false},
+      // Damaged hashes never match.
+      {"|1|", "git.example.com", false},
+      {"|1|nobar", "git.example.com", false},
+      {"|1|+hGlZnCDXFT22w7q81XfNKb6JS0=|", "git.example.com", false},
+      {"|1|!!!!|yIPD", "git.example.com", false},
+      {"|1|+hGlZnCDXFT22w7q81XfNKb6JS0=|Z29vZC1rZXk=", "git.example.com", false},  // not 20 bytes
   };
   for (const auto& row : rows) {
     INFO(row.field << " ~ " << row.name);
     CHECK(known_hosts_field_matches(row.field, row.name) == row.matches);
   }
+  // And through whole lines, with the port's bracketed name.
+  CHECK(check_known_host_lines(kKnownHosts, "kh", "git.example.com", 22, kNine));
+  CHECK(check_known_host_lines(kKnownHosts, "kh", "git.example.com", 2222, kNine));
 }
 
 TEST_CASE("known_hosts_name brackets every port but 22", "[known_hosts]") {
