@@ -45,17 +45,26 @@ Status append_durable(const std::filesystem::path& file, std::string_view data) 
 
 // Write to a temporary file, fsync, rename over the target: readers see the
 // old or the new content, never a mix.
-Status write_atomic(const std::filesystem::path& file, std::string_view data) {
+Status write_atomic(const std::filesystem::path& file, std::string_view data,
+                    std::filesystem::perms permissions) {
   std::filesystem::path tmp = file;
   tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A read-only leftover (0444 script copies) could not be opened for writing.
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  static_cast<mode_t>(permissions));
   if (fd < 0) return make_error("open " + tmp.string() + ": " + std::strerror(errno));
   Status st = write_all(fd, data);
   if (st && ::fsync(fd) != 0) st = make_error(std::string("fsync: ") + std::strerror(errno));
   ::close(fd);
-  if (!st) return make_error("write " + tmp.string() + ": " + st.error().message);
+  if (!st) {
+    ::unlink(tmp.c_str());
+    return make_error("write " + tmp.string() + ": " + st.error().message);
+  }
   if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    return make_error("rename " + tmp.string() + ": " + std::strerror(errno));
+    std::string error = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return make_error("rename " + tmp.string() + ": " + error);
   }
   fsync_dir(file.parent_path());
   return Ok{};

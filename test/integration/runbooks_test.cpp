@@ -18,6 +18,7 @@
 #include <string>
 
 #include "hookd/core/metrics.h"
+#include "hookd/runbooks/known_hosts.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;

@@ -25,8 +25,10 @@ Status append_durable(const std::filesystem::path& file, std::string_view data);
 
 // Writes `<file>.tmp`, fsyncs it, renames it over `file` and syncs the
 // directory: a reader (or a restart after a crash) sees the old or the new
-// content, never a mix.
-Status write_atomic(const std::filesystem::path& file, std::string_view data);
+// content, never a mix. The file gets `permissions` (0600 unless told).
+Status write_atomic(const std::filesystem::path& file, std::string_view data,
+                    std::filesystem::perms permissions = std::filesystem::perms::owner_read |
+                                                         std::filesystem::perms::owner_write);
 
 // The whole file, or nullopt when it cannot be opened.
 std::optional<std::string> read_whole_file(const std::filesystem::path& file);

@@ -86,12 +86,4 @@ class RunbooksSource {
   std::shared_ptr<Impl> impl_;
 };
 
-// Whether the OpenSSH known_hosts file lists `host_key` (the SSH wire-format
-// public key blob, what the known_hosts line carries in base64) for host:port.
-// Plain and hashed (|1|salt|hash) names, "[host]:port", patterns with * ? and
-// !negation are understood; a key marked @revoked is refused;
-// @cert-authority lines are ignored. Used by the fetch's host key check.
-Status check_known_host(const std::filesystem::path& known_hosts, std::string_view host, int port,
-                        std::string_view host_key);
-
 }  // namespace hookd
