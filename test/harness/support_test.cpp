@@ -7,6 +7,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <future>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "support/skip.h"
 
@@ -40,39 +43,40 @@ struct CloseOnExit {
   ~CloseOnExit() { peer.close(); }
 };
 
+// One request, with a 1 s client timeout, to a peer that accepts it and
+// stays silent: the reply, or nullopt when the call has not returned after
+// 20 s. The bound is generous: what matters is that the call returns at all.
+std::optional<hookd::test::Reply> ask_silent_peer(const std::string& method,
+                                                  const std::string& body) {
+  SilentPeer peer;
+  hookd::test::HttpConnection connection(peer.port(), 1s);
+  REQUIRE(connection.is_open());
+  peer.accept();
+  auto reply =
+      std::async(std::launch::async, [&] { return connection.request(method, "/", body); });
+  CloseOnExit closer{peer};
+  if (reply.wait_for(20s) != std::future_status::ready) return std::nullopt;
+  CHECK_FALSE(connection.is_open());
+  return reply.get();
+}
+
 }  // namespace
 
 TEST_CASE("HttpConnection fails a request a silent server never answers", "[support]") {
-  SilentPeer peer;
-  hookd::test::HttpConnection connection(peer.port(), 1s);
-  REQUIRE(connection.is_open());
-  peer.accept();
-  auto reply = std::async(std::launch::async, [&] { return connection.request("GET", "/"); });
-  CloseOnExit closer{peer};
-  // The bound is generous: what matters is that the call returns at all.
-  REQUIRE(reply.wait_for(20s) == std::future_status::ready);
-  auto got = reply.get();
-  INFO(got.body);
-  CHECK(got.status == 0);
-  CHECK(got.body.find("timeout") != std::string::npos);
-  CHECK_FALSE(connection.is_open());
+  auto reply = ask_silent_peer("GET", "");
+  REQUIRE(reply);
+  INFO(reply->body);
+  CHECK(reply->status == 0);
+  CHECK(reply->body.find("timeout") != std::string::npos);
 }
 
 TEST_CASE("HttpConnection fails a write a server never reads", "[support]") {
-  SilentPeer peer;
-  hookd::test::HttpConnection connection(peer.port(), 1s);
-  REQUIRE(connection.is_open());
-  peer.accept();
   // Far more than the loopback socket buffers hold, so the write blocks.
-  const std::string body(64 << 20, 'x');
-  auto reply =
-      std::async(std::launch::async, [&] { return connection.request("POST", "/", body); });
-  CloseOnExit closer{peer};
-  REQUIRE(reply.wait_for(20s) == std::future_status::ready);
-  auto got = reply.get();
-  INFO(got.body);
-  CHECK(got.status == 0);
-  CHECK(got.body.find("timeout") != std::string::npos);
+  auto reply = ask_silent_peer("POST", std::string(64 << 20, 'x'));
+  REQUIRE(reply);
+  INFO(reply->body);
+  CHECK(reply->status == 0);
+  CHECK(reply->body.find("timeout") != std::string::npos);
 }
 
 TEST_CASE("HttpConnection to a port nobody listens on fails at once", "[support]") {
