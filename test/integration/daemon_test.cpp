@@ -1,9 +1,12 @@
 // The daemon as an operator meets it: flags, exit codes, signals, probes.
 #include <algorithm>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 
+#include "hookd/core/event.h"
 #include "support/support.h"
 
 using namespace hookd::test;
@@ -82,13 +85,33 @@ TEST_CASE("every log line is a JSON object") {
   std::istringstream lines(daemon.log());
   std::string line;
   int count = 0;
+  std::set<std::string> messages;
   while (std::getline(lines, line)) {
     INFO(line);
-    CHECK(line.front() == '{');
-    CHECK(line.back() == '}');
+    boost::system::error_code ec;
+    boost::json::value value = boost::json::parse(line, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(value.is_object());
+    const auto& object = value.as_object();
+    const auto* ts = object.if_contains("ts");
+    const auto* level = object.if_contains("level");
+    const auto* msg = object.if_contains("msg");
+    REQUIRE(ts);
+    REQUIRE(ts->is_string());
+    CHECK(hookd::parse_rfc3339(ts->as_string()).has_value());
+    REQUIRE(level);
+    REQUIRE(level->is_string());
+    CHECK((level->as_string() == "debug" || level->as_string() == "info" ||
+           level->as_string() == "warn" || level->as_string() == "error"));
+    REQUIRE(msg);
+    REQUIRE(msg->is_string());
+    CHECK_FALSE(msg->as_string().empty());
+    messages.insert(std::string(msg->as_string()));
     ++count;
   }
   CHECK(count >= 2);
+  CHECK(messages.count("hookd listening") == 1);
+  CHECK(messages.count("hookd stopped") == 1);
 }
 
 TEST_CASE("a second daemon on the same data dir refuses to start") {

@@ -253,7 +253,7 @@ double metric(const Daemon& daemon, const std::string& series) {
 
 }  // namespace
 
-TEST_CASE("a TLS sink receives every event, signed; a wrong CA fails verification and retries") {
+TEST_CASE("a TLS sink receives every event signed, and a wrong CA fails verification and retries") {
   const Certs& c = certs();
   Sink sink({"--cert", c.path("server.pem"), "--key", c.path("server.key"), "--secret", kSecret});
   const std::string url = "https://127.0.0.1:" + std::to_string(sink.port()) + "/hook";
@@ -311,7 +311,10 @@ TEST_CASE("a TLS sink receives every event, signed; a wrong CA fails verificatio
 }
 
 TEST_CASE("a sink failing half the time still gets every event, with a stable webhook-id") {
-  Sink sink({"--secret", kSecret, "--fail-rate", "0.5", "--fail-for", "3"});
+  // About half of the first 40 requests fail, none after: counted rather
+  // than timed, so it holds however slowly the processes start. Seeded, so
+  // the same draws come up every run.
+  Sink sink({"--secret", kSecret, "--fail-rate", "0.5", "--fail-first", "40", "--seed", "7"});
   DaemonOptions options;
   options.args = {"--endpoint",
                   "name=flaky,url=http://127.0.0.1:" + std::to_string(sink.port()) +
@@ -375,7 +378,7 @@ TEST_CASE("kill -9 mid-retry: every accepted event is delivered after the restar
     CHECK(state_of(daemon, id, "later") == "delivered");
 }
 
-TEST_CASE("410 disables the endpoint until it is enabled again; the backlog then drains") {
+TEST_CASE("410 disables the endpoint until it is enabled again, then the backlog drains") {
   const unsigned short port = hookd::test::free_port();
   auto gone = std::make_unique<Sink>(std::vector<std::string>{"--gone"}, port);
   DaemonOptions options;
@@ -559,9 +562,11 @@ TEST_CASE("splunk-hec and ndjson endpoints deliver every event in batches") {
   CHECK(number(endpoint_info(daemon, "lake"), "delivered_total") == 100);
 }
 
-TEST_CASE("429 with Retry-After is throttled, a redirect is a failure; both retried") {
-  Sink throttling({"--status-429-rate", "1", "--retry-after", "1", "--fail-for", "1"});
-  Sink moved({"--status", "302", "--fail-for", "1"});
+TEST_CASE("429 with Retry-After is throttled and a redirect is a failure, both retried") {
+  // The first 3 requests are refused (3 events: at least ids[0]'s first
+  // attempt), the rest pass.
+  Sink throttling({"--status-429-rate", "1", "--retry-after", "1", "--fail-first", "3"});
+  Sink moved({"--status", "302", "--fail-first", "3"});
   DaemonOptions options;
   options.args = {"--endpoint",
                   "name=slow,url=http://127.0.0.1:" + std::to_string(throttling.port()) + "/in",

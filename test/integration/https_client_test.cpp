@@ -13,9 +13,9 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <optional>
-#include <thread>
 
 #include "hookd/core/metrics.h"
+#include "support/skip.h"
 #include "support/support.h"
 
 namespace {
@@ -229,6 +229,7 @@ TEST_CASE("mutual TLS works with a client certificate and fails without", "[http
 
 TEST_CASE("an IPv6 literal host is verified against the certificate's IP", "[https_client]") {
   // Daemon always listens on 127.0.0.1, so this sink is spawned directly.
+  if (!hookd::test::has_ipv6_loopback()) HOOKD_SKIP("this machine has no ::1 (/proc/net/if_inet6)");
   TempDir dir;
   const auto port_file = dir.path() / "port";
   std::vector<std::string> args = {HOOKD_SINK_BINARY,
@@ -240,17 +241,16 @@ TEST_CASE("an IPv6 literal host is verified against the certificate's IP", "[htt
                                    certs().path("server.pem"),
                                    "--key",
                                    certs().path("server.key")};
-  hookd::test::ChildProcess sink(args);
+  const auto log = dir.path() / "sink.log";
+  hookd::test::ChildProcess sink(args, log);
   const bool listening = hookd::test::wait_until(
       [&] {
         const std::string text = hookd::test::read_file(port_file);
         return !text.empty() && text.back() == '\n';
       },
       std::chrono::seconds(10));
-  if (!listening) {
-    WARN("no IPv6 loopback here; skipped");
-    return;
-  }
+  INFO(hookd::test::read_file(log));
+  REQUIRE(listening);
   const std::string port = hookd::test::read_file(port_file);
   boost::asio::io_context io;
   auto options = tls_options(0, "ipv6");
@@ -334,8 +334,18 @@ TEST_CASE("a keep-alive connection the server closed is retried once", "[https_c
   boost::asio::io_context io;
   auto client = make_client(io, tls_options(sink->port(), "stale"));
   REQUIRE(status_of(send_one(io, *client, webhook("evt_stale_1"))) == 200);
-  // Let the sink close the idle connection; the client still thinks it open.
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  // Wait until the sink has closed the idle connection; the client still
+  // holds it. The probe asks with Connection: close, so it never leaves an
+  // idle connection of its own to be counted.
+  auto probe = make_client(io, tls_options(sink->port(), "stale-probe"));
+  auto idle_closes = [&] {
+    auto request = get("/stats");
+    request.headers.emplace_back("Connection", "close");
+    auto reply = send_one(io, *probe, std::move(request));
+    REQUIRE(status_of(reply) == 200);
+    return boost::json::parse(reply->body).at("idle_closes").as_int64();
+  };
+  REQUIRE(hookd::test::wait_until([&] { return idle_closes() == 1; }));
   REQUIRE(status_of(send_one(io, *client, webhook("evt_stale_2"))) == 200);
   CHECK(counter("hookd_https_client_stale_retries_total", "stale") == 1);
   CHECK(stats(io, *client)["events"].as_int64() == 2);

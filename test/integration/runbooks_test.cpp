@@ -19,6 +19,7 @@
 
 #include "hookd/core/metrics.h"
 #include "hookd/runbooks/known_hosts.h"
+#include "support/skip.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
@@ -181,7 +182,7 @@ TEST_CASE("clones a local path or file:// URL and serves the hook scripts", "[ru
   CHECK_FALSE(source.refresh_now());
 }
 
-TEST_CASE("a committed change is served after the TTL; the old copy stays", "[runbooks]") {
+TEST_CASE("a committed change is served after the TTL and the old copy stays", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
   make_remote(remote);
@@ -219,7 +220,7 @@ TEST_CASE("a repository without hoop-hooks gives an empty snapshot", "[runbooks]
   CHECK_FALSE(source.snapshot()->script_for("session.open"));
 }
 
-TEST_CASE("the branch option picks a branch; a missing branch fails", "[runbooks]") {
+TEST_CASE("the branch option picks a branch and a missing branch fails", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
   make_remote(remote);
@@ -256,7 +257,7 @@ TEST_CASE("the branch option picks a branch; a missing branch fails", "[runbooks
   }
 }
 
-TEST_CASE("an unreachable remote keeps the last good snapshot; it recovers when back",
+TEST_CASE("an unreachable remote keeps the last good snapshot and recovers when back",
           "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
@@ -568,8 +569,7 @@ TEST_CASE("fetches over ssh:// with host key checks and keys from a file or memo
   INFO("tools/setup installs openssh-server");
   REQUIRE(fs::exists("/usr/sbin/sshd"));
   if (::geteuid() != 0) {
-    WARN("skipped: sshd logs in as the current user, which needs root (CI runs as root)");
-    return;
+    HOOKD_SKIP("sshd logs in as the current user, which needs root (CI runs as root)");
   }
   std::error_code ec;
   fs::create_directories("/run/sshd", ec);  // sshd's privilege separation directory

@@ -232,12 +232,12 @@ Reply to_reply(bhttp::response<bhttp::string_body>& res) {
 
 bhttp::request<bhttp::string_body> make_request(
     const std::string& method, const std::string& target, const std::string& body,
-    const std::vector<std::pair<std::string, std::string>>& headers, unsigned short port) {
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& host) {
   bhttp::request<bhttp::string_body> req;
   req.method_string(method);
   req.target(target);
   req.version(11);
-  req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(bhttp::field::host, host);
   for (const auto& [k, v] : headers)
     req.set(k, v);
   req.body() = body;
@@ -247,19 +247,41 @@ bhttp::request<bhttp::string_body> make_request(
 
 }  // namespace
 
+// Every operation runs asynchronously on the connection's own io_context:
+// Beast's tcp_stream deadlines (expires_after) bound async operations only,
+// a synchronous read on the same stream would wait forever.
 struct HttpConnection::Impl {
   asio::io_context io;
   beast::tcp_stream stream{io};
   beast::flat_buffer buffer;
-  unsigned short port;
+  std::string host;  // the Host header: address:port
+  std::chrono::milliseconds timeout{};
   bool open = false;
+
+  // Starts one operation with the deadline set and runs until it completes
+  // (or the deadline closes the socket, which completes it with a timeout).
+  template <class Start>
+  beast::error_code run(Start&& start) {
+    beast::error_code result = asio::error::would_block;
+    stream.expires_after(timeout);
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    io.restart();
+    io.run();
+    return result;
+  }
 };
 
-HttpConnection::HttpConnection(unsigned short port) : impl_(std::make_unique<Impl>()) {
-  impl_->port = port;
-  impl_->stream.expires_after(std::chrono::seconds(30));
+HttpConnection::HttpConnection(unsigned short port, std::chrono::milliseconds timeout,
+                               const std::string& address)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->timeout = timeout;
   beast::error_code ec;
-  impl_->stream.socket().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  const auto ip = asio::ip::make_address(address, ec);
+  if (ec) return;
+  impl_->host = (ip.is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(port);
+  ec = impl_->run([&](auto handler) {
+    impl_->stream.async_connect(tcp::endpoint(ip, port), std::move(handler));
+  });
   impl_->open = !ec;
 }
 
@@ -273,8 +295,9 @@ bool HttpConnection::is_open() const {
 }
 
 void HttpConnection::write_raw(const std::string& bytes) {
-  beast::error_code ec;
-  asio::write(impl_->stream.socket(), asio::buffer(bytes), ec);
+  auto ec = impl_->run([&](auto handler) {
+    asio::async_write(impl_->stream, asio::buffer(bytes), std::move(handler));
+  });
   if (ec) impl_->open = false;
 }
 
@@ -282,9 +305,9 @@ Reply HttpConnection::read_reply() {
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(256ull << 20);
   parser.header_limit(1 << 20);
-  beast::error_code ec;
-  impl_->stream.expires_after(std::chrono::seconds(60));
-  bhttp::read(impl_->stream, impl_->buffer, parser, ec);
+  auto ec = impl_->run([&](auto handler) {
+    bhttp::async_read(impl_->stream, impl_->buffer, parser, std::move(handler));
+  });
   if (ec) {
     impl_->open = false;
     return Reply{0, {}, ec.message()};
@@ -298,10 +321,9 @@ Reply HttpConnection::request(const std::string& method, const std::string& targ
                               const std::string& body,
                               const std::vector<std::pair<std::string, std::string>>& headers) {
   if (!impl_->open) return Reply{0, {}, "connection closed"};
-  auto req = make_request(method, target, body, headers, impl_->port);
-  beast::error_code ec;
-  impl_->stream.expires_after(std::chrono::seconds(60));
-  bhttp::write(impl_->stream, req, ec);
+  auto req = make_request(method, target, body, headers, impl_->host);
+  auto ec =
+      impl_->run([&](auto handler) { bhttp::async_write(impl_->stream, req, std::move(handler)); });
   if (ec) {
     impl_->open = false;
     return Reply{0, {}, ec.message()};
@@ -317,6 +339,15 @@ Reply http(unsigned short port, const std::string& method, const std::string& ta
   auto h = headers;
   h.emplace_back("Connection", "close");
   return connection.request(method, target, body, h);
+}
+
+bool has_ipv6_loopback() {
+  // One line per IPv6 address: the address in 32 hex digits first.
+  std::istringstream lines(read_file("/proc/net/if_inet6"));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("00000000000000000000000000000001 ", 0) == 0) return true;
+  }
+  return false;
 }
 
 unsigned short free_port() {

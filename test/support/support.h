@@ -124,10 +124,18 @@ inline Reply post_json(unsigned short port, const std::string& target, const std
   return http(port, "POST", target, body, headers);
 }
 
-// A keep-alive connection, for pipelining and connection-reuse tests.
+// How long one connect, write or read of HttpConnection (and http()) may
+// take before it fails with a timeout error (status 0), so a server that
+// never answers fails the test instead of hanging it.
+inline constexpr std::chrono::milliseconds kHttpTimeout = std::chrono::seconds(30);
+
+// A keep-alive connection, for pipelining and connection-reuse tests. Each
+// operation is bounded by `timeout`; after a failed one the connection is
+// closed (is_open() false).
 class HttpConnection {
  public:
-  explicit HttpConnection(unsigned short port);
+  explicit HttpConnection(unsigned short port, std::chrono::milliseconds timeout = kHttpTimeout,
+                          const std::string& address = "127.0.0.1");
   ~HttpConnection();
   Reply request(const std::string& method, const std::string& target, const std::string& body = "",
                 const std::vector<std::pair<std::string, std::string>>& headers = {});
@@ -140,6 +148,9 @@ class HttpConnection {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether this machine has the IPv6 loopback address ::1 (/proc/net/if_inet6).
+bool has_ipv6_loopback();
 
 // A free TCP port on 127.0.0.1 (bound then released).
 unsigned short free_port();

@@ -2,8 +2,6 @@
 // splunk-hec and ndjson bodies over HTTP or HTTPS, verifies Standard Webhooks
 // signatures, counts events by id (duplicates too), injects faults on request,
 // and reports a JSON summary on GET /stats and on exit.
-#include <zlib.h>
-
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +13,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -31,7 +28,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bodies.h"
 #include "hookd/core/signature.h"
+#include "options.h"
 
 namespace {
 
@@ -40,140 +39,22 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 namespace ssl = asio::ssl;
-namespace po = boost::program_options;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using ErrorCode = boost::system::error_code;
-
-struct Options {
-  std::string listen = "127.0.0.1:0";
-  std::string port_file;
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;
-  std::string secret;
-  std::int64_t tolerance_seconds = 300;
-  std::string token;
-  unsigned threads = 1;
-  double fail_rate = 0;
-  double fail_for_seconds = 0;
-  double rate_429 = 0;
-  unsigned retry_after_seconds = 1;
-  bool gone = false;
-  int status = 0;
-  unsigned delay_ms = 0;
-  double reset_rate = 0;
-  std::string record_file;
-  std::string summary_file;
-  double duration_seconds = 0;
-  unsigned idle_timeout_ms = 30000;
-  std::size_t max_body_bytes = 64 << 20;
-  std::uint64_t seed = 0;
-};
+using hookd::sink::event_id;
+using hookd::sink::event_timestamp;
+using hookd::sink::gunzip;
+using hookd::sink::Options;
+using hookd::sink::parse_hec;
+using hookd::sink::parse_ndjson;
+using hookd::sink::parse_options;
+using hookd::sink::SeenEvent;
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Content-Encoding: gzip bodies, bounded so a bomb cannot exhaust memory.
-std::optional<std::string> gunzip(std::string_view in, std::size_t limit) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return std::nullopt;
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char chunk[16384];
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    zs.next_out = reinterpret_cast<Bytef*>(chunk);
-    zs.avail_out = sizeof chunk;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) break;
-    out.append(chunk, sizeof chunk - zs.avail_out);
-    if (out.size() > limit) rc = Z_MEM_ERROR;
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) rc = Z_BUF_ERROR;
-  }
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END) return std::nullopt;
-  return out;
-}
-
-struct SeenEvent {
-  std::string id;
-  std::string timestamp;
-};
-
-// The id of one event object, or "" when it has none.
-std::string event_id(const json::value& value) {
-  if (!value.is_object()) return {};
-  const auto* id = value.as_object().if_contains("id");
-  if (id == nullptr || !id->is_string()) return {};
-  return std::string(id->as_string());
-}
-
-std::string event_timestamp(const json::value& value) {
-  if (!value.is_object()) return {};
-  const auto* ts = value.as_object().if_contains("timestamp");
-  if (ts == nullptr || !ts->is_string()) return {};
-  return std::string(ts->as_string());
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-// Splunk HEC bodies are JSON objects written back to back; each "event"
-// member holds one hookd event.
-std::optional<std::vector<SeenEvent>> parse_hec(std::string_view body) {
-  std::vector<SeenEvent> events;
-  json::stream_parser parser;
-  std::size_t pos = 0;
-  while (true) {
-    while (pos < body.size() && is_space(body[pos]))
-      ++pos;
-    if (pos == body.size()) break;
-    parser.reset();
-    ErrorCode ec;
-    pos += parser.write_some(body.data() + pos, body.size() - pos, ec);
-    if (ec) return std::nullopt;
-    if (!parser.done()) {
-      parser.finish(ec);
-      if (ec) return std::nullopt;
-    }
-    json::value object = parser.release();
-    if (!object.is_object()) return std::nullopt;
-    const auto* event = object.as_object().if_contains("event");
-    if (event == nullptr) return std::nullopt;
-    std::string id = event_id(*event);
-    if (id.empty()) return std::nullopt;
-    events.push_back({std::move(id), event_timestamp(*event)});
-  }
-  if (events.empty()) return std::nullopt;
-  return events;
-}
-
-std::optional<std::vector<SeenEvent>> parse_ndjson(std::string_view body) {
-  std::vector<SeenEvent> events;
-  while (!body.empty()) {
-    const auto end = body.find('\n');
-    std::string_view line = body.substr(0, end);
-    body = end == std::string_view::npos ? std::string_view() : body.substr(end + 1);
-    while (!line.empty() && is_space(line.back()))
-      line.remove_suffix(1);
-    while (!line.empty() && is_space(line.front()))
-      line.remove_prefix(1);
-    if (line.empty()) continue;
-    ErrorCode ec;
-    json::value value = json::parse(line, ec);
-    if (ec) return std::nullopt;
-    std::string id = event_id(value);
-    if (id.empty()) return std::nullopt;
-    events.push_back({std::move(id), event_timestamp(value)});
-  }
-  if (events.empty()) return std::nullopt;
-  return events;
 }
 
 struct Reply {
@@ -250,6 +131,11 @@ class Sink {
     ++tls_errors_;
   }
 
+  void count_idle_close() {
+    std::lock_guard lock(mutex_);
+    ++idle_closes_;
+  }
+
   Reply handle(const http::request<http::string_body>& request) {
     const std::string_view target = request.target();
     const std::string_view path = target.substr(0, target.find('?'));
@@ -282,6 +168,7 @@ class Sink {
     out["invalid_bodies"] = invalid_bodies_;
     out["id_mismatches"] = id_mismatches_;
     out["tls_errors"] = tls_errors_;
+    out["idle_closes"] = idle_closes_;
     json::object faults;
     faults["500"] = faults_500_;
     faults["429"] = faults_429_;
@@ -381,10 +268,13 @@ class Sink {
     return json_reply(status, std::move(body));
   }
 
-  // Called with the mutex held.
+  // Called with the mutex held, for requests the sink would answer 200.
   void apply_fault(Reply& reply) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
     if (options_.fail_for_seconds > 0 && elapsed >= options_.fail_for_seconds) return;
+    // Counted rather than timed: a test knows which requests fail however
+    // long its processes took to start.
+    if (options_.fail_first > 0 && ++fault_candidates_ > options_.fail_first) return;
     if (options_.gone) {
       ++faults_410_;
       reply = json_reply(410, "{\"error\":\"gone\"}");
@@ -461,7 +351,8 @@ class Sink {
   std::mt19937_64 rng_;
   std::uint64_t requests_ = 0, connections_ = 0, events_ = 0, events_seen_ = 0;
   std::uint64_t invalid_signatures_ = 0, unauthorized_ = 0, invalid_bodies_ = 0;
-  std::uint64_t id_mismatches_ = 0, tls_errors_ = 0;
+  std::uint64_t id_mismatches_ = 0, tls_errors_ = 0, idle_closes_ = 0;
+  std::uint64_t fault_candidates_ = 0;  // requests --fail-first has counted
   std::uint64_t faults_500_ = 0, faults_429_ = 0, faults_410_ = 0, faults_reset_ = 0;
   std::uint64_t faults_status_ = 0;
   std::map<std::string, std::uint64_t> by_format_;
@@ -520,7 +411,13 @@ class Session : public std::enable_shared_from_this<Session> {
       keep_alive_ = false;
       return respond();
     }
-    if (ec) return transport().close();  // end of stream, idle timeout, garbage
+    if (ec) {  // end of stream, idle timeout, garbage
+      transport().close();
+      // Counted once the socket is closed: a client that sees the count
+      // knows its idle connection is gone.
+      if (ec == beast::error::timeout) sink_.count_idle_close();
+      return;
+    }
     request_ = parser_->release();
     keep_alive_ = request_.keep_alive();
     reply_ = sink_.handle(request_);
@@ -657,66 +554,6 @@ bool write_atomically(const std::string& path, const std::string& content) {
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);
   return !ec;
-}
-
-bool parse_options(int argc, char** argv, Options& options) {
-  po::options_description flags("hookd-sink options");
-  std::string data_dir;
-  // clang-format off
-  flags.add_options()
-    ("help", "show this help")
-    ("listen", po::value(&options.listen)->default_value(options.listen), "host:port ([v6]:port); port 0 picks one")
-    ("port-file", po::value(&options.port_file), "write the bound port here once listening")
-    ("data-dir", po::value(&data_dir), "summary defaults to DIR/sink-summary.json")
-    ("log-format", po::value<std::string>(), "accepted for command-line symmetry with hookd; ignored")
-    ("cert", po::value(&options.cert_file), "serve HTTPS with this certificate chain (PEM)")
-    ("key", po::value(&options.key_file), "private key for --cert (PEM)")
-    ("client-ca", po::value(&options.client_ca_file), "require client certificates signed by this CA")
-    ("secret", po::value(&options.secret), "verify Standard Webhooks signatures (whsec_...) on webhook requests")
-    ("tolerance", po::value(&options.tolerance_seconds)->default_value(options.tolerance_seconds), "signature timestamp tolerance in seconds (0: any)")
-    ("token", po::value(&options.token), "expect 'Authorization: Splunk <token>' on splunk-hec requests")
-    ("threads", po::value(&options.threads)->default_value(options.threads), "threads running the server")
-    ("fail-rate", po::value(&options.fail_rate)->default_value(0), "fraction of requests answered 500")
-    ("fail-for", po::value(&options.fail_for_seconds)->default_value(0), "inject faults only during the first N seconds (0: always)")
-    ("status-429-rate", po::value(&options.rate_429)->default_value(0), "fraction of requests answered 429")
-    ("retry-after", po::value(&options.retry_after_seconds)->default_value(options.retry_after_seconds), "Retry-After seconds on 429")
-    ("gone", po::bool_switch(&options.gone), "answer 410 to every request")
-    ("status", po::value(&options.status)->default_value(0), "answer this status to every request (3xx adds Location)")
-    ("delay-ms", po::value(&options.delay_ms)->default_value(0), "wait this long before answering")
-    ("reset-rate", po::value(&options.reset_rate)->default_value(0), "fraction of requests answered by a TCP reset")
-    ("record", po::value(&options.record_file), "append one JSON line per received event")
-    ("summary", po::value(&options.summary_file), "write the summary JSON here on exit")
-    ("duration", po::value(&options.duration_seconds)->default_value(0), "exit after N seconds (0: run until SIGTERM)")
-    ("idle-timeout-ms", po::value(&options.idle_timeout_ms)->default_value(options.idle_timeout_ms), "close keep-alive connections idle this long")
-    ("max-body-bytes", po::value(&options.max_body_bytes)->default_value(options.max_body_bytes), "413 beyond")
-    ("seed", po::value(&options.seed)->default_value(0), "random seed for fault injection (0: random)");
-  // clang-format on
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, flags), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "hookd-sink: " << e.what() << "\n";
-    return false;
-  }
-  if (vm.count("help") != 0) {
-    std::cout << flags << "\n";
-    std::exit(0);
-  }
-  if (options.summary_file.empty() && !data_dir.empty()) {
-    options.summary_file = (std::filesystem::path(data_dir) / "sink-summary.json").string();
-  }
-  auto bad_rate = [](double r) { return !(r >= 0 && r <= 1); };
-  if (bad_rate(options.fail_rate) || bad_rate(options.rate_429) || bad_rate(options.reset_rate)) {
-    std::cerr << "hookd-sink: rates must be between 0 and 1\n";
-    return false;
-  }
-  if (options.status != 0 && (options.status < 100 || options.status > 599)) {
-    std::cerr << "hookd-sink: --status must be 100..599\n";
-    return false;
-  }
-  if (options.threads == 0) options.threads = 1;
-  return true;
 }
 
 }  // namespace

@@ -43,8 +43,9 @@ TEST_CASE("counters, gauges and callbacks render in the text format") {
   CHECK(text.find("t_open 2.5\n") != std::string::npos);
   CHECK(text.find("t_age_seconds 7\n") != std::string::npos);
   std::string bad;
-  CHECK(valid_exposition(text, &bad));
+  const bool valid = valid_exposition(text, &bad);
   INFO(bad);
+  CHECK(valid);
   r.remove_gauge_callback("t_age_seconds", {});
   CHECK(r.render().find("t_age_seconds 7") == std::string::npos);
 }
@@ -73,8 +74,9 @@ TEST_CASE("histograms are cumulative with +Inf, sum and count") {
   CHECK(text.find("t_latency_seconds_count{route=\"x\"} 4\n") != std::string::npos);
   CHECK(text.find("# TYPE t_latency_seconds histogram\n") != std::string::npos);
   std::string bad;
-  CHECK(valid_exposition(text, &bad));
+  const bool valid = valid_exposition(text, &bad);
   INFO(bad);
+  CHECK(valid);
 }
 
 TEST_CASE("label values and help text are escaped") {
@@ -84,8 +86,9 @@ TEST_CASE("label values and help text are escaped") {
   CHECK(text.find("# HELP t_esc_total Line one\\nback\\\\slash\n") != std::string::npos);
   CHECK(text.find("t_esc_total{v=\"a\\\"b\\\\c\\nd\"} 1\n") != std::string::npos);
   std::string bad;
-  CHECK(valid_exposition(text, &bad));
+  const bool valid = valid_exposition(text, &bad);
   INFO(bad);
+  CHECK(valid);
 }
 
 TEST_CASE("concurrent increments are not lost") {
