@@ -19,15 +19,24 @@
 
 #include "hookd/core/metrics.h"
 #include "hookd/runbooks/known_hosts.h"
+#include "support/runbooks_repos.h"
 #include "support/skip.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
 using hookd::RunbooksOptions;
 using hookd::RunbooksSource;
+using hookd::test::commit_script;
+using hookd::test::git;
+using hookd::test::make_runbooks_repo;
+using hookd::test::port_open;
 using hookd::test::read_file;
 using hookd::test::run_command;
+using hookd::test::runbooks_fetches_failed_total;
+using hookd::test::runbooks_test_options;
 using hookd::test::TempDir;
+using hookd::test::wait_for_commit;
+using hookd::test::wait_for_failures;
 using hookd::test::wait_until;
 using hookd::test::write_file;
 using namespace std::chrono_literals;
@@ -38,82 +47,11 @@ std::string quote(const fs::path& p) {
   return "'" + p.string() + "'";
 }
 
-std::string git(const fs::path& repo, const std::string& args) {
-  std::string out;
-  int rc = run_command("git -C " + quote(repo) + " -c user.email=t@t -c user.name=t " + args, &out);
-  INFO("git " << args << ": " << out);
-  REQUIRE(rc == 0);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
-}
-
-// A work-tree repository on branch main with two hook scripts and a README.
-void make_remote(const fs::path& dir, bool with_hooks = true) {
-  fs::create_directories(dir);
-  git(dir, "init -q -b main");
-  write_file(dir / "README.md", "runbooks\n");
-  if (with_hooks) {
-    fs::create_directories(dir / "hoop-hooks");
-    write_file(dir / "hoop-hooks" / "session-open.runbook.py", "print('open v1')\n");
-    write_file(dir / "hoop-hooks" / "session-close.runbook.py", "print('close v1')\n");
-    write_file(dir / "hoop-hooks" / "notes.txt", "not a hook\n");
-  }
-  git(dir, "add -A");
-  git(dir, "commit -q -m initial");
-}
-
-std::string commit_script(const fs::path& dir, const std::string& name, const std::string& body) {
-  fs::create_directories(dir / "hoop-hooks");
-  write_file(dir / "hoop-hooks" / name, body);
-  git(dir, "add -A");
-  git(dir, "commit -q -m change");
-  return git(dir, "rev-parse HEAD");
-}
-
-RunbooksOptions options_for(const std::string& url, const fs::path& data) {
-  RunbooksOptions o;
-  o.url = url;
-  o.dir = data / "runbooks";
-  o.ttl = 1s;
-  o.retry_min = 1s;
-  o.fetch_timeout = 10s;
-  return o;
-}
-
-bool wait_for_commit(const RunbooksSource& source, const std::string& commit) {
-  return wait_until([&] {
-    auto snap = source.snapshot();
-    return snap && snap->commit_id == commit;
-  });
-}
-
-bool wait_for_failures(const RunbooksSource& source, std::uint64_t at_least) {
-  return wait_until([&] { return source.stats().fetches_failed >= at_least; });
-}
-
-double failed_total() {
-  return hookd::metrics()
-      .counter("hookd_runbooks_fetches_total", "Runbooks fetches by result", {{"result", "failed"}})
-      .value();
-}
-
 double timeouts_total() {
   return hookd::metrics()
       .counter("hookd_runbooks_fetch_timeouts_total",
                "Runbooks fetches cancelled at --git-fetch-timeout")
       .value();
-}
-
-bool port_open(unsigned short port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
 }
 
 // Accepts TCP connections (the kernel completes them) and never says a word.
@@ -143,7 +81,7 @@ class SilentServer {
 TEST_CASE("clones a local path or file:// URL and serves the hook scripts", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   std::string head = git(remote, "rev-parse HEAD");
   std::string url = GENERATE(as<std::string>{}, "path", "file");
   if (url == "path")
@@ -151,7 +89,7 @@ TEST_CASE("clones a local path or file:// URL and serves the hook scripts", "[ru
   else
     url = "file://" + remote.string();
 
-  RunbooksSource source(options_for(url, tmp.path() / "data"));
+  RunbooksSource source(runbooks_test_options(url, tmp.path() / "data"));
   CHECK(source.snapshot() == nullptr);
   CHECK_FALSE(source.refresh_now());  // not started yet
   source.start();
@@ -185,8 +123,8 @@ TEST_CASE("clones a local path or file:// URL and serves the hook scripts", "[ru
 TEST_CASE("a committed change is served after the TTL and the old copy stays", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
-  RunbooksSource source(options_for(remote.string(), tmp.path() / "data"));
+  make_runbooks_repo(remote);
+  RunbooksSource source(runbooks_test_options(remote.string(), tmp.path() / "data"));
   source.start();
   REQUIRE(wait_for_commit(source, git(remote, "rev-parse HEAD")));
   auto before = source.snapshot();
@@ -212,8 +150,8 @@ TEST_CASE("a committed change is served after the TTL and the old copy stays", "
 TEST_CASE("a repository without hoop-hooks gives an empty snapshot", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote, false);
-  RunbooksSource source(options_for(remote.string(), tmp.path() / "data"));
+  make_runbooks_repo(remote, false);
+  RunbooksSource source(runbooks_test_options(remote.string(), tmp.path() / "data"));
   source.start();
   REQUIRE(wait_for_commit(source, git(remote, "rev-parse HEAD")));
   CHECK(source.snapshot()->scripts.empty());
@@ -223,13 +161,13 @@ TEST_CASE("a repository without hoop-hooks gives an empty snapshot", "[runbooks]
 TEST_CASE("the branch option picks a branch and a missing branch fails", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   git(remote, "checkout -q -b ops");
   std::string ops = commit_script(remote, "session-open.runbook.py", "print('ops')\n");
   git(remote, "checkout -q main");
 
   SECTION("existing branch") {
-    auto o = options_for(remote.string(), tmp.path() / "data");
+    auto o = runbooks_test_options(remote.string(), tmp.path() / "data");
     o.branch = "ops";
     RunbooksSource source(o);
     source.start();
@@ -240,14 +178,14 @@ TEST_CASE("the branch option picks a branch and a missing branch fails", "[runbo
   SECTION("detached HEAD on the remote") {
     git(remote, "checkout -q --detach");
     std::string detached = commit_script(remote, "session-close.runbook.py", "print('det')\n");
-    RunbooksSource source(options_for(remote.string(), tmp.path() / "data"));
+    RunbooksSource source(runbooks_test_options(remote.string(), tmp.path() / "data"));
     source.start();
     REQUIRE(wait_for_commit(source, detached));
     CHECK(source.snapshot()->ref == "HEAD");
     CHECK(read_file(*source.snapshot()->script_for("session.close")) == "print('det')\n");
   }
   SECTION("missing branch") {
-    auto o = options_for(remote.string(), tmp.path() / "data");
+    auto o = runbooks_test_options(remote.string(), tmp.path() / "data");
     o.branch = "gone";
     RunbooksSource source(o);
     source.start();
@@ -262,20 +200,20 @@ TEST_CASE("an unreachable remote keeps the last good snapshot and recovers when 
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
   fs::path away = tmp.path() / "away";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   std::string first = git(remote, "rev-parse HEAD");
-  RunbooksSource source(options_for("file://" + remote.string(), tmp.path() / "data"));
+  RunbooksSource source(runbooks_test_options("file://" + remote.string(), tmp.path() / "data"));
   source.start();
   REQUIRE(wait_for_commit(source, first));
 
-  double failed_before = failed_total();
+  double failed_before = runbooks_fetches_failed_total();
   auto failures_before = source.stats().fetches_failed;
   fs::rename(remote, away);
   source.refresh_now();
   REQUIRE(wait_for_failures(source, failures_before + 1));
   CHECK(source.snapshot()->commit_id == first);
   CHECK(read_file(*source.snapshot()->script_for("session.open")) == "print('open v1')\n");
-  CHECK(failed_total() > failed_before);
+  CHECK(runbooks_fetches_failed_total() > failed_before);
   auto status = boost::json::parse(source.status_json()).as_object();
   CHECK(status.at("commit").as_string() == first);
   CHECK(status.at("last_error").is_string());
@@ -292,9 +230,9 @@ TEST_CASE("a restart serves the snapshot kept in the local clone while the remot
           "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   std::string head = git(remote, "rev-parse HEAD");
-  auto o = options_for(remote.string(), tmp.path() / "data");
+  auto o = runbooks_test_options(remote.string(), tmp.path() / "data");
   {
     RunbooksSource source(o);
     source.start();
@@ -310,8 +248,8 @@ TEST_CASE("a restart serves the snapshot kept in the local clone while the remot
 
   // Another URL: the kept clone is not reused.
   fs::path other = tmp.path() / "other";
-  make_remote(other, false);
-  auto o2 = options_for(other.string(), tmp.path() / "data");
+  make_runbooks_repo(other, false);
+  auto o2 = runbooks_test_options(other.string(), tmp.path() / "data");
   again.stop();
   RunbooksSource third(o2);
   third.start();
@@ -322,9 +260,9 @@ TEST_CASE("a restart serves the snapshot kept in the local clone while the remot
 TEST_CASE("a damaged local clone is replaced by a fresh one", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   std::string head = git(remote, "rev-parse HEAD");
-  auto o = options_for(remote.string(), tmp.path() / "data");
+  auto o = runbooks_test_options(remote.string(), tmp.path() / "data");
   fs::path clone = o.dir / "repo";
   {
     RunbooksSource source(o);
@@ -353,9 +291,9 @@ TEST_CASE("a damaged local clone is replaced by a fresh one", "[runbooks]") {
 TEST_CASE("a corrupt remote fails the fetch and keeps the last good snapshot", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   std::string first = git(remote, "rev-parse HEAD");
-  RunbooksSource source(options_for(remote.string(), tmp.path() / "data"));
+  RunbooksSource source(runbooks_test_options(remote.string(), tmp.path() / "data"));
   source.start();
   REQUIRE(wait_for_commit(source, first));
 
@@ -380,7 +318,7 @@ TEST_CASE("a corrupt remote fails the fetch and keeps the last good snapshot", "
 TEST_CASE("fetches over git:// from a real git daemon", "[runbooks]") {
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   std::string head = git(remote, "rev-parse HEAD");
   unsigned short port = hookd::test::free_port();
   hookd::test::ChildProcess daemon({"/usr/bin/git", "daemon", "--export-all", "--reuseaddr",
@@ -388,8 +326,8 @@ TEST_CASE("fetches over git:// from a real git daemon", "[runbooks]") {
                                     "--port=" + std::to_string(port), tmp.path().string()});
   REQUIRE(wait_until([&] { return port_open(port); }));
 
-  RunbooksSource source(
-      options_for("git://127.0.0.1:" + std::to_string(port) + "/remote", tmp.path() / "data"));
+  RunbooksSource source(runbooks_test_options("git://127.0.0.1:" + std::to_string(port) + "/remote",
+                                              tmp.path() / "data"));
   source.start();
   REQUIRE(wait_for_commit(source, head));
   CHECK(source.snapshot()->ref == "refs/heads/main");
@@ -407,7 +345,7 @@ TEST_CASE("a server that never answers is cut at fetch_timeout", "[runbooks]") {
   std::string url = "git://127.0.0.1:" + std::to_string(silent.port()) + "/remote";
 
   SECTION("the deadline cancels the fetch and the worker carries on") {
-    auto o = options_for(url, tmp.path() / "data");
+    auto o = runbooks_test_options(url, tmp.path() / "data");
     o.fetch_timeout = 1s;
     double timeouts_before = timeouts_total();
     RunbooksSource source(o);
@@ -421,7 +359,7 @@ TEST_CASE("a server that never answers is cut at fetch_timeout", "[runbooks]") {
     CHECK(stopped.wait_for(15s) == std::future_status::ready);
   }
   SECTION("stop() cancels a stuck fetch long before its deadline") {
-    auto o = options_for(url, tmp.path() / "data");
+    auto o = runbooks_test_options(url, tmp.path() / "data");
     o.fetch_timeout = 600s;
     RunbooksSource source(o);
     source.start();
@@ -451,8 +389,8 @@ TEST_CASE("HTTP credentials refused: one attempt, no secret in the error", "[run
                                     std::to_string(port), requests.string()});
   REQUIRE(wait_until([&] { return port_open(port); }));
 
-  auto o =
-      options_for("http://127.0.0.1:" + std::to_string(port) + "/repo.git", tmp.path() / "data");
+  auto o = runbooks_test_options("http://127.0.0.1:" + std::to_string(port) + "/repo.git",
+                                 tmp.path() / "data");
   o.user = "hookd";
   o.password = "s3cret-pw";
   o.ttl = 60s;
@@ -552,8 +490,8 @@ TEST_CASE("an SSH remote that never answers is cut at fetch_timeout", "[runbooks
   // deadline covers the SSH transport too (libssh2 reads the socket itself).
   TempDir tmp;
   SilentServer silent;
-  auto o = options_for("ssh://git@127.0.0.1:" + std::to_string(silent.port()) + "/repo.git",
-                       tmp.path() / "data");
+  auto o = runbooks_test_options(
+      "ssh://git@127.0.0.1:" + std::to_string(silent.port()) + "/repo.git", tmp.path() / "data");
   o.fetch_timeout = 1s;
   RunbooksSource source(o);
   source.start();
@@ -575,7 +513,7 @@ TEST_CASE("fetches over ssh:// with host key checks and keys from a file or memo
   fs::create_directories("/run/sshd", ec);  // sshd's privilege separation directory
   TempDir tmp;
   fs::path remote = tmp.path() / "remote";
-  make_remote(remote);
+  make_runbooks_repo(remote);
   std::string head = git(remote, "rev-parse HEAD");
   std::string out;
   auto keygen = [&](const std::string& name, const std::string& args) {
@@ -615,7 +553,7 @@ TEST_CASE("fetches over ssh:// with host key checks and keys from a file or memo
   std::string url = "ssh://" + user + "@127.0.0.1:" + std::to_string(port) + remote.string();
   int n = 0;
   auto fetch = [&](auto&& adjust) {
-    auto o = options_for(url, tmp.path() / ("data" + std::to_string(n++)));
+    auto o = runbooks_test_options(url, tmp.path() / ("data" + std::to_string(n++)));
     o.ssh_known_hosts = (tmp.path() / "known_hosts").string();
     o.ssh_key = (tmp.path() / "client_key").string();
     o.ttl = 60s;
