@@ -1,0 +1,60 @@
+// HookRun: one run of a runbook hook script for one journaled event: which
+// script (the event type's, in the current runbooks snapshot), what the child
+// gets (argv, environment, bounds) and where it runs (a directory of its own,
+// its cwd and HOME, removed after the run). Every executor starts a HookRun
+// the same way, so a hook cannot tell them apart.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "hookd/core/result.h"
+#include "hookd/hooks/hook_env.h"
+#include "hookd/hooks/process.h"
+
+namespace hookd {
+
+struct Event;
+struct RunbooksSnapshot;
+
+// What every run shares.
+struct HookRunSettings {
+  std::string interpreter = "/usr/bin/python3";
+  std::chrono::milliseconds timeout{30000}, kill_grace{5000}, linger{200};
+  std::size_t output_max_bytes = 4096;
+  HookEnvironment environment;
+  std::filesystem::path work_dir;  // run directories are made here
+};
+
+struct HookRun {
+  std::uint64_t seq = 0;  // the event's, in the journal
+  std::string event_id, type, script_name, commit;
+  std::int64_t started_unix_ms = 0;
+  std::string payload_json;       // until prepare_run_dir() puts it in the environment
+  std::filesystem::path run_dir;  // empty until prepare_run_dir()
+  int cpu_slot = -1;              // CpuSpread's, or -1
+  ProcessOptions process;         // argv and bounds; env and cwd once prepared
+};
+
+// The run for `event`, or nullopt when its type has no script in `snapshot`.
+std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
+                                     const RunbooksSnapshot& snapshot,
+                                     const HookRunSettings& settings);
+
+// Makes the run's directory under settings.work_dir and completes the child's
+// environment and cwd. Blocks on the filesystem: not for a reactor thread.
+Status prepare_run_dir(HookRun& run, const HookRunSettings& settings);
+
+// Removes what prepare_run_dir() made, if it made anything. Blocks.
+void remove_run_dir(const HookRun& run);
+
+// Creates work_dir if need be and removes the run directories that runs
+// interrupted by a crash left behind. Blocks.
+std::error_code remove_stale_run_dirs(const std::filesystem::path& work_dir);
+
+}  // namespace hookd
