@@ -74,6 +74,32 @@ HookRunSettings run_settings(const HookRunnerOptions& options) {
   return settings;
 }
 
+// Where the consumer stands, as published for stats_json.
+struct QueueState {
+  std::size_t running = 0, waiting = 0;
+  std::uint64_t cursor = 0, read_seq = 0;
+};
+
+std::string stats_json(const HookResults::Counts& counts, const QueueState& queue,
+                       std::size_t concurrency) {
+  boost::json::object runs;
+  runs["ok"] = counts.ok;
+  runs["failed"] = counts.failed;
+  runs["timeout"] = counts.timeout;
+  runs["spawn_error"] = counts.spawn_error;
+  runs["interrupted"] = counts.interrupted;
+  boost::json::object o;
+  o["runs"] = std::move(runs);
+  o["skipped"] = counts.skipped;
+  o["running"] = queue.running;
+  o["waiting"] = queue.waiting;
+  o["cursor"] = queue.cursor;
+  o["read_seq"] = queue.read_seq;
+  o["concurrency"] = concurrency;
+  o["output_dropped_bytes"] = counts.output_dropped_bytes;
+  return boost::json::serialize(o);
+}
+
 }  // namespace
 
 // Bookkeeping runs on the strand; what blocks (run directories, spawns) runs
@@ -299,31 +325,6 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     done();
   }
 
-  std::string stats_json() const {
-    auto counts = results.counts();
-    QueueState q;
-    {
-      std::lock_guard lock(queue_mutex);
-      q = queue;
-    }
-    boost::json::object runs;
-    runs["ok"] = counts.ok;
-    runs["failed"] = counts.failed;
-    runs["timeout"] = counts.timeout;
-    runs["spawn_error"] = counts.spawn_error;
-    runs["interrupted"] = counts.interrupted;
-    boost::json::object o;
-    o["runs"] = std::move(runs);
-    o["skipped"] = counts.skipped;
-    o["running"] = q.running;
-    o["waiting"] = q.waiting;
-    o["cursor"] = q.cursor;
-    o["read_seq"] = q.read_seq;
-    o["concurrency"] = options.concurrency;
-    o["output_dropped_bytes"] = counts.output_dropped_bytes;
-    return boost::json::serialize(o);
-  }
-
   const HookRunnerOptions options;
   const HookRunSettings settings;
   asio::strand<asio::io_context::executor_type> strand;
@@ -351,10 +352,6 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   std::atomic<bool> alive{
       true};  // cleared by ~HookRunner: the journal must not post to a dead runner
   std::atomic<bool> pump_pending{false};
-  struct QueueState {
-    std::size_t running = 0, waiting = 0;
-    std::uint64_t cursor = 0, read_seq = 0;
-  };
   mutable std::mutex queue_mutex;
   QueueState queue;  // for stats_json, under queue_mutex
 };
@@ -388,7 +385,12 @@ std::optional<std::string> HookRunner::status_json(std::string_view event_id) co
 }
 
 std::string HookRunner::stats_json() const {
-  return impl_->stats_json();
+  QueueState queue;
+  {
+    std::lock_guard lock(impl_->queue_mutex);
+    queue = impl_->queue;
+  }
+  return hookd::stats_json(impl_->results.counts(), queue, impl_->options.concurrency);
 }
 
 }  // namespace hookd
