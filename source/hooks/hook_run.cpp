@@ -13,7 +13,7 @@ namespace hookd {
 
 std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
                                      const RunbooksSnapshot& snapshot,
-                                     const HookRunSettings& settings) {
+                                     const HookRunnerOptions& options) {
   auto script = snapshot.script_for(event.type);
   if (!script) return std::nullopt;
   HookRun run;
@@ -24,23 +24,24 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
   run.commit = snapshot.commit_id;
   run.started_unix_ms = now_unix_ms();
   run.payload_json = event.payload_json;
-  run.process.argv = {settings.interpreter, script->string()};
-  run.process.timeout = settings.timeout;
-  run.process.kill_grace = settings.kill_grace;
-  run.process.output_max_bytes = settings.output_max_bytes;
-  run.process.linger = settings.linger;
+  run.process.argv = {options.interpreter, script->string()};
+  run.process.timeout = options.timeout;
+  run.process.kill_grace = options.kill_grace;
+  run.process.output_max_bytes = options.output_max_bytes;
+  run.process.linger = options.linger;
   return run;
 }
 
-Status prepare_run_dir(HookRun& run, const HookRunSettings& settings) {
-  std::string dir = (settings.work_dir / "run-XXXXXX").string();
+Status prepare_run_dir(HookRun& run, const std::filesystem::path& work_dir,
+                       const HookEnvironment& environment) {
+  std::string dir = (work_dir / "run-XXXXXX").string();
   if (::mkdtemp(dir.data()) == nullptr) {
     return make_error("run dir " + dir + ": " +
                       std::error_code(errno, std::generic_category()).message());
   }
   run.run_dir = dir;
   run.process.cwd = dir;
-  run.process.env = settings.environment.for_run(run.payload_json, run.run_dir);
+  run.process.env = environment.for_run(run.payload_json, run.run_dir);
   run.payload_json = std::string();
   return Ok{};
 }

@@ -60,18 +60,10 @@ HookRunnerOptions with_defaults(HookRunnerOptions options) {
   return options;
 }
 
-HookRunSettings run_settings(const HookRunnerOptions& options) {
+HookEnvironment hook_environment(const HookRunnerOptions& options) {
   auto environment = HookEnvironment::parse(options.extra_env);
   if (!environment) throw std::invalid_argument(environment.error().message);
-  HookRunSettings settings;
-  settings.interpreter = options.interpreter;
-  settings.timeout = options.timeout;
-  settings.kill_grace = options.kill_grace;
-  settings.linger = options.linger;
-  settings.output_max_bytes = options.output_max_bytes;
-  settings.environment = std::move(*environment);
-  settings.work_dir = options.work_dir;
-  return settings;
+  return std::move(*environment);
 }
 
 // Where the consumer stands, as published for stats_json.
@@ -110,14 +102,13 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   Impl(asio::io_context& io, Journal& journal,
        std::function<std::shared_ptr<const RunbooksSnapshot>()> snapshot, HookRunnerOptions o)
       : options(with_defaults(std::move(o))),
-        settings(run_settings(options)),
         strand(asio::make_strand(io)),
         journal(journal),
         snapshot_fn(std::move(snapshot)),
         snapshot_timer(strand),
         drain_timer(strand),
         executor(make_spawn_executor(io)),
-        pool(options.spawn_threads, *executor, settings),
+        pool(options.spawn_threads, *executor, options.work_dir, hook_environment(options)),
         results(options.max_results),
         cpus(allowed_cpus()) {}
 
@@ -186,7 +177,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
         return;
       }
       RunWindow::Entry& entry = *window.next_waiting();
-      auto run = plan_hook_run(entry.seq, entry.event, *snapshot, settings);
+      auto run = plan_hook_run(entry.seq, entry.event, *snapshot, options);
       if (!run) {
         entry.state = State::done;
         results.skipped();
@@ -326,7 +317,6 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   }
 
   const HookRunnerOptions options;
-  const HookRunSettings settings;
   asio::strand<asio::io_context::executor_type> strand;
   Journal& journal;
   std::function<std::shared_ptr<const RunbooksSnapshot>()> snapshot_fn;

@@ -8,9 +8,11 @@
 
 namespace hookd {
 
-SpawnPool::SpawnPool(std::size_t threads, Executor& executor, const HookRunSettings& settings)
+SpawnPool::SpawnPool(std::size_t threads, Executor& executor, std::filesystem::path work_dir,
+                     HookEnvironment environment)
     : executor_(executor),
-      settings_(settings),
+      work_dir_(std::move(work_dir)),
+      environment_(std::move(environment)),
       threads_(std::make_shared<boost::asio::thread_pool>(threads)) {}
 
 SpawnPool::~SpawnPool() {
@@ -37,7 +39,7 @@ bool SpawnPool::start(std::shared_ptr<HookRun> run, std::function<void(ChildProc
           result.cancelled = true;
           return done(std::move(result));
         }
-        if (auto prepared = prepare_run_dir(*run, settings_); !prepared) {
+        if (auto prepared = prepare_run_dir(*run, work_dir_, environment_); !prepared) {
           ProcessResult failed;
           failed.spawn_error = prepared.error().message;
           return done(std::move(failed));

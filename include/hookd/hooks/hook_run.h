@@ -5,8 +5,6 @@
 // the same way, so a hook cannot tell them apart.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -15,21 +13,13 @@
 
 #include "hookd/core/result.h"
 #include "hookd/hooks/hook_env.h"
+#include "hookd/hooks/hook_runner.h"
 #include "hookd/hooks/process.h"
 
 namespace hookd {
 
 struct Event;
 struct RunbooksSnapshot;
-
-// What every run shares.
-struct HookRunSettings {
-  std::string interpreter = "/usr/bin/python3";
-  std::chrono::milliseconds timeout{30000}, kill_grace{5000}, linger{200};
-  std::size_t output_max_bytes = 4096;
-  HookEnvironment environment;
-  std::filesystem::path work_dir;  // run directories are made here
-};
 
 struct HookRun {
   std::uint64_t seq = 0;  // the event's, in the journal
@@ -42,13 +32,15 @@ struct HookRun {
 };
 
 // The run for `event`, or nullopt when its type has no script in `snapshot`.
+// The interpreter and the bounds are the options'.
 std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
                                      const RunbooksSnapshot& snapshot,
-                                     const HookRunSettings& settings);
+                                     const HookRunnerOptions& options);
 
-// Makes the run's directory under settings.work_dir and completes the child's
+// Makes the run's directory under `work_dir` and completes the child's
 // environment and cwd. Blocks on the filesystem: not for a reactor thread.
-Status prepare_run_dir(HookRun& run, const HookRunSettings& settings);
+Status prepare_run_dir(HookRun& run, const std::filesystem::path& work_dir,
+                       const HookEnvironment& environment);
 
 // Removes what prepare_run_dir() made, if it made anything. Blocks.
 void remove_run_dir(const HookRun& run);

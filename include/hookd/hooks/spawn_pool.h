@@ -11,10 +11,12 @@
 
 #include <atomic>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
 
+#include "hookd/hooks/hook_env.h"
 #include "hookd/hooks/process.h"
 
 namespace boost::asio {
@@ -25,12 +27,12 @@ namespace hookd {
 
 class Executor;
 struct HookRun;
-struct HookRunSettings;
 
 class SpawnPool {
  public:
-  // `executor` and `settings` must outlive close().
-  SpawnPool(std::size_t threads, Executor& executor, const HookRunSettings& settings);
+  // Run directories go under `work_dir`. `executor` must outlive close().
+  SpawnPool(std::size_t threads, Executor& executor, std::filesystem::path work_dir,
+            HookEnvironment environment);
   ~SpawnPool();  // close(); never from a pool thread
   SpawnPool(const SpawnPool&) = delete;
   SpawnPool& operator=(const SpawnPool&) = delete;
@@ -48,8 +50,9 @@ class SpawnPool {
   // (without `removed`).
   bool remove_run_dir(std::shared_ptr<const HookRun> run, std::function<void()> removed);
 
-  // Runs queued from now on are not started: each is done at once, cancelled
-  // (a drain gave up waiting: they run again after a restart).
+  // Runs still queued, and any queued later, are not started: each is done
+  // at once, cancelled (a drain gave up waiting: they run again after a
+  // restart).
   void abandon_queued();
 
   // Takes no more work; queued starts are dropped, queued removals done.
@@ -60,9 +63,10 @@ class SpawnPool {
   bool submit(std::function<void()> job);
 
   Executor& executor_;
-  const HookRunSettings& settings_;
+  const std::filesystem::path work_dir_;
+  const HookEnvironment environment_;
   std::atomic<bool> abandoned_{false};
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   bool open_ = true;                                   // under mutex_
   std::shared_ptr<boost::asio::thread_pool> threads_;  // under mutex_
 };
