@@ -1,5 +1,6 @@
 // Hook runner against real child processes and a real file journal.
 #include "hookd/hooks/hook_runner.h"
+#include "hookd/hooks/process.h"
 
 #include <fcntl.h>
 #include <sched.h>

@@ -1,0 +1,316 @@
+#include "hookd/hooks/process.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <cerrno>
+#include <system_error>
+
+#include "hookd/core/result.h"
+#include "hookd/hooks/kill_sequence.h"
+#include "hookd/hooks/output_capture.h"
+
+namespace hookd {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = KillSequence::Clock;
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
+
+// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
+int pidfd_open_fd(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+int pidfd_signal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+// Moves a new child to `cpu`, then gives it back every CPU it was allowed.
+void start_on_cpu(pid_t pid, int cpu) {
+  cpu_set_t allowed, one;
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+  if (::sched_getaffinity(pid, sizeof allowed, &allowed) != 0 || !CPU_ISSET(cpu, &allowed)) return;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (::sched_setaffinity(pid, sizeof one, &one) == 0) {
+    ::sched_setaffinity(pid, sizeof allowed, &allowed);
+  }
+}
+
+// A child that runs in its own process group, not watched yet.
+struct SpawnedChild {
+  pid_t pid = 0;
+  int pidfd = -1;
+  int output_fd = -1;  // the read end of its stdout+stderr
+};
+
+Result<SpawnedChild> spawn_in_own_group(ProcessOptions& options) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: " + errno_text(errno));
+
+  std::vector<char*> argv;
+  for (auto& a : options.argv)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : options.env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_init(&actions);
+  // A new process group led by the child, so a timeout reaches everything
+  // it started; signal dispositions and mask reset, since the daemon
+  // ignores SIGPIPE and its threads may block signals.
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  // Every descriptor is meant to be O_CLOEXEC already; this also covers
+  // one opened by a library that forgot.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+
+  pid_t child = 0;
+  int rc = argv.size() < 2
+               ? EINVAL
+               : ::posix_spawn(&child, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    std::string what = options.argv.empty() ? std::string("(no argv)") : options.argv[0];
+    return make_error(what + ": " + errno_text(rc));
+  }
+  // Not yet reaped, so the pid cannot have been reused.
+  if (options.cpu >= 0) start_on_cpu(child, options.cpu);
+
+  int pidfd = pidfd_open_fd(child);
+  if (pidfd < 0) {
+    // Cannot watch it without blocking: end it now rather than leak it.
+    int err = errno;
+    ::kill(-child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    ::close(fds[0]);
+    return make_error("pidfd_open: " + errno_text(err));
+  }
+  return SpawnedChild{child, pidfd, fds[0]};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// One child process, watched on a strand: the pidfd says when the child has
+// exited (it stays a zombie so its pid, the process group id, cannot be
+// reused), the pipe is read into an OutputCapture, and KillSequence decides
+// when the group is signalled, the child reaped and the run complete.
+
+struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
+  using Event = KillSequence::Event;
+
+  Impl(asio::io_context& io, ProcessOptions o, std::function<void(ProcessResult)> d)
+      : strand(asio::make_strand(io)),
+        pidfd(strand),
+        pipe(strand),
+        timer(strand),
+        options(std::move(o)),
+        done(std::move(d)),
+        sequence({options.timeout, options.kill_grace, options.linger}),
+        capture(options.output_max_bytes) {}
+
+  ~Impl() {
+    // Only reached unreaped when the io_context was torn down mid-run.
+    if (pid > 0 && !reaped) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+
+  // Runs on the caller's thread before any handler exists; everything after
+  // it happens on the strand.
+  void spawn() {
+    started = Clock::now();
+    auto child = spawn_in_own_group(options);
+    if (!child) return fail_spawn(child.error().message);
+    pid = child->pid;
+    result.pid = child->pid;
+    pidfd.assign(child->pidfd);
+    pipe.assign(child->output_fd);
+    asio::post(strand, [self = shared_from_this()] { self->watch(); });
+  }
+
+  void fail_spawn(std::string message) {
+    result.spawn_error = std::move(message);
+    asio::post(strand, [self = shared_from_this()] { self->complete(); });
+  }
+
+  void watch() {
+    handle(Event::started);
+    wait_exit();
+    read();
+  }
+
+  void wait_exit() {
+    pidfd.async_wait(asio::posix::descriptor_base::wait_read, [self = shared_from_this()](
+                                                                  boost::system::error_code ec) {
+      if (!ec && !self->exited()) return self->wait_exit();
+      if (self->reaped) return;
+      self->result.duration =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - self->started);
+      self->handle(Event::leader_exited);
+    });
+  }
+
+  // Whether the child has exited, without reaping it.
+  bool exited() {
+    siginfo_t info{};
+    int rc = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.native_handle()),
+                      &info, WEXITED | WNOHANG | WNOWAIT);
+    return rc != 0 || info.si_pid != 0;
+  }
+
+  void read() {
+    pipe.async_read_some(asio::buffer(buffer),
+                         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                           self->on_read(ec, n);
+                         });
+  }
+
+  void on_read(boost::system::error_code ec, std::size_t n) {
+    if (n > 0) capture.append(std::string_view(buffer.data(), n));
+    if (!ec && !stop_reading) return read();
+    boost::system::error_code ignored;
+    pipe.close(ignored);
+    handle(Event::output_closed);
+  }
+
+  // Does what the kill sequence decided, then waits for its next deadline.
+  void handle(Event event) {
+    auto step = sequence.on(event, Clock::now());
+    if (step.signal != 0) send(step.signal);
+    if (step.reap) reap();
+    if (step.stop_reading) {
+      stop_reading = true;
+      boost::system::error_code ignored;
+      pipe.cancel(ignored);
+    }
+    if (step.complete) return complete();
+    auto at = sequence.deadline();
+    if (!at) {
+      timer.cancel();
+      return;
+    }
+    timer.expires_at(*at);
+    timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->handle(Event::deadline);
+    });
+  }
+
+  // Signals go to the group only before the reap: never to a recycled pid.
+  void send(int sig) {
+    if (reaped || pid <= 0) return;
+    pidfd_signal(pidfd.native_handle(), sig);
+    ::kill(-pid, sig);
+  }
+
+  void reap() {
+    siginfo_t info{};
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.native_handle()), &info,
+                 WEXITED | WNOHANG) == 0 &&
+        info.si_pid != 0) {
+      if (info.si_code == CLD_EXITED) {
+        result.exit_code = info.si_status;
+      } else {
+        result.signal = info.si_status;
+      }
+    } else {
+      // Cannot happen for a readable pidfd of our own child; reap anyway.
+      int status = 0;
+      if (::waitpid(pid, &status, 0) == pid) {
+        if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+      }
+    }
+    reaped = true;
+    boost::system::error_code ignored;
+    pidfd.close(ignored);
+  }
+
+  void complete() {
+    if (finished) return;
+    finished = true;
+    timer.cancel();
+    result.timed_out = sequence.timed_out();
+    result.cancelled = sequence.cancelled();
+    result.output = capture.take();
+    result.output_dropped_bytes = capture.dropped_bytes();
+    auto callback = std::move(done);
+    done = nullptr;
+    if (callback) callback(std::move(result));
+  }
+
+  asio::strand<asio::io_context::executor_type> strand;
+  asio::posix::stream_descriptor pidfd;
+  asio::posix::stream_descriptor pipe;
+  asio::steady_timer timer;  // at sequence.deadline()
+  ProcessOptions options;
+  std::function<void(ProcessResult)> done;
+  KillSequence sequence;
+  OutputCapture capture;
+  ProcessResult result;
+  std::array<char, kReadChunk> buffer;
+  Clock::time_point started;
+  int pid = 0;
+  bool reaped = false;
+  bool stop_reading = false;
+  bool finished = false;
+};
+
+int ChildProcess::pid() const {
+  return impl_ ? impl_->pid : 0;
+}
+
+void ChildProcess::cancel() const {
+  if (!impl_) return;
+  asio::post(impl_->strand, [impl = impl_] {
+    if (impl->finished || impl->pid <= 0) return;
+    impl->handle(Impl::Event::cancel);
+  });
+}
+
+ChildProcess run_process(asio::io_context& io, ProcessOptions options,
+                         std::function<void(ProcessResult)> done) {
+  auto impl = std::make_shared<ChildProcess::Impl>(io, std::move(options), std::move(done));
+  impl->spawn();
+  return ChildProcess(impl);
+}
+
+}  // namespace hookd

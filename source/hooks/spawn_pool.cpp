@@ -1,0 +1,74 @@
+#include "hookd/hooks/spawn_pool.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "hookd/hooks/executor.h"
+#include "hookd/hooks/hook_run.h"
+
+namespace hookd {
+
+SpawnPool::SpawnPool(std::size_t threads, Executor& executor, std::filesystem::path work_dir,
+                     HookEnvironment environment)
+    : executor_(executor),
+      work_dir_(std::move(work_dir)),
+      environment_(std::move(environment)),
+      threads_(std::make_shared<boost::asio::thread_pool>(threads)) {}
+
+SpawnPool::~SpawnPool() {
+  close();
+}
+
+bool SpawnPool::submit(std::function<void()> job) {
+  std::lock_guard lock(mutex_);
+  if (!open_) return false;
+  boost::asio::post(*threads_, std::move(job));
+  return true;
+}
+
+bool SpawnPool::start(std::shared_ptr<HookRun> run, std::function<void(ChildProcess)> started,
+                      std::function<void(ProcessResult)> done) {
+  return submit(
+      [this, run = std::move(run), started = std::move(started), done = std::move(done)]() mutable {
+        {
+          std::lock_guard lock(mutex_);
+          if (!open_) return;
+        }
+        if (abandoned_) {
+          ProcessResult result;
+          result.cancelled = true;
+          return done(std::move(result));
+        }
+        if (auto prepared = prepare_run_dir(*run, work_dir_, environment_); !prepared) {
+          ProcessResult failed;
+          failed.spawn_error = prepared.error().message;
+          return done(std::move(failed));
+        }
+        started(executor_.start(*run, std::move(done)));
+      });
+}
+
+bool SpawnPool::remove_run_dir(std::shared_ptr<const HookRun> run, std::function<void()> removed) {
+  bool queued = submit([run, removed = std::move(removed)] {
+    hookd::remove_run_dir(*run);
+    removed();
+  });
+  if (!queued) hookd::remove_run_dir(*run);
+  return queued;
+}
+
+void SpawnPool::abandon_queued() {
+  abandoned_ = true;
+}
+
+void SpawnPool::close() {
+  std::shared_ptr<boost::asio::thread_pool> threads;
+  {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+    threads = std::move(threads_);
+  }
+  if (threads) threads->join();
+}
+
+}  // namespace hookd
