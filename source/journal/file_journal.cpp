@@ -44,6 +44,7 @@
 #include "hookd/journal/journal_metrics.h"
 #include "hookd/journal/journal_thread.h"
 #include "hookd/journal/record_catalog.h"
+#include "hookd/journal/segment.h"
 #include "hookd/journal/segment_list.h"
 
 namespace hookd {
