@@ -21,10 +21,13 @@ std::string json_quote(std::string_view s) {
   return boost::json::serialize(boost::json::string(s));
 }
 
-bool parse_uint(std::string_view s, std::uint64_t& out) {
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && ptr == s.data() + s.size();
+// The whole of `s` as a decimal number in [low, high].
+std::optional<std::size_t> count_in(std::string_view s, std::size_t low, std::size_t high) {
+  std::size_t n = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  if (n < low || n > high) return std::nullopt;
+  return n;
 }
 
 }  // namespace
@@ -186,13 +189,13 @@ std::optional<std::string> apply_key(EndpointSpec& spec, std::string_view key,
     if (d->count() <= 0) return "must be positive";
     spec.timeout = *d;
   } else if (key == "connections") {
-    std::uint64_t n = 0;
-    if (!parse_uint(value, n) || n < 1 || n > 1024) return "must be 1..1024";
-    spec.connections = n;
+    auto n = count_in(value, 1, 1024);
+    if (!n) return "must be 1..1024";
+    spec.connections = *n;
   } else if (key == "batch") {
-    std::uint64_t n = 0;
-    if (!parse_uint(value, n) || n < 1 || n > 10000) return "must be 1..10000";
-    spec.batch = n;
+    auto n = count_in(value, 1, 10000);
+    if (!n) return "must be 1..10000";
+    spec.batch = *n;
   } else if (key == "gzip") {
     if (value == "on" || value == "true") {
       spec.gzip = true;

@@ -1,6 +1,5 @@
 #include "hookd/delivery/endpoint_worker.h"
 
-#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -25,7 +25,6 @@ namespace hookd {
 
 class Journal;
 class EventStatusLog;
-struct EndpointSpec;
 
 // One event as the worker carries it.
 struct PendingEvent {

@@ -40,6 +40,22 @@ std::vector<std::string> live_ids(std::string_view text) {
   return ids;
 }
 
+// A file's text and what it holds.
+struct FileCase {
+  const char* what;
+  std::string text;
+  std::vector<std::string> live;
+  std::size_t stale;
+};
+
+void check_files(const std::vector<FileCase>& cases) {
+  for (const auto& c : cases) {
+    INFO(c.what);
+    CHECK(live_ids(c.text) == c.live);
+    CHECK(parse_dead_letters(c.text).stale_lines == c.stale);
+  }
+}
+
 // Waits until every job posted to the file thread so far has run.
 void sync(hookd::BlockingIoThread& thread) {
   std::promise<void> ran;
@@ -92,13 +108,7 @@ TEST_CASE("dead-letter files: tombstones and later records of the same id") {
   const std::string a = dead_letter_line(letter("a"));
   const std::string a2 = dead_letter_line(letter("a", R"({"n":2})"));
   const std::string b = dead_letter_line(letter("b"));
-  struct Case {
-    const char* what;
-    std::string text;
-    std::vector<std::string> live;
-    std::size_t stale;
-  };
-  const std::vector<Case> cases = {
+  check_files({
       {"two records", a + b, {"a", "b"}, 0},
       {"a tombstone removes its record (both stale)", a + b + tombstone_line("a"), {"b"}, 2},
       {"removed, then dead again", a + tombstone_line("a") + a2, {"a"}, 2},
@@ -106,13 +116,7 @@ TEST_CASE("dead-letter files: tombstones and later records of the same id") {
       {"a tombstone for an unknown id", tombstone_line("x") + b, {"b"}, 1},
       {"blank lines are nothing", "\n" + a + "\n\n" + b, {"a", "b"}, 0},
       {"an empty file", "", {}, 0},
-  };
-  for (const auto& c : cases) {
-    INFO(c.what);
-    auto scan = parse_dead_letters(c.text);
-    CHECK(live_ids(c.text) == c.live);
-    CHECK(scan.stale_lines == c.stale);
-  }
+  });
   // The replacement carries the later record's content.
   CHECK(parse_dead_letters(a + b + a2).live[0].event_json == R"({"n":2})");
 }
@@ -121,36 +125,16 @@ TEST_CASE("dead-letter files: a torn last line or a damaged one never counts") {
   const std::string a = dead_letter_line(letter("a"));
   const std::string b = dead_letter_line(letter("b"));
   auto torn = [](std::string line) { return line.substr(0, line.size() - 1); };
-  struct Case {
-    const char* what;
-    std::string text;
-    std::vector<std::string> live;
-    std::size_t stale;
-  };
-  const std::vector<Case> cases = {
+  check_files({
       {"a record without its newline (torn by a crash)", a + torn(b), {"a"}, 1},
       {"a torn tombstone removes nothing", a + torn(tombstone_line("a")), {"a"}, 1},
       {"half a line", a + b.substr(0, b.size() / 2), {"a"}, 1},
       {"not JSON", a + "{not json\n" + b, {"a", "b"}, 1},
       {"not an object", a + "[1,2]\n", {"a"}, 1},
       {"no event", a + R"({"id":"x"})" + "\n", {"a"}, 1},
-      {"an id that is not a string",
-       R"({"id":5,"event":"{}"})"
-       "\n" +
-           b,
-       {"b"},
-       1},
-      {"an event that is not a string",
-       R"({"id":"x","event":{}})"
-       "\n",
-       {},
-       1},
-  };
-  for (const auto& c : cases) {
-    INFO(c.what);
-    CHECK(live_ids(c.text) == c.live);
-    CHECK(parse_dead_letters(c.text).stale_lines == c.stale);
-  }
+      {"an id that is not a string", std::string(R"({"id":5,"event":"{}"})") + "\n" + b, {"b"}, 1},
+      {"an event that is not a string", std::string(R"({"id":"x","event":{}})") + "\n", {}, 1},
+  });
   // Optional fields of the wrong type fall back to their defaults.
   auto scan = parse_dead_letters(R"({"id":"x","event":"{}","seq":"7","attempts":-2,"type":1})"
                                  "\n");
