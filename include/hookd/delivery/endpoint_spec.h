@@ -1,0 +1,67 @@
+// EndpointSpec: one SIEM endpoint as an --endpoint flag describes it (name,
+// URL, format, events, credentials, TLS files, limits), and the rules its
+// text must follow. Value types and pure functions; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "hookd/core/result.h"
+#include "hookd/core/signature.h"
+
+namespace hookd {
+
+enum class EndpointFormat { webhook, splunk_hec, ndjson };
+
+std::string_view format_name(EndpointFormat format);
+
+// One --endpoint flag: 'name=NAME,url=URL[,key=value...]'. Values cannot
+// contain ',' (the separator); a value may contain '='.
+struct EndpointSpec {
+  std::string name;                      // [A-Za-z0-9_.-], 1..64 chars
+  std::string url;                       // http(s)://..., as given
+  std::vector<std::string> events{"*"};  // event types; "*" = all
+  EndpointFormat format = EndpointFormat::webhook;
+  std::optional<WebhookSecret> secret;  // webhook only: signs every request
+  std::string token;                    // splunk-hec only: "Authorization: Splunk <token>"
+  std::vector<std::pair<std::string, std::string>> headers;  // extra, in order
+  std::string ca;                                            // CA bundle (PEM); empty: system CAs
+  std::string cert;  // mTLS client certificate (PEM), with key
+  std::string key;
+  std::chrono::milliseconds timeout{15000};  // one attempt, connect to response
+  std::size_t connections = 4;               // keep-alive pool, = requests in flight
+  std::size_t batch = 100;                   // events per request (batched formats)
+  bool gzip = false;                         // batched formats only
+
+  bool accepts(std::string_view type) const;
+};
+
+// Errors name the endpoint and the key: `endpoint "siem": unknown key "fromat"`.
+// Checks that ca/cert/key files exist, so a typo fails at start-up.
+Result<EndpointSpec> parse_endpoint_spec(std::string_view text);
+
+// 1-64 characters of A-Z a-z 0-9 _ . - (and not "." or ".."): the name keys
+// the endpoint's files and journal cursor, so it must be a safe file name.
+bool valid_endpoint_name(std::string_view name);
+
+// An RFC 9110 token, as a header name must be.
+bool valid_header_name(std::string_view name);
+
+// Headers hookd computes itself (signature, framing); an endpoint's extra
+// headers may not set them.
+bool reserved_header(std::string_view name);
+
+// The endpoint URL without user:password@ (for display, and for the
+// connection: credentials travel as an Authorization header instead).
+std::string redact_url(std::string_view url);
+
+// "Basic <base64(user:password)>" from the URL's percent-decoded user info;
+// nullopt when the URL has none.
+std::optional<std::string> basic_auth_from_url(std::string_view url);
+
+}  // namespace hookd
