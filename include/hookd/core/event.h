@@ -8,7 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "hookd/core/event_id.h"
 #include "hookd/core/result.h"
+#include "hookd/core/rfc3339.h"
 
 namespace hookd {
 
@@ -41,10 +43,6 @@ std::string to_json(const Event& event);
 // Parses what to_json produced (journal recovery); arrival time is not part of it.
 Result<Event> from_json(std::string_view json);
 
-// A new id: "evt_" + 26 Crockford base32 chars (ULID: ms timestamp + random),
-// so ids sort by creation time. Thread-safe and unique within the process.
-std::string new_event_id();
-
 // Ids are 1..128 chars of [A-Za-z0-9_.:-].
 bool valid_event_id(std::string_view id);
 
@@ -54,11 +52,5 @@ bool valid_event_type(std::string_view type);
 
 // "session.open" -> "session-open.runbook.py" (the file under hoop-hooks/).
 std::string hook_script_name(std::string_view type);
-
-// RFC 3339 in UTC with milliseconds: "2026-11-24T10:15:02.123Z".
-std::string format_rfc3339(std::int64_t unix_ms);
-std::optional<std::int64_t> parse_rfc3339(std::string_view text);
-
-std::int64_t now_unix_ms();
 
 }  // namespace hookd
