@@ -134,10 +134,13 @@ namespace {
 // length counts the bytes after the crc (seq + payload); the crc covers them.
 // payload (format 1):
 //   [u8 1][u32 n][id][u32 n][type][u32 n][timestamp][i64 arrival_unix_ms][payload_json...]
+// format 2, for Svix API messages: after arrival_unix_ms, [u32 n][message fields]
+// (encode_message_fields), then payload_json. Events without them stay format 1.
 
 constexpr std::size_t kFrameBytes = 8;    // length + crc
 constexpr std::size_t kHeaderBytes = 16;  // + seq
 constexpr std::uint8_t kFormat = 1;
+constexpr std::uint8_t kFormatMessage = 2;
 constexpr std::size_t kMinPayload = 1 + 4 + 4 + 4 + 8;
 constexpr std::uint32_t kMaxRecordLength = 1u << 30;
 constexpr std::size_t kFlushBytes = 4u << 20;  // write a batch in pieces of this size
@@ -163,9 +166,13 @@ std::uint64_t get_u64(const char* p) {
   return v;
 }
 
+std::size_t message_size(const Event& e) {
+  return e.message ? 4 + encode_message_fields(*e.message).size() : 0;
+}
+
 std::size_t encoded_size(const Event& e) {
   return kHeaderBytes + kMinPayload + e.id.size() + e.type.size() + e.timestamp.size() +
-         e.payload_json.size();
+         message_size(e) + e.payload_json.size();
 }
 
 void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
@@ -176,7 +183,7 @@ void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
   put_u32(p, static_cast<std::uint32_t>(n - kFrameBytes));
   put_u64(p + 8, seq);
   char* q = p + kHeaderBytes;
-  *q++ = static_cast<char>(kFormat);
+  *q++ = static_cast<char>(e.message ? kFormatMessage : kFormat);
   for (const std::string* s : {&e.id, &e.type, &e.timestamp}) {
     put_u32(q, static_cast<std::uint32_t>(s->size()));
     std::memcpy(q + 4, s->data(), s->size());
@@ -184,6 +191,12 @@ void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
   }
   put_u64(q, static_cast<std::uint64_t>(e.arrival_unix_ms));
   q += 8;
+  if (e.message) {
+    const std::string fields = encode_message_fields(*e.message);
+    put_u32(q, static_cast<std::uint32_t>(fields.size()));
+    std::memcpy(q + 4, fields.data(), fields.size());
+    q += 4 + fields.size();
+  }
   std::memcpy(q, e.payload_json.data(), e.payload_json.size());
   put_u32(p + 4, crc32c(p + kFrameBytes, n - kFrameBytes));
 }
@@ -191,6 +204,7 @@ void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
 struct RecordView {
   std::uint64_t seq = 0;
   std::string_view id, type, timestamp, payload_json;
+  std::string_view message;  // format 2 only
   std::int64_t arrival_unix_ms = 0;
   std::size_t size = 0;  // whole record, header included
 };
@@ -207,7 +221,8 @@ const char* parse_record(const char* p, std::size_t n, RecordView& out) {
   out.size = kFrameBytes + length;
   const char* q = p + kHeaderBytes;
   const char* end = p + out.size;
-  if (static_cast<std::uint8_t>(*q++) != kFormat) return "unknown record format";
+  const auto format = static_cast<std::uint8_t>(*q++);
+  if (format != kFormat && format != kFormatMessage) return "unknown record format";
   for (std::string_view* s : {&out.id, &out.type, &out.timestamp}) {
     if (end - q < 4) return "truncated field";
     const std::uint32_t len = get_u32(q);
@@ -219,6 +234,15 @@ const char* parse_record(const char* p, std::size_t n, RecordView& out) {
   if (end - q < 8) return "truncated field";
   out.arrival_unix_ms = static_cast<std::int64_t>(get_u64(q));
   q += 8;
+  out.message = {};
+  if (format == kFormatMessage) {
+    if (end - q < 4) return "truncated field";
+    const std::uint32_t len = get_u32(q);
+    q += 4;
+    if (static_cast<std::size_t>(end - q) < len) return "truncated field";
+    out.message = std::string_view(q, len);
+    q += len;
+  }
   out.payload_json = std::string_view(q, static_cast<std::size_t>(end - q));
   return nullptr;
 }
@@ -231,6 +255,7 @@ StoredEvent to_stored(const RecordView& r) {
   s.event.timestamp = std::string(r.timestamp);
   s.event.payload_json = std::string(r.payload_json);
   s.event.arrival_unix_ms = r.arrival_unix_ms;
+  if (!r.message.empty()) s.event.message = decode_message_fields(r.message);
   return s;
 }
 

@@ -14,12 +14,22 @@
 
 namespace hookd {
 
+// What a message created through the Svix API (POST /api/v1/app/{app}/msg)
+// carries besides the event: delivery to the application's endpoints needs
+// it. The journal keeps it with the record; to_json leaves it out.
+struct MessageFields {
+  std::string app_id;                 // "app_..."
+  std::string event_id;               // the caller's eventId; empty when none
+  std::vector<std::string> channels;  // empty: none given
+};
+
 struct Event {
   std::string id;            // caller's id, or a generated time-ordered one
   std::string type;          // dotted, e.g. "session.open"
   std::string timestamp;     // RFC 3339, caller's or set on arrival
   std::string payload_json;  // the `payload` object, compact JSON
   std::int64_t arrival_unix_ms = 0;
+  std::optional<MessageFields> message;  // set for Svix API messages only
 };
 
 struct ParseOptions {
@@ -42,6 +52,11 @@ std::string to_json(const Event& event);
 
 // Parses what to_json produced (journal recovery); arrival time is not part of it.
 Result<Event> from_json(std::string_view json);
+
+// MessageFields as the journal stores them (compact JSON), and back; nullopt
+// for text encode_message_fields did not produce.
+std::string encode_message_fields(const MessageFields& fields);
+std::optional<MessageFields> decode_message_fields(std::string_view text);
 
 // Ids are 1..128 chars of [A-Za-z0-9_.:-].
 bool valid_event_id(std::string_view id);
