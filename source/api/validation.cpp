@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <cmath>
 #include <set>
 
 #include "hookd/core/ascii.h"
@@ -117,6 +118,24 @@ class BodyReader {
   ValidationItems& errors_;
   std::vector<std::string> base_;
 };
+
+// Boost.JSON reads numbers beyond double range as infinities, which no JSON
+// writer can put back: such a payload is refused, as ingest refuses it.
+bool finite_numbers(const json::value& value) {
+  switch (value.kind()) {
+    case json::kind::double_:
+      return std::isfinite(value.get_double());
+    case json::kind::array:
+      return std::all_of(value.get_array().begin(), value.get_array().end(), finite_numbers);
+    case json::kind::object:
+      for (const auto& member : value.get_object()) {
+        if (!finite_numbers(member.value())) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
 
 bool has_control_characters(std::string_view text) {
   return std::any_of(text.begin(), text.end(),
@@ -541,6 +560,8 @@ std::optional<MessageInput> read_message(const json::value& body, const Limits& 
     in.fail("payload", "field required", "value_error.missing");
   } else if (!payload->is_object()) {
     in.fail("payload", "Payload must be an object.");
+  } else if (!finite_numbers(*payload)) {
+    in.fail("payload", "number out of range");
   } else {
     out.payload_json = json::serialize(*payload);
   }
@@ -574,8 +595,10 @@ std::optional<std::string> read_rotate(const json::value& body, ValidationItems&
   if (!object) return std::nullopt;
   BodyReader in(*object, errors, {"body"});
   Field<std::string> key;
+  const std::size_t before = errors.size();
   in.string("key", key);
-  if (!key.has()) return key.present && !key.null ? std::nullopt : std::optional<std::string>("");
+  if (errors.size() != before) return std::nullopt;
+  if (!key.has()) return std::string();  // absent or null: generate one
   auto normal = normalise_secret(key.value);
   if (!normal) {
     in.fail("key", "secret length invalid (whsec_ + base64 of 24 to 75 bytes)");

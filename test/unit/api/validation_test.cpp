@@ -146,6 +146,7 @@ TEST_CASE("MessageIn by svix-server's rules", "[api][validation]") {
        "body.channels value_error"},
       {R"({"eventType":"a.b","payload":{},"payloadRetentionPeriod":1})",
        "body.payloadRetentionPeriod value_error"},
+      {R"({"eventType":"a.b","payload":{"n":[1e999]}})", "body.payload value_error"},
       {R"({"eventType":"a.b","payload":{},"application":{"uid":"o"}})",
        "body.application.name value_error.missing"},
   };
@@ -174,4 +175,17 @@ TEST_CASE("secrets, URLs and header sensitivity", "[api][validation]") {
   CHECK(sensitive_header("Authorization"));
   CHECK(sensitive_header("X-API-KEY"));
   CHECK_FALSE(sensitive_header("X-Team"));
+}
+
+TEST_CASE("EndpointSecretRotateIn", "[api][validation]") {
+  ValidationItems errors;
+  CHECK(read_rotate(json::parse("{}"), errors) == std::optional<std::string>(""));
+  CHECK(read_rotate(json::parse(R"({"key":null})"), errors) == std::optional<std::string>(""));
+  CHECK(read_rotate(json::value(nullptr), errors) == std::optional<std::string>(""));
+  CHECK(errors.empty());
+  CHECK(read_rotate(json::parse(R"({"key":"whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"})"), errors) ==
+        std::optional<std::string>("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"));
+  CHECK_FALSE(read_rotate(json::parse(R"({"key":5})"), errors));
+  CHECK_FALSE(read_rotate(json::parse(R"({"key":"whsec_x"})"), errors));
+  CHECK(errors.size() == 2);
 }
