@@ -111,9 +111,11 @@ Change create_endpoint(ApiStore& store, Model& model, const Application& app,
 }
 
 // Runs `change` on the endpoint the path names, answering 404 for an
-// unknown application or endpoint.
+// unknown application, and for an unknown endpoint unless `missing` says
+// what to do instead.
 void with_endpoint(ApiContext& context, HttpRequest& request, Responder respond,
-                   std::function<Change(Model&, Endpoint&)> change) {
+                   std::function<Change(Model&, Endpoint&)> change,
+                   std::function<Change(Model&, Application&)> missing = nullptr) {
   const std::string app_path = request.params["app"];
   const std::string endpoint_path = request.params["ep"];
   ApiStore& store = context.store;
@@ -122,7 +124,7 @@ void with_endpoint(ApiContext& context, HttpRequest& request, Responder respond,
         Application* app = model.find_app(app_path);
         if (!app) return app_not_found();
         Endpoint* endpoint = model.find_endpoint(app->id, endpoint_path);
-        if (!endpoint) return endpoint_not_found();
+        if (!endpoint) return missing ? missing(model, *app) : endpoint_not_found();
         return change(model, *endpoint);
       },
       [respond](int status, std::string body) { respond(reply_change(status, std::move(body))); });
@@ -191,19 +193,14 @@ void update(ApiContext& context, HttpRequest& request, Responder respond, BodyKi
   if (!body) return;
   auto input = read_endpoint(*body, kind, context.store.limits(), errors);
   if (!input) return respond(reply_validation(errors));
-  const std::string app_path = request.params["app"];
-  const std::string endpoint_path = request.params["ep"];
   ApiStore& store = context.store;
-  store.change(
-      [&](Model& model) {
-        Application* app = model.find_app(app_path);
-        if (!app) return app_not_found();
-        Endpoint* endpoint = model.find_endpoint(app->id, endpoint_path);
-        if (!endpoint) {
-          if (kind == BodyKind::patch) return endpoint_not_found();
-          return create_endpoint(store, model, *app, *input);  // PUT upserts
-        }
-        Endpoint before = *endpoint;
+  auto upsert = [&](Model& model, Application& app) {
+    return create_endpoint(store, model, app, *input);  // PUT on a missing endpoint creates it
+  };
+  with_endpoint(
+      context, request, std::move(respond),
+      [&](Model& model, Endpoint& endpoint) {
+        Endpoint before = endpoint;
         Endpoint after = before;
         apply(after, *input, kind);
         if (input->secret.has()) after.secret = input->secret.value;
@@ -216,7 +213,7 @@ void update(ApiContext& context, HttpRequest& request, Responder respond, BodyKi
         return store_endpoint(store, model, std::move(before), std::move(after), 200,
                               std::move(body));
       },
-      [respond](int status, std::string body) { respond(reply_change(status, std::move(body))); });
+      kind == BodyKind::full ? std::function<Change(Model&, Application&)>(upsert) : nullptr);
 }
 
 void remove(ApiContext& context, HttpRequest& request, Responder respond) {

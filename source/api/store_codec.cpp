@@ -2,29 +2,12 @@
 
 #include <boost/json.hpp>
 
+#include "hookd/api/json_fields.h"
+
 namespace hookd::api {
 namespace {
 
 namespace json = boost::json;
-
-json::value optional_int(const std::optional<std::int64_t>& value) {
-  return value ? json::value(*value) : json::value(nullptr);
-}
-
-json::value optional_strings(const std::optional<std::vector<std::string>>& values) {
-  if (!values) return nullptr;
-  json::array array;
-  for (const auto& value : *values)
-    array.emplace_back(value);
-  return array;
-}
-
-json::object string_map(const StringMap& map) {
-  json::object object;
-  for (const auto& [key, value] : map)
-    object[key] = value;
-  return object;
-}
 
 // Readers that leave `out` alone (and say false) when the member is missing
 // or of another type.

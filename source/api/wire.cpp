@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "hookd/api/json_fields.h"
+
 #include "hookd/core/rfc3339.h"
 
 namespace hookd::api {
@@ -9,27 +11,8 @@ namespace {
 
 namespace json = boost::json;
 
-json::value optional_int(const std::optional<std::int64_t>& value) {
-  return value ? json::value(*value) : json::value(nullptr);
-}
-
 json::value optional_string(const std::string& value) {
   return value.empty() ? json::value(nullptr) : json::value(value);
-}
-
-json::value optional_strings(const std::optional<std::vector<std::string>>& values) {
-  if (!values) return nullptr;
-  json::array array;
-  for (const auto& value : *values)
-    array.emplace_back(value);
-  return array;
-}
-
-json::object string_map(const StringMap& map) {
-  json::object object;
-  for (const auto& [key, value] : map)
-    object[key] = value;
-  return object;
 }
 
 json::value parse_or_null(std::string_view text) {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "hookd/api/endpoint_values.h"
 #include "hookd/api/model.h"
 
 namespace hookd::api {
@@ -102,13 +103,4 @@ bool valid_limited_string(std::string_view text, std::size_t max = 256);
 // Event type names: a limited string that is also a hookd event type
 // (dot-separated words), so every message is an event hooks can run for.
 bool valid_type_name(std::string_view name);
-// "whsec_" + base64 of 24..75 bytes (or bare base64): normalised, or nullopt.
-std::optional<std::string> normalise_secret(std::string_view text);
-// A fresh "whsec_" secret of 24 random bytes.
-std::string generate_secret();
-// http(s) URL with a host.
-bool valid_endpoint_url(std::string_view url);
-// Svix never echoes these header values back.
-bool sensitive_header(std::string_view name);
-
 }  // namespace hookd::api
