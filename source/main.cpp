@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "hookd/api/service.h"
 #include "hookd/core/config.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
@@ -175,6 +176,22 @@ HookRunnerOptions hook_runner_options(const Config& config) {
   return options;
 }
 
+api::ApiOptions api_options(const Config& config, const IngestOptions& ingest) {
+  api::ApiOptions options;
+  options.dir = config.data_dir / "api";
+  options.tokens = config.api_tokens;
+  options.jwt_secret = config.api_jwt_secret;
+  options.limits.max_applications = config.api_max_applications;
+  options.limits.max_endpoints_per_app = config.api_max_endpoints_per_app;
+  options.limits.max_event_types = config.api_max_event_types;
+  options.limits.max_filter_types = config.api_max_filter_types;
+  options.limits.max_headers = config.api_max_endpoint_headers;
+  options.max_indexed_messages = config.api_max_indexed_messages;
+  options.idempotency_keys = config.api_idempotency_keys;
+  options.retry_after_seconds = ingest.retry_after_seconds;
+  return options;
+}
+
 HttpServerOptions server_options(const Config& config) {
   HttpServerOptions options;
   options.listen = config.listen;
@@ -285,6 +302,12 @@ int main(int argc, char** argv) {
   add_event_routes(router, *journal, *ingest, views);
   add_ops_routes(router, *journal, checks);
   delivery.add_routes(router);
+
+  // The Svix API's routes come after ingest's: the router tries routes in
+  // order, and POST /v1/events stays the first it looks at.
+  auto svix_api = api::ApiService::open(api_options(config, *ingest), *journal);
+  if (!svix_api) return fail_start("api", svix_api.error().message);
+  (*svix_api)->add_routes(router);
 
   // Consumers register their journal cursors before the first request can
   // be accepted: a new consumer starts at the newest event.

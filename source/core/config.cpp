@@ -255,6 +255,29 @@ std::vector<Flag> flags() {
       duration_flag(&Config::min_backoff, true));
   add("delivery-window", nullptr, "events per endpoint in flight or awaiting retry (default 1000)",
       count_flag(&Config::delivery_window, 1));
+  // Svix API
+  add("api-token", nullptr,
+      "bearer token for the Svix API /api/v1 (repeatable; HOOKD_API_TOKEN: one per line). "
+      "Without a token or --api-jwt-secret the API answers 403",
+      list_flag(&Config::api_tokens), true);
+  add("api-jwt-secret", nullptr,
+      "svix-server's jwt_secret: accept the HS256 tokens it issued (prefer HOOKD_API_JWT_SECRET)",
+      text_flag(&Config::api_jwt_secret));
+  add("api-max-applications", nullptr, "applications the API keeps (default 10000)",
+      count_flag(&Config::api_max_applications, 1));
+  add("api-max-endpoints-per-app", nullptr, "endpoints per application (default 50)",
+      count_flag(&Config::api_max_endpoints_per_app, 1));
+  add("api-max-event-types", nullptr, "event types (default 1000)",
+      count_flag(&Config::api_max_event_types, 1));
+  add("api-max-filter-types", nullptr, "filterTypes entries per endpoint (default 100)",
+      count_flag(&Config::api_max_filter_types, 1));
+  add("api-max-endpoint-headers", nullptr, "custom headers per endpoint (default 20)",
+      count_flag(&Config::api_max_endpoint_headers, 1));
+  add("api-max-indexed-messages", nullptr,
+      "messages listed by the API, newest kept (default 200000)",
+      count_flag(&Config::api_max_indexed_messages, 1));
+  add("api-idempotency-keys", nullptr, "idempotency-key answers kept for 24h (default 10000)",
+      count_flag(&Config::api_idempotency_keys, 1));
   return f;
 }
 

@@ -9,6 +9,7 @@ namespace hookd::journal_detail {
 namespace {
 
 constexpr std::uint8_t kFormat = 1;
+constexpr std::uint8_t kFormatMessage = 2;
 constexpr std::size_t kMinPayload = 1 + 4 + 4 + 4 + 8;
 constexpr std::uint32_t kMaxRecordLength = 1u << 30;
 
@@ -31,6 +32,10 @@ std::uint64_t get_u64(const char* p) {
   for (int i = 7; i >= 0; --i)
     v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
+}
+
+std::size_t message_size(const Event& e) {
+  return e.message ? 4 + encode_message_fields(*e.message).size() : 0;
 }
 
 DecodedRecord failed(FrameError error) {
@@ -63,7 +68,7 @@ const char* describe(FrameError error) {
 
 std::size_t encoded_size(const Event& e) {
   return kHeaderBytes + kMinPayload + e.id.size() + e.type.size() + e.timestamp.size() +
-         e.payload_json.size();
+         message_size(e) + e.payload_json.size();
 }
 
 void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
@@ -74,7 +79,7 @@ void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
   put_u32(p, static_cast<std::uint32_t>(n - kFrameBytes));
   put_u64(p + 8, seq);
   char* q = p + kHeaderBytes;
-  *q++ = static_cast<char>(kFormat);
+  *q++ = static_cast<char>(e.message ? kFormatMessage : kFormat);
   for (const std::string* s : {&e.id, &e.type, &e.timestamp}) {
     put_u32(q, static_cast<std::uint32_t>(s->size()));
     std::memcpy(q + 4, s->data(), s->size());
@@ -82,6 +87,12 @@ void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
   }
   put_u64(q, static_cast<std::uint64_t>(e.arrival_unix_ms));
   q += 8;
+  if (e.message) {
+    const std::string fields = encode_message_fields(*e.message);
+    put_u32(q, static_cast<std::uint32_t>(fields.size()));
+    std::memcpy(q + 4, fields.data(), fields.size());
+    q += 4 + fields.size();
+  }
   std::memcpy(q, e.payload_json.data(), e.payload_json.size());
   put_u32(p + 4, crc32c(p + kFrameBytes, n - kFrameBytes));
 }
@@ -101,7 +112,8 @@ DecodedRecord decode_record(std::string_view bytes) {
   r.size = kFrameBytes + length;
   const char* q = p + kHeaderBytes;
   const char* end = p + r.size;
-  if (static_cast<std::uint8_t>(*q++) != kFormat) return failed(FrameError::unknown_format);
+  const auto format = static_cast<std::uint8_t>(*q++);
+  if (format != kFormat && format != kFormatMessage) return failed(FrameError::unknown_format);
   for (std::string_view* s : {&r.id, &r.type, &r.timestamp}) {
     if (end - q < 4) return failed(FrameError::truncated_field);
     const std::uint32_t len = get_u32(q);
@@ -113,6 +125,14 @@ DecodedRecord decode_record(std::string_view bytes) {
   if (end - q < 8) return failed(FrameError::truncated_field);
   r.arrival_unix_ms = static_cast<std::int64_t>(get_u64(q));
   q += 8;
+  if (format == kFormatMessage) {
+    if (end - q < 4) return failed(FrameError::truncated_field);
+    const std::uint32_t len = get_u32(q);
+    q += 4;
+    if (static_cast<std::size_t>(end - q) < len) return failed(FrameError::truncated_field);
+    r.message = std::string_view(q, len);
+    q += len;
+  }
   r.payload_json = std::string_view(q, static_cast<std::size_t>(end - q));
   return out;
 }
@@ -140,6 +160,7 @@ StoredEvent to_stored(const RecordView& record) {
   s.event.timestamp = std::string(record.timestamp);
   s.event.payload_json = std::string(record.payload_json);
   s.event.arrival_unix_ms = record.arrival_unix_ms;
+  if (!record.message.empty()) s.event.message = decode_message_fields(record.message);
   return s;
 }
 

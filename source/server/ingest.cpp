@@ -10,6 +10,7 @@
 #include "hookd/core/event.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/server/append_status.h"
 
 namespace hookd {
 
@@ -172,16 +173,19 @@ struct AppendAnswer {
       }
       case AppendResult::Code::full:
         stats->full.inc();
-        return respond(retry_later(503, "journal full: " + result.message, retry_after));
+        break;
       case AppendResult::Code::busy:
         stats->busy.inc();
-        return respond(retry_later(429, "journal busy: " + result.message, retry_after));
+        break;
       case AppendResult::Code::failed:
         stats->failed.inc();
         log::error("journal append failed", {{"error", result.message}});
-        return respond(HttpResponse::error(500, "journal append failed"));
+        break;
     }
-    respond(HttpResponse::error(500, "journal append: unknown result"));
+    AppendRefusal refusal =
+        append_refusal(result).value_or(AppendRefusal{500, "journal append: no result", false});
+    respond(refusal.retry_later ? retry_later(refusal.status, refusal.reason, retry_after)
+                                : HttpResponse::error(refusal.status, refusal.reason));
   }
 };
 

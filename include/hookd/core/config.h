@@ -77,6 +77,17 @@ struct Config {
   Milliseconds min_backoff{60000};
   std::size_t delivery_window = 1000;
 
+  // Svix API (/api/v1)
+  std::vector<std::string> api_tokens;  // static bearer tokens
+  std::string api_jwt_secret;           // verifies svix-server's HS256 JWTs
+  std::size_t api_max_applications = 10000;
+  std::size_t api_max_endpoints_per_app = 50;
+  std::size_t api_max_event_types = 1000;
+  std::size_t api_max_filter_types = 100;
+  std::size_t api_max_endpoint_headers = 20;
+  std::size_t api_max_indexed_messages = 200000;
+  std::size_t api_idempotency_keys = 10000;
+
   bool hooks_enabled() const { return !git_url.empty() && git_hook_config_ttl.has_value(); }
 };
 

@@ -3,6 +3,9 @@
 // length counts the bytes after the crc (seq + payload); the crc covers them.
 // payload (format 1):
 //   [u8 1][u32 n][id][u32 n][type][u32 n][timestamp][i64 arrival_unix_ms][payload_json...]
+// format 2, for Svix API messages: after arrival_unix_ms, [u32 n][message fields]
+// (encode_message_fields), then payload_json. Events without them stay format 1,
+// so journals written before stay readable and plain events pay nothing.
 // Pure functions over bytes; thread-safe.
 #pragma once
 
@@ -38,6 +41,7 @@ const char* describe(FrameError error);
 struct RecordView {
   std::uint64_t seq = 0;
   std::string_view id, type, timestamp, payload_json;
+  std::string_view message;  // format 2 only
   std::int64_t arrival_unix_ms = 0;
   std::size_t size = 0;  // whole record, header included
 };

@@ -145,7 +145,7 @@ TEST_CASE("damaged bytes are not a record, and say why", "[journal][frame]") {
        FrameError::checksum_mismatch},
       {"unknown format",
        [](std::string& b) {
-         b[kHeaderBytes] = 2;
+         b[kHeaderBytes] = 3;  // 1 and 2 are the known formats
          reseal(b);
        },
        FrameError::unknown_format},
