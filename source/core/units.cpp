@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <string>
+#include <utility>
 
 namespace hookd {
 
@@ -13,14 +14,25 @@ std::optional<std::uint64_t> parse_whole_number(std::string_view text) {
   return n;
 }
 
-std::optional<Milliseconds> parse_duration(std::string_view text) {
+namespace {
+
+// The number `text` starts with (1 to max_digits digits, so that scaling
+// it by a unit cannot overflow) and what follows it.
+std::pair<std::optional<std::uint64_t>, std::string_view> leading_number(std::string_view text,
+                                                                         std::size_t max_digits) {
   std::size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
     ++digits;
-  if (digits == 0 || digits > 12) return std::nullopt;
-  auto n = parse_whole_number(text.substr(0, digits));
+  if (digits == 0 || digits > max_digits) return {std::nullopt, {}};
+  return {parse_whole_number(text.substr(0, digits)), text.substr(digits)};
+}
+
+}  // namespace
+
+std::optional<Milliseconds> parse_duration(std::string_view text) {
+  auto [n, rest] = leading_number(text, 12);
   if (!n) return std::nullopt;
-  std::string_view unit = text.substr(digits);
+  std::string_view unit = rest;
   std::uint64_t scale = 0;
   if (unit.empty() || unit == "s") {
     scale = 1000;
@@ -37,13 +49,9 @@ std::optional<Milliseconds> parse_duration(std::string_view text) {
 }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
-    ++digits;
-  if (digits == 0 || digits > 15) return std::nullopt;
-  auto n = parse_whole_number(text.substr(0, digits));
+  auto [n, rest] = leading_number(text, 15);
   if (!n) return std::nullopt;
-  std::string unit(text.substr(digits));
+  std::string unit(rest);
   for (auto& ch : unit)
     ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   int shift = 0;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/certificates.h"
 #include "support/support.h"
 
 using namespace hookd::test;
@@ -46,24 +47,6 @@ Run run_hookd(const std::vector<std::string>& args, const fs::path& data, const 
   return run;
 }
 
-struct CertificatePair {
-  std::string cert;
-  std::string key;
-};
-
-CertificatePair make_certificate(const fs::path& dir, const std::string& name) {
-  CertificatePair pair{(dir / (name + ".pem")).string(), (dir / (name + ".key")).string()};
-  std::string output;
-  int rc = run_command(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-      "-subj /CN=127.0.0.1 -keyout " +
-          shell_quoted(pair.key) + " -out " + shell_quoted(pair.cert),
-      &output);
-  INFO(output);
-  REQUIRE(rc == 0);
-  return pair;
-}
-
 struct Case {
   std::vector<std::string> args;
   std::string flag;
@@ -74,8 +57,8 @@ struct Case {
 
 TEST_CASE("every bad flag exits 2 with one line naming it and leaves the data dir alone") {
   TempDir files;  // certificates and the like, outside the scratch dir
-  auto a = make_certificate(files.path(), "a");
-  auto b = make_certificate(files.path(), "b");
+  auto a = make_self_signed_certificate(files.path(), "a");
+  auto b = make_self_signed_certificate(files.path(), "b");
   write_file(files.path() / "not-executable", "#!/bin/sh\n");
   std::vector<std::string> hooks_on = {"--git-url", files.path().string(), "--git-hook-config-ttl",
                                        "5"};
@@ -140,7 +123,7 @@ TEST_CASE("every bad flag exits 2 with one line naming it and leaves the data di
 
 TEST_CASE("the same values, made good, start the daemon") {
   TempDir files;
-  auto a = make_certificate(files.path(), "a");
+  auto a = make_self_signed_certificate(files.path(), "a");
   DaemonOptions options;
   options.args = {"--tls-cert",       a.cert,
                   "--tls-key",        a.key,

@@ -5,14 +5,14 @@
 #include <vector>
 
 #include "hookd/core/config.h"
+#include "support/command_line.h"
 
 using namespace hookd;
 
 namespace {
 
 std::string help_text() {
-  const char* argv[] = {"hookd", "--help"};
-  auto r = parse_command_line(2, argv, [](const char*) -> const char* { return nullptr; });
+  auto r = hookd::test::parse_args({"--help"});
   REQUIRE(r.ok());
   REQUIRE(r->action == CommandLine::Action::help);
   return r->text;

@@ -10,6 +10,8 @@
 
 #include "hookd/core/config.h"
 #include "hookd/daemon/module_options.h"
+#include "support/certificates.h"
+#include "support/command_line.h"
 #include "support/support.h"
 
 using namespace hookd;
@@ -17,44 +19,12 @@ using hookd::test::TempDir;
 
 namespace {
 
-Result<CommandLine> parse(std::vector<std::string> args,
-                          std::map<std::string, std::string> env = {}) {
-  args.insert(args.begin(), "hookd");
-  std::vector<const char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.c_str());
-  return parse_command_line(static_cast<int>(argv.size()), argv.data(),
-                            [env](const char* name) -> const char* {
-                              auto it = env.find(name);
-                              return it == env.end() ? nullptr : it->second.c_str();
-                            });
-}
-
 // Both steps, as main() runs them; the first error.
 Result<ModuleOptions> check(std::vector<std::string> args,
                             std::map<std::string, std::string> env = {}) {
-  auto parsed = parse(std::move(args), std::move(env));
+  auto parsed = hookd::test::parse_args(std::move(args), env);
   if (!parsed) return parsed.error();
   return module_options(parsed->config);
-}
-
-struct CertificatePair {
-  std::string cert;
-  std::string key;
-};
-
-CertificatePair make_certificate(const TempDir& dir, const std::string& name) {
-  CertificatePair pair{(dir.path() / (name + ".pem")).string(),
-                       (dir.path() / (name + ".key")).string()};
-  std::string output;
-  int rc = hookd::test::run_command(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-      "-subj /CN=127.0.0.1 -keyout " +
-          pair.key + " -out " + pair.cert,
-      &output);
-  INFO(output);
-  REQUIRE(rc == 0);
-  return pair;
 }
 
 struct Refusal {
@@ -126,8 +96,8 @@ TEST_CASE("listen addresses are checked before start-up") {
 
 TEST_CASE("TLS files are loaded and matched before start-up") {
   TempDir dir;
-  auto a = make_certificate(dir, "a");
-  auto b = make_certificate(dir, "b");
+  auto a = hookd::test::make_self_signed_certificate(dir.path(), "a");
+  auto b = hookd::test::make_self_signed_certificate(dir.path(), "b");
   CHECK(check({"--tls-cert", a.cert, "--tls-key", a.key}).ok());
   check_refusals({
       {{"--tls-cert", (dir.path() / "missing.pem").string(), "--tls-key", a.key}, "--tls-cert"},
