@@ -17,7 +17,7 @@
 #include "hookd/core/config.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
-#include "hookd/core/signature.h"
+#include "hookd/daemon/module_options.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
@@ -80,131 +80,6 @@ void register_process_metrics() {
   m.gauge_callback("process_open_fds", "Number of open file descriptors.", {}, count_open_fds);
 }
 
-// Config -> each module's options. What can fail here is the configuration,
-// so it ends start-up with exit code 2.
-
-Result<IngestOptions> ingest_options(const Config& config) {
-  IngestOptions ingest;
-  if (!config.inbound_secret.empty()) {
-    auto secret = WebhookSecret::parse(config.inbound_secret);
-    if (!secret) return make_error("--inbound-secret: " + secret.error().message);
-    ingest.inbound_secret = *secret;
-  }
-  ingest.signature_tolerance_seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(config.signature_tolerance).count();
-  ingest.max_events_per_request = config.max_events_per_request;
-  // Retry-After is whole seconds: round up, at least 1.
-  ingest.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(config.retry_after +
-                                                          std::chrono::milliseconds(999))
-             .count()));
-  return ingest;
-}
-
-Result<DeliveryOptions> delivery_options_from(const Config& config) {
-  DeliveryOptions options;
-  for (const auto& text : config.endpoints) {
-    auto spec = parse_endpoint_spec(text);
-    if (!spec) return make_error("--endpoint: " + spec.error().message);
-    for (const auto& other : options.endpoints) {
-      if (other.name == spec->name) {
-        return make_error("--endpoint: endpoint \"" + spec->name + "\" given twice");
-      }
-    }
-    options.endpoints.push_back(std::move(spec).value());
-  }
-  if (!config.retry_schedule.empty()) {
-    auto schedule = parse_retry_schedule(config.retry_schedule);
-    if (!schedule) return make_error("--retry-schedule: " + schedule.error().message);
-    options.retry_schedule = std::move(schedule).value();
-  }
-  options.jitter = config.retry_jitter;
-  options.min_backoff_throttled = config.min_backoff;
-  options.dir = config.data_dir / "delivery";
-  options.window = config.delivery_window;
-  options.admin_token = config.admin_token;
-  return options;
-}
-
-JournalOptions journal_options(const Config& config) {
-  JournalOptions options;
-  options.dir = config.data_dir / "journal";
-  options.max_bytes = config.journal_max_bytes;
-  options.segment_bytes = config.journal_segment_bytes;
-  options.max_pending_bytes = config.journal_max_pending_bytes;
-  options.fsync = config.fsync == "always" ? FsyncMode::always
-                  : config.fsync == "off"  ? FsyncMode::off
-                                           : FsyncMode::batch;
-  options.batch_window =
-      std::chrono::duration_cast<std::chrono::microseconds>(config.fsync_batch_window);
-  return options;
-}
-
-RunbooksOptions runbooks_options(const Config& config) {
-  RunbooksOptions options;
-  options.url = config.git_url;
-  options.branch = config.git_branch;
-  options.ttl = config.git_hook_config_ttl.value_or(std::chrono::seconds(0));
-  options.user = config.git_user;
-  options.password = config.git_password;
-  options.ca_file = config.git_ca;
-  options.ssh_key = config.git_ssh_key;
-  options.ssh_user = config.git_ssh_user;
-  options.ssh_keypass = config.git_ssh_keypass;
-  options.ssh_known_hosts = config.git_ssh_known_hosts;
-  options.fetch_timeout =
-      std::max(std::chrono::seconds(1),
-               std::chrono::duration_cast<std::chrono::seconds>(config.git_fetch_timeout));
-  options.dir = config.data_dir / "runbooks";
-  return options;
-}
-
-HookRunnerOptions hook_runner_options(const Config& config) {
-  HookRunnerOptions options;
-  options.interpreter = config.hook_interpreter;
-  options.concurrency = config.hook_concurrency;
-  options.timeout = config.hook_timeout;
-  options.kill_grace = config.hook_kill_grace;
-  options.output_max_bytes = config.hook_output_max_bytes;
-  options.extra_env = config.hook_env;
-  options.work_dir = config.data_dir / "hook-runs";
-  options.max_waiting = config.hook_max_waiting;
-  // Running hooks must be killed and reaped before main's own drain
-  // deadline closes the journal under them.
-  options.drain_timeout = std::max<Milliseconds>(
-      Milliseconds(1000), config.drain_timeout - config.hook_kill_grace - Milliseconds(1000));
-  return options;
-}
-
-api::ApiOptions api_options(const Config& config, const IngestOptions& ingest) {
-  api::ApiOptions options;
-  options.dir = config.data_dir / "api";
-  options.tokens = config.api_tokens;
-  options.jwt_secret = config.api_jwt_secret;
-  options.limits.max_applications = config.api_max_applications;
-  options.limits.max_endpoints_per_app = config.api_max_endpoints_per_app;
-  options.limits.max_event_types = config.api_max_event_types;
-  options.limits.max_filter_types = config.api_max_filter_types;
-  options.limits.max_headers = config.api_max_endpoint_headers;
-  options.max_indexed_messages = config.api_max_indexed_messages;
-  options.idempotency_keys = config.api_idempotency_keys;
-  options.retry_after_seconds = ingest.retry_after_seconds;
-  return options;
-}
-
-HttpServerOptions server_options(const Config& config) {
-  HttpServerOptions options;
-  options.listen = config.listen;
-  options.max_body_bytes = config.max_body_bytes;
-  options.max_header_bytes = config.max_header_bytes;
-  options.read_timeout = config.read_timeout;
-  options.idle_timeout = config.idle_timeout;
-  options.max_connections = config.max_connections;
-  options.tls_cert_file = config.tls_cert;
-  options.tls_key_file = config.tls_key;
-  return options;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -214,35 +89,31 @@ int main(int argc, char** argv) {
     std::cout << parsed->text;
     return 0;
   }
-  Config config = parsed->config;
-  // Hooks run in their own working directories: every path handed to them
-  // (scripts under the data dir) must not depend on ours.
-  config.data_dir = std::filesystem::absolute(config.data_dir).lexically_normal();
+  const Config& config = parsed->config;
+  // Every flag is checked before anything touches the data directory.
+  auto checked = module_options(config);
+  if (!checked) return fail_config(checked.error().message);
+  ModuleOptions& options = checked.value();
+  const std::filesystem::path& data_dir = options.data_dir;
 
   log::Level level = log::Level::info;
   log::parse_level(config.log_level, level);
   log::configure(level, config.log_format == "text" ? log::Format::text : log::Format::json);
 
-  auto ingest = ingest_options(config);
-  if (!ingest) return fail_config(ingest.error().message);
-
-  auto delivery_options = delivery_options_from(config);
-  if (!delivery_options) return fail_config(delivery_options.error().message);
-
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return fail_start("data-dir", config.data_dir.string() + ": " + ec.message());
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return fail_start("data-dir", data_dir.string() + ": " + ec.message());
 
   // Two daemons on one data dir would interleave journal writes: the lock
   // is held for the life of the process and released by the kernel on exit.
-  int lock_fd = ::open((config.data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int lock_fd = ::open((data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    return fail_start("data-dir", config.data_dir.string() + " is in use by another hookd");
+    return fail_start("data-dir", data_dir.string() + " is in use by another hookd");
   }
 
   register_process_metrics();
 
-  auto journal_result = open_file_journal(journal_options(config));
+  auto journal_result = open_file_journal(options.journal);
   if (!journal_result) return fail_start("journal", journal_result.error().message);
   std::unique_ptr<Journal> journal = std::move(journal_result).value();
 
@@ -251,9 +122,9 @@ int main(int argc, char** argv) {
   // Runbooks and hooks only when both a URL and a TTL are given, as in Hoop.
   std::unique_ptr<RunbooksSource> runbooks;
   std::unique_ptr<HookRunner> hooks;
-  if (config.hooks_enabled()) {
+  if (options.hooks) {
     try {
-      runbooks = std::make_unique<RunbooksSource>(runbooks_options(config));
+      runbooks = std::make_unique<RunbooksSource>(*options.runbooks);
     } catch (const std::exception& e) {
       return fail_config(std::string("runbooks: ") + e.what());
     }
@@ -261,8 +132,7 @@ int main(int argc, char** argv) {
     RunbooksSource* source = runbooks.get();
     try {
       hooks = std::make_unique<HookRunner>(
-          reactor.context(0), *journal, [source] { return source->snapshot(); },
-          hook_runner_options(config));
+          reactor.context(0), *journal, [source] { return source->snapshot(); }, *options.hooks);
     } catch (const std::exception& e) {
       return fail_config(std::string("hooks: ") + e.what());
     }
@@ -274,7 +144,7 @@ int main(int argc, char** argv) {
 
   // Delivery gets the last reactor, so with two or more threads its TLS work
   // does not share a thread with the hook runner.
-  Delivery delivery(reactor.context(reactor.size() - 1), *journal, *delivery_options);
+  Delivery delivery(reactor.context(reactor.size() - 1), *journal, options.delivery);
 
   Router router;
   std::vector<std::pair<std::string, EventStatusView>> views;
@@ -299,13 +169,13 @@ int main(int argc, char** argv) {
   }
   views.emplace_back("deliveries",
                      [&delivery](std::string_view id) { return delivery.status_json(id); });
-  add_event_routes(router, *journal, *ingest, views);
+  add_event_routes(router, *journal, options.ingest, views);
   add_ops_routes(router, *journal, checks);
   delivery.add_routes(router);
 
   // The Svix API's routes come after ingest's: the router tries routes in
   // order, and POST /v1/events stays the first it looks at.
-  auto svix_api = api::ApiService::open(api_options(config, *ingest), *journal);
+  auto svix_api = api::ApiService::open(options.api, *journal);
   if (!svix_api) return fail_start("api", svix_api.error().message);
   (*svix_api)->add_routes(router);
 
@@ -317,7 +187,7 @@ int main(int argc, char** argv) {
   if (runbooks) runbooks->start();
   if (hooks) hooks->start();
 
-  HttpServer server(reactor, server_options(config), std::move(router));
+  HttpServer server(reactor, options.server, std::move(router));
   if (auto started = server.start(); !started) {
     return fail_start("listen", started.error().message);
   }
@@ -331,8 +201,8 @@ int main(int argc, char** argv) {
                                 {"threads", reactor.size()},
                                 {"tls", !config.tls_cert.empty()},
                                 {"fsync", config.fsync},
-                                {"data_dir", config.data_dir.string()},
-                                {"signatures_required", ingest->inbound_secret.has_value()},
+                                {"data_dir", data_dir.string()},
+                                {"signatures_required", options.ingest.inbound_secret.has_value()},
                                 {"hooks", config.hooks_enabled()}});
 
   // Drain order: stop taking requests, let in-flight ones finish, then the

@@ -13,7 +13,7 @@
 
 #include "hookd/core/signature.h"
 #include "hookd/journal/journal.h"
-#include "hookd/server/http_server.h"
+#include "hookd/server/router.h"
 
 namespace hookd {
 
