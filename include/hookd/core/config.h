@@ -32,7 +32,9 @@ struct Config {
   Milliseconds retry_after{1000};
   std::string tls_cert;
   std::string tls_key;
-  std::string inbound_secret;  // whsec_...; empty: signatures not required
+  // whsec_... each; a signature by any one is accepted (rotation); none:
+  // signatures not required.
+  std::vector<std::string> inbound_secrets;
   Milliseconds signature_tolerance{300000};
   std::string admin_token;
   std::string port_file;  // written with the bound port once listening
