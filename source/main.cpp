@@ -2,6 +2,7 @@
 // and delivery together, then runs the per-core reactors until SIGTERM.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +17,7 @@
 #include "hookd/core/config.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/private_dir.h"
 #include "hookd/core/signature.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/hook_runner.h"
@@ -198,6 +200,10 @@ HttpServerOptions server_options(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything is created: every file and directory hookd (and libgit2,
+  // which follows the umask) makes is its user's alone, whatever the umask
+  // it was started with. Hooks inherit it too.
+  ::umask(077);
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return fail_config(parsed.error().message);
   if (parsed->action != CommandLine::Action::run) {
@@ -219,13 +225,21 @@ int main(int argc, char** argv) {
   auto delivery_options = delivery_options_from(config);
   if (!delivery_options) return fail_config(delivery_options.error().message);
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return fail_start("data-dir", config.data_dir.string() + ": " + ec.message());
+  auto private_dir = make_private_dir(config.data_dir);
+  if (!private_dir) return fail_config(private_dir.error().message);
+  if (private_dir->was) {
+    // Fixed rather than refused: older hookd versions created it 0755 themselves.
+    log::warn(
+        "data dir was accessible to other users: group and other permissions removed "
+        "from it and everything in it",
+        {{"data_dir", config.data_dir.string()},
+         {"mode_was", octal_mode(*private_dir->was)},
+         {"entries_fixed", private_dir->entries_tightened}});
+  }
 
   // Two daemons on one data dir would interleave journal writes: the lock
   // is held for the life of the process and released by the kernel on exit.
-  int lock_fd = ::open((config.data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int lock_fd = ::open((config.data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return fail_start("data-dir", config.data_dir.string() + " is in use by another hookd");
   }
