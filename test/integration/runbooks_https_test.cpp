@@ -10,6 +10,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "hookd/runbooks/runbooks.h"
 #include "support/data_dir_scan.h"
@@ -193,100 +194,103 @@ namespace {
 constexpr const char* kUrlPassword = "Url:p@ss/w%rd-71c3";
 constexpr const char* kUrlPasswordEncoded = "Url%3Ap%40ss%2Fw%25rd-71c3";
 
-std::string url_with_credentials(const GitHttpsServer& server) {
-  return "https://" + std::string(kUser) + ":" + kUrlPasswordEncoded +
-         "@127.0.0.1:" + std::to_string(server.port()) + "/runbooks.git";
-}
+// A server whose account takes kUrlPassword, and options that give the
+// credentials in the URL only: no --git-user, no --git-password.
+struct UrlCredentials {
+  TempDir tmp;
+  GitHttpsServer server{"server", kUser, kUrlPassword};
+  fs::path work = tmp.path() / "work";
+  fs::path data = tmp.path() / "data";
+  RunbooksOptions options;
 
-std::string clone_config(const fs::path& data, const std::string& key) {
-  std::string value;
-  hookd::test::run_command("git -C '" + (data / "runbooks" / "repo").string() + "' config " + key,
-                           &value);
-  while (!value.empty() && value.back() == '\n')
-    value.pop_back();
-  return value;
-}
-
-// Where a secret lies under the data dir, in either spelling, for INFO.
-std::string places_of_secret(const fs::path& data) {
-  std::string out;
-  for (const char* needle : {kUrlPassword, kUrlPasswordEncoded}) {
-    for (const auto& file : files_containing(data, needle))
-      out += file.string() + "\n";
+  UrlCredentials() {
+    server.serve_runbooks("runbooks.git", work);
+    options = hookd::test::runbooks_test_options(url(), data);
+    options.ca_file = certs().pem("ca");
   }
-  return out;
-}
+
+  std::string url() const {
+    return "https://" + std::string(kUser) + ":" + kUrlPasswordEncoded +
+           "@127.0.0.1:" + std::to_string(server.port()) + "/runbooks.git";
+  }
+
+  std::string clone_config(const std::string& key) const {
+    std::string value;
+    hookd::test::run_command("git -C '" + (data / "runbooks" / "repo").string() + "' config " + key,
+                             &value);
+    while (!value.empty() && value.back() == '\n')
+      value.pop_back();
+    return value;
+  }
+
+  // The files under the data dir holding the password, in either spelling.
+  std::vector<fs::path> holding_secret() const {
+    auto found = files_containing(data, kUrlPassword);
+    auto encoded = files_containing(data, kUrlPasswordEncoded);
+    found.insert(found.end(), encoded.begin(), encoded.end());
+    return found;
+  }
+
+  void check_nothing_stored() const {
+    CHECK(clone_config("remote.origin.url") == server.url("runbooks.git"));
+    std::string files;
+    for (const auto& file : holding_secret())
+      files += file.string() + "\n";
+    INFO(files);
+    CHECK(files.empty());
+  }
+};
 
 }  // namespace
 
 TEST_CASE("credentials in the URL are sent through the callback and never stored",
           "[runbooks][https][secrets]") {
-  TempDir tmp;
-  GitHttpsServer server("server", kUser, kUrlPassword);
-  fs::path work = tmp.path() / "work";
-  server.serve_runbooks("runbooks.git", work);
-  const fs::path data = tmp.path() / "data";
-
-  // Only the URL carries them: no --git-user, no --git-password.
-  auto o = hookd::test::runbooks_test_options(url_with_credentials(server), data);
-  o.ca_file = certs().pem("ca");
-  RunbooksSource source(o);
+  UrlCredentials setup;
+  RunbooksSource source(setup.options);
   source.start();
-  bool cloned = wait_for_commit(source, git(work, "rev-parse HEAD"));
-  INFO(source.stats().last_error << "\n" << server.error_log());
+  bool cloned = wait_for_commit(source, git(setup.work, "rev-parse HEAD"));
+  INFO(source.stats().last_error << "\n" << setup.server.error_log());
   REQUIRE(cloned);
   // The server saw the user and accepted the decoded password.
-  CHECK(requests_logged(server.access_log(), kUser, 200) >= 2);
+  CHECK(requests_logged(setup.server.access_log(), kUser, 200) >= 2);
   std::string status = source.status_json();
   source.stop();
 
-  CHECK(clone_config(data, "remote.origin.url") == server.url("runbooks.git"));
-  CHECK(clone_config(data, "hookd.source").find(kUrlPasswordEncoded) == std::string::npos);
-  INFO(places_of_secret(data));
-  CHECK(hookd::test::entries_under(data) > 10);  // the search below had a clone to look at
-  CHECK(files_containing(data, kUrlPassword).empty());
-  CHECK(files_containing(data, kUrlPasswordEncoded).empty());
+  CHECK(hookd::test::entries_under(setup.data) > 10);  // the search had a clone to look at
+  setup.check_nothing_stored();
+  CHECK(setup.clone_config("hookd.source") == setup.server.url("runbooks.git"));
   CHECK(status.find(kUrlPasswordEncoded) == std::string::npos);
   CHECK(status.find(kUrlPassword) == std::string::npos);
 }
 
 TEST_CASE("a clone that stored the password in its config is rewritten, not cloned again",
           "[runbooks][https][secrets]") {
-  TempDir tmp;
-  GitHttpsServer server("server", kUser, kUrlPassword);
-  fs::path work = tmp.path() / "work";
-  server.serve_runbooks("runbooks.git", work);
-  const fs::path data = tmp.path() / "data";
-  const fs::path repo = data / "runbooks" / "repo";
-  auto o = hookd::test::runbooks_test_options(url_with_credentials(server), data);
-  o.ca_file = certs().pem("ca");
+  UrlCredentials setup;
+  const fs::path repo = setup.data / "runbooks" / "repo";
   {
-    RunbooksSource first(o);
+    RunbooksSource first(setup.options);
     first.start();
-    REQUIRE(wait_for_commit(first, git(work, "rev-parse HEAD")));
+    REQUIRE(wait_for_commit(first, git(setup.work, "rev-parse HEAD")));
   }
 
   // What an older hookd left behind: the URL as given, in the remote and in
   // the record of the last good fetch ("<url>\n<branch>", no branch here).
-  git(repo, "config remote.origin.url '" + url_with_credentials(server) + "'");
-  git(repo, "config hookd.source '" + url_with_credentials(server) + "\n'");
-  REQUIRE_FALSE(files_containing(data, kUrlPasswordEncoded).empty());
+  git(repo, "config remote.origin.url '" + setup.url() + "'");
+  git(repo, "config hookd.source '" + setup.url() + "\n'");
+  REQUIRE_FALSE(setup.holding_secret().empty());
   // A re-clone would remove the clone directory, and this with it.
   write_file(repo / "hookd-test-marker", "kept\n");
 
-  std::string second = commit_script(work, "session-open.runbook.py", "print('open v2')\n");
-  server.push(work, "runbooks.git");
-  RunbooksSource restarted(o);
+  std::string second = commit_script(setup.work, "session-open.runbook.py", "print('open v2')\n");
+  setup.server.push(setup.work, "runbooks.git");
+  RunbooksSource restarted(setup.options);
   restarted.start();
   bool fetched = wait_for_commit(restarted, second);
-  INFO(restarted.stats().last_error << "\n" << server.error_log());
+  INFO(restarted.stats().last_error << "\n" << setup.server.error_log());
   REQUIRE(fetched);
   restarted.stop();
 
   CHECK(fs::exists(repo / "hookd-test-marker"));
-  CHECK(clone_config(data, "remote.origin.url") == server.url("runbooks.git"));
-  CHECK(clone_config(data, "hookd.source") == server.url("runbooks.git"));
-  INFO(places_of_secret(data));
-  CHECK(files_containing(data, kUrlPassword).empty());
-  CHECK(files_containing(data, kUrlPasswordEncoded).empty());
+  setup.check_nothing_stored();
+  CHECK(setup.clone_config("hookd.source") == setup.server.url("runbooks.git"));
 }
