@@ -3,8 +3,6 @@
 // delivery state and dead letters), leaves nothing open to group or others,
 // whatever umask it was started with; a directory an older hookd left open
 // is closed again at start-up, with a warning.
-#include <sys/stat.h>
-
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -16,6 +14,7 @@
 #include "support/data_dir_scan.h"
 #include "support/event_view.h"
 #include "support/runbooks_repos.h"
+#include "support/scoped_umask.h"
 #include "support/sink_process.h"
 #include "support/support.h"
 
@@ -33,18 +32,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kAdminToken = "data-dir-test-admin-token";
-
-// The umask of this process for one scope: children spawned in it inherit it.
-class ScopedUmask {
- public:
-  explicit ScopedUmask(mode_t mask) : previous_(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(previous_); }
-  ScopedUmask(const ScopedUmask&) = delete;
-  ScopedUmask& operator=(const ScopedUmask&) = delete;
-
- private:
-  mode_t previous_;
-};
 
 // What makes hookd use every part of its data dir: hooks from a local
 // runbooks repository, an endpoint that delivers to a sink and one that
@@ -137,7 +124,7 @@ TEST_CASE("under umask 0 the data dir hookd creates, and all it writes, stay pri
   ChildProcess hookd;
   {
     // Without hookd's own umask every file would be created world-writable.
-    ScopedUmask open_umask(0);
+    hookd::test::ScopedUmask open_umask(0);
     hookd = ChildProcess(args, log);
   }
   bool up = wait_until([&] {

@@ -2,11 +2,10 @@
 // opened to group or others closed again, with everything in it.
 #include "hookd/core/private_dir.h"
 
-#include <sys/stat.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "support/scoped_umask.h"
 #include "support/support.h"
 
 namespace fs = std::filesystem;
@@ -23,16 +22,6 @@ fs::perms mode_of(const fs::path& p) {
 
 constexpr fs::perms kOwnerAll = fs::perms::owner_all;
 
-// The umask of this process for one scope, as a daemon might be started with.
-class ScopedUmask {
- public:
-  explicit ScopedUmask(mode_t mask) : previous_(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(previous_); }
-
- private:
-  mode_t previous_;
-};
-
 }  // namespace
 
 TEST_CASE("octal_mode prints chmod's notation", "[private_dir]") {
@@ -44,7 +33,7 @@ TEST_CASE("octal_mode prints chmod's notation", "[private_dir]") {
 
 TEST_CASE("a missing data dir is created 0700 even under umask 0", "[private_dir]") {
   TempDir tmp;
-  ScopedUmask open_umask(0);
+  hookd::test::ScopedUmask open_umask(0);
   auto made = make_private_dir(tmp.path() / "data");
   REQUIRE(made.ok());
   CHECK(made->created);
