@@ -2,6 +2,7 @@
 // and delivery together, then runs the per-core reactors until SIGTERM.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include "hookd/core/config.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/private_dir.h"
 #include "hookd/daemon/module_options.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/hook_runner.h"
@@ -83,6 +85,10 @@ void register_process_metrics() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything is created: every file and directory hookd (and libgit2,
+  // which follows the umask) makes is its user's alone, whatever the umask
+  // it was started with. Hooks inherit it too.
+  ::umask(077);
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return fail_config(parsed.error().message);
   if (parsed->action != CommandLine::Action::run) {
@@ -100,13 +106,21 @@ int main(int argc, char** argv) {
   log::parse_level(config.log_level, level);
   log::configure(level, config.log_format == "text" ? log::Format::text : log::Format::json);
 
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return fail_start("data-dir", data_dir.string() + ": " + ec.message());
+  auto private_dir = make_private_dir(data_dir);
+  if (!private_dir) return fail_config(private_dir.error().message);
+  if (private_dir->was) {
+    // Fixed rather than refused: older hookd versions created it 0755 themselves.
+    log::warn(
+        "data dir was accessible to other users: group and other permissions removed "
+        "from it and everything in it",
+        {{"data_dir", data_dir.string()},
+         {"mode_was", octal_mode(*private_dir->was)},
+         {"entries_fixed", private_dir->entries_tightened}});
+  }
 
   // Two daemons on one data dir would interleave journal writes: the lock
   // is held for the life of the process and released by the kernel on exit.
-  int lock_fd = ::open((data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int lock_fd = ::open((data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return fail_start("data-dir", data_dir.string() + " is in use by another hookd");
   }
@@ -202,7 +216,8 @@ int main(int argc, char** argv) {
                                 {"tls", !config.tls_cert.empty()},
                                 {"fsync", config.fsync},
                                 {"data_dir", data_dir.string()},
-                                {"signatures_required", options.ingest.inbound_secret.has_value()},
+                                {"signatures_required", !options.ingest.inbound_secrets.empty()},
+                                {"inbound_secrets", options.ingest.inbound_secrets.size()},
                                 {"hooks", config.hooks_enabled()}});
 
   // Drain order: stop taking requests, let in-flight ones finish, then the

@@ -145,9 +145,10 @@ FlagGroup ingest_flags() {
   FlagGroup g{"Ingest", {}};
   auto add = adder(g);
   add("inbound-secret", nullptr,
-      "whsec_... secret: require Standard Webhooks signatures on POST /v1/events "
+      "whsec_... secret: require Standard Webhooks signatures on POST /v1/events; repeat it "
+      "(newline-separated in the environment) to accept old and new during a rotation "
       "(prefer the environment variable HOOKD_INBOUND_SECRET: flags show in ps)",
-      text_flag(&Config::inbound_secret));
+      list_flag(&Config::inbound_secrets), true);
   add("signature-tolerance", nullptr, "accepted webhook-timestamp skew (default 5m)",
       duration_flag(&Config::signature_tolerance));
   add("max-events-per-request", nullptr, "events in one array body (default 10000)",

@@ -43,10 +43,17 @@ Result<HttpServerOptions> server_options(const Config& config) {
 
 Result<IngestOptions> ingest_options(const Config& config) {
   IngestOptions ingest;
-  if (!config.inbound_secret.empty()) {
-    auto secret = WebhookSecret::parse(config.inbound_secret);
-    if (!secret) return make_error("--inbound-secret: " + secret.error().message);
-    ingest.inbound_secret = *secret;
+  for (std::size_t i = 0; i < config.inbound_secrets.size(); ++i) {
+    auto secret = WebhookSecret::parse(config.inbound_secrets[i]);
+    if (!secret) {
+      // Which one, by position: the message never shows a secret.
+      std::string which = config.inbound_secrets.size() > 1
+                              ? " (number " + std::to_string(i + 1) + " of " +
+                                    std::to_string(config.inbound_secrets.size()) + ")"
+                              : "";
+      return make_error("--inbound-secret" + which + ": " + secret.error().message);
+    }
+    ingest.inbound_secrets.push_back(std::move(secret).value());
   }
   ingest.signature_tolerance_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(config.signature_tolerance).count();

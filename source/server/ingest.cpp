@@ -200,7 +200,7 @@ void post_events(Journal& journal, const IngestOptions& options,
 
   ParseOptions parse;
   parse.max_events = options.max_events_per_request;
-  if (options.inbound_secret) {
+  if (!options.inbound_secrets.empty()) {
     std::string_view id = webhook_header(request, "webhook-id", "svix-id");
     std::string_view timestamp = webhook_header(request, "webhook-timestamp", "svix-timestamp");
     std::string_view signature = webhook_header(request, "webhook-signature", "svix-signature");
@@ -213,9 +213,8 @@ void post_events(Journal& journal, const IngestOptions& options,
       return respond(HttpResponse::error(
           401, std::string("missing webhook-") + missing + " header (or svix-" + missing + ")"));
     }
-    auto verified =
-        options.inbound_secret->verify(id, timestamp, signature, request.body, now_unix_ms() / 1000,
-                                       options.signature_tolerance_seconds);
+    auto verified = verify_with_any(options.inbound_secrets, id, timestamp, signature, request.body,
+                                    now_unix_ms() / 1000, options.signature_tolerance_seconds);
     if (!verified) {
       stats.signature.inc();
       log::debug("webhook signature rejected", {{"reason", verified.error().message}});

@@ -34,7 +34,9 @@ struct Config {
 
   // Ingest
   std::size_t max_events_per_request = 10000;
-  std::string inbound_secret;  // whsec_...; empty: signatures not required
+  // whsec_... each; a signature by any one is accepted (rotation); none:
+  // signatures not required.
+  std::vector<std::string> inbound_secrets;
   Milliseconds signature_tolerance{300000};
   Milliseconds retry_after{1000};
 
