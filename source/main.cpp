@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -16,8 +17,11 @@
 #include "hookd/core/config.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/service_credentials.h"
+#include "hookd/core/service_notify.h"
 #include "hookd/core/signature.h"
 #include "hookd/delivery/delivery.h"
+#include "hookd/delivery/endpoint_list.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
 #include "hookd/runbooks/runbooks.h"
@@ -102,16 +106,11 @@ Result<IngestOptions> ingest_options(const Config& config) {
 
 Result<DeliveryOptions> delivery_options_from(const Config& config) {
   DeliveryOptions options;
-  for (const auto& text : config.endpoints) {
-    auto spec = parse_endpoint_spec(text);
-    if (!spec) return make_error("--endpoint: " + spec.error().message);
-    for (const auto& other : options.endpoints) {
-      if (other.name == spec->name) {
-        return make_error("--endpoint: endpoint \"" + spec->name + "\" given twice");
-      }
-    }
-    options.endpoints.push_back(std::move(spec).value());
-  }
+  auto endpoints = load_endpoint_list(config.endpoints, config.endpoints_file);
+  if (!endpoints) return endpoints.error();
+  options.endpoints = std::move(endpoints).value();
+  options.endpoint_flags = config.endpoints;
+  options.endpoints_file = config.endpoints_file;
   if (!config.retry_schedule.empty()) {
     auto schedule = parse_retry_schedule(config.retry_schedule);
     if (!schedule) return make_error("--retry-schedule: " + schedule.error().message);
@@ -188,10 +187,37 @@ HttpServerOptions server_options(const Config& config) {
   return options;
 }
 
+// Keep-alives for a service manager that set WatchdogSec: sent from reactor
+// 0, so a reactor that stops turning stops them too.
+void arm_watchdog(boost::asio::steady_timer& timer, const ServiceNotifier& notifier,
+                  std::chrono::microseconds interval) {
+  timer.expires_after(interval);
+  timer.async_wait([&timer, &notifier, interval](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto sent = notifier.watchdog(); !sent) {
+      log::warn("watchdog notify failed", {{"error", sent.error().message}});
+    }
+    arm_watchdog(timer, notifier, interval);
+  });
+}
+
+// SIGHUP: delivery reopens its files and reads --endpoints-file again.
+void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery) {
+  signals.async_wait([&signals, &delivery](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log::info("SIGHUP: reloading endpoints, reopening files");
+    delivery.reload();
+    wait_for_sighup(signals, delivery);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto parsed = parse_command_line(argc, argv);
+  // systemd's LoadCredential= files stand in for unset flags and variables.
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  auto parsed = parse_command_line(argc, argv,
+                                   environment_with_credentials(credentials ? credentials : ""));
   if (!parsed) return fail_config(parsed.error().message);
   if (parsed->action != CommandLine::Action::run) {
     std::cout << parsed->text;
@@ -312,9 +338,20 @@ int main(int argc, char** argv) {
                                 {"signatures_required", ingest->inbound_secret.has_value()},
                                 {"hooks", config.hooks_enabled()}});
 
+  // The service manager (systemd Type=notify) learns that hookd serves now,
+  // and SIGHUP reloads delivery instead of ending the process.
+  auto& io = reactor.context(0);
+  const ServiceNotifier notifier = ServiceNotifier::from_environment();
+  if (auto sent = notifier.ready("listening on port " + std::to_string(server.port())); !sent) {
+    log::warn("service notify failed", {{"error", sent.error().message}});
+  }
+  boost::asio::steady_timer watchdog(io);
+  if (auto interval = notifier.watchdog_interval()) arm_watchdog(watchdog, notifier, *interval);
+  boost::asio::signal_set hangup(io, SIGHUP);
+  wait_for_sighup(hangup, delivery);
+
   // Drain order: stop taking requests, let in-flight ones finish, then the
   // consumers, then the journal (on a plain thread: close() fsyncs).
-  auto& io = reactor.context(0);
   boost::asio::steady_timer drain_deadline(io);
   std::thread closer;  // only touched on reactor 0, which is this thread
   auto finish = [&] {
@@ -325,6 +362,8 @@ int main(int argc, char** argv) {
     });
   };
   reactor.run([&] {
+    notifier.stopping();
+    hangup.cancel();
     drain_deadline.expires_after(config.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& e) {
       if (e) return;
