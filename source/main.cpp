@@ -216,8 +216,8 @@ void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery) {
 int main(int argc, char** argv) {
   // systemd's LoadCredential= files stand in for unset flags and variables.
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-  auto parsed = parse_command_line(argc, argv,
-                                   environment_with_credentials(credentials ? credentials : ""));
+  auto parsed =
+      parse_command_line(argc, argv, environment_with_credentials(credentials ? credentials : ""));
   if (!parsed) return fail_config(parsed.error().message);
   if (parsed->action != CommandLine::Action::run) {
     std::cout << parsed->text;
@@ -362,7 +362,9 @@ int main(int argc, char** argv) {
     });
   };
   reactor.run([&] {
-    notifier.stopping();
+    if (auto sent = notifier.stopping(); !sent) {
+      log::warn("service notify failed", {{"error", sent.error().message}});
+    }
     hangup.cancel();
     drain_deadline.expires_after(config.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& e) {

@@ -236,7 +236,8 @@ std::vector<Flag> flags() {
       true);
   // Delivery
   add("endpoint", nullptr,
-      "SIEM endpoint 'name=NAME,url=URL[,events=a.b|c.d][,format=webhook|splunk-hec|ndjson|file|syslog]"
+      "SIEM endpoint "
+      "'name=NAME,url=URL[,events=a.b|c.d][,format=webhook|splunk-hec|ndjson|file|syslog]"
       "[,secret=whsec_..][,token=..][,header=Name: value][,ca=FILE][,cert=FILE,key=FILE]"
       "[,timeout=15s][,connections=4][,batch=100][,gzip=on|off]'; file: url=file:///path"
       "[,max_bytes=..,keep=5]; syslog: url=syslog+tcp://h:514 or syslog+tls://h:6514"

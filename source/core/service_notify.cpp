@@ -51,8 +51,7 @@ Status ServiceNotifier::notify(std::string_view state) const {
   }
   std::memcpy(address.sun_path, socket_.data(), socket_.size());
   if (socket_[0] == '@') address.sun_path[0] = '\0';
-  const socklen_t length =
-      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_.size());
+  const socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_.size());
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return make_error(std::string("notify socket: ") + std::strerror(errno));
   ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,

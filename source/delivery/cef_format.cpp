@@ -85,8 +85,7 @@ SessionFields session_fields(const json::object* payload) {
   f.connection = first_of(text_at(open, "connection_name"), text_at(payload, "connection"));
   f.connection_type =
       first_of(text_at(open, "connection_type"), text_at(payload, "connection_type"));
-  f.session_id =
-      first_of(text_at(payload, "sid"), webhook ? text_at(payload, "id") : std::nullopt);
+  f.session_id = first_of(text_at(payload, "sid"), webhook ? text_at(payload, "id") : std::nullopt);
   f.exit_code = first_of(text_at(close, "exit_code"), text_at(payload, "exit_code"));
   f.output = first_of(text_at(close, "output"), text_at(payload, "exit_err"));
   f.input = text_at(open, "input");

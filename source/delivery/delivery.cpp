@@ -147,9 +147,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
 
   std::vector<std::shared_ptr<EndpointWorker>> all_workers() const { return workers->list(); }
 
-  std::shared_ptr<EndpointWorker> find(std::string_view name) const {
-    return workers->find(name);
-  }
+  std::shared_ptr<EndpointWorker> find(std::string_view name) const { return workers->find(name); }
 
   Status start() {
     if (started) return Ok{};

@@ -42,9 +42,8 @@ class HttpTransport final : public Transport {
       }
       req = requests_.batch_request(batch->body);
     }
-    client_->send(std::move(req), [done = std::move(done)](Result<IncomingResponse> r) {
-      done(outcome_of(r));
-    });
+    client_->send(std::move(req),
+                  [done = std::move(done)](Result<IncomingResponse> r) { done(outcome_of(r)); });
   }
 
   void close() override { client_->close(); }
@@ -93,19 +92,20 @@ void EndpointSender::send(BatchPtr batch, Done done) {
   const Clock::time_point t0 = Clock::now();
   std::weak_ptr<EndpointSender> weak = weak_from_this();
   sending_ = true;
-  transport_->send(batch, [weak, batch, started_ms, t0,
-                           done = std::move(done)](AttemptOutcome outcome) {
-    auto self = weak.lock();
-    if (!self) return;
-    if (self->sending_) {
-      // Completed inline: answer once the caller's loop has unwound.
-      boost::asio::post(self->io_, [weak, batch, started_ms, t0, outcome, done] {
-        if (auto s = weak.lock()) s->answered(batch, outcome, started_ms, t0, done);
-      });
-      return;
-    }
-    self->answered(batch, std::move(outcome), started_ms, t0, done);
-  });
+  transport_->send(batch,
+                   [weak, batch, started_ms, t0, done = std::move(done)](AttemptOutcome outcome) {
+                     auto self = weak.lock();
+                     if (!self) return;
+                     if (self->sending_) {
+                       // Completed inline: answer once the caller's loop has unwound.
+                       boost::asio::post(self->io_, [weak, batch, started_ms, t0, outcome, done] {
+                         if (auto s = weak.lock())
+                           s->answered(batch, outcome, started_ms, t0, done);
+                       });
+                       return;
+                     }
+                     self->answered(batch, std::move(outcome), started_ms, t0, done);
+                   });
   sending_ = false;
 }
 

@@ -55,11 +55,10 @@ bool EndpointSpec::is_http() const {
 
 std::optional<int> parse_syslog_facility(std::string_view text) {
   // RFC 5424 section 6.2.1, table 1 (the names are the ones syslog.conf uses).
-  static const char* const kNames[] = {"kern",     "user",   "mail",   "daemon", "auth",
-                                       "syslog",   "lpr",    "news",   "uucp",   "cron",
-                                       "authpriv", "ftp",    "ntp",    "audit",  "alert",
-                                       "clock",    "local0", "local1", "local2", "local3",
-                                       "local4",   "local5", "local6", "local7"};
+  static const char* const kNames[] = {
+      "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+      "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
+      "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7"};
   for (int i = 0; i < 24; ++i) {
     if (text == kNames[i]) return i;
   }
@@ -180,8 +179,9 @@ std::optional<std::string> apply_url(EndpointSpec& spec, std::string_view value)
   } else if (scheme == "syslog+tcp" || scheme == "syslog+tls") {
     if (u->host().empty()) return json_quote(value) + " has no host";
     spec.tls = scheme == "syslog+tls";
-    spec.host = u->host_type() == boost::urls::host_type::ipv6 ? std::string(u->encoded_host_address())
-                                                               : std::string(u->host());
+    spec.host = u->host_type() == boost::urls::host_type::ipv6
+                    ? std::string(u->encoded_host_address())
+                    : std::string(u->host());
     spec.port = spec.tls ? 6514 : 514;  // RFC 5425 and the traditional syslog port
     if (u->has_port()) {
       auto port = count_in(u->port(), 1, 65535);
@@ -299,7 +299,8 @@ std::optional<std::string> apply_key(EndpointSpec& spec, std::string_view key,
     }
   } else if (key == "facility") {
     auto f = parse_syslog_facility(value);
-    if (!f) return json_quote(value) + " is not a facility (user, daemon, auth, local0..local7, 0-23)";
+    if (!f)
+      return json_quote(value) + " is not a facility (user, daemon, auth, local0..local7, 0-23)";
     spec.facility = *f;
   } else if (key == "app_name") {
     // RFC 5424 APP-NAME: 1*48 PRINTUSASCII.
@@ -331,8 +332,8 @@ std::optional<std::pair<std::string, std::string>> check_format_keys(
   const bool file = spec.format == EndpointFormat::file;
   const bool syslog = spec.format == EndpointFormat::syslog;
   if (file != file_url) {
-    return std::make_pair("url", file ? "format=file needs url=file:///path"
-                                      : "a file:// URL needs format=file");
+    return std::make_pair(
+        "url", file ? "format=file needs url=file:///path" : "a file:// URL needs format=file");
   }
   if (syslog != syslog_url) {
     return std::make_pair("url", syslog ? "format=syslog needs url=syslog+tcp:// or syslog+tls://"
@@ -350,7 +351,8 @@ std::optional<std::pair<std::string, std::string>> check_format_keys(
       {"facility", syslog, "only for format=syslog"},
       {"app_name", syslog, "only for format=syslog"},
       {"settle", syslog, "only for format=syslog"},
-      {"connections", spec.is_http(), "only for HTTP endpoints (a file or syslog endpoint has one)"},
+      {"connections", spec.is_http(),
+       "only for HTTP endpoints (a file or syslog endpoint has one)"},
       {"timeout", !file, "not for format=file"},
       {"ca", !file && !(syslog && !spec.tls), "only for https:// and syslog+tls:// endpoints"},
       {"cert", !file && !(syslog && !spec.tls), "only for https:// and syslog+tls:// endpoints"},

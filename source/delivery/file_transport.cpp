@@ -44,9 +44,8 @@ class FileTransport final : public Transport {
       } else {
         outcome.error = written.error().message;
       }
-      boost::asio::post(*io, [outcome = std::move(outcome), done = std::move(done)] {
-        done(outcome);
-      });
+      boost::asio::post(*io,
+                        [outcome = std::move(outcome), done = std::move(done)] { done(outcome); });
     });
   }
 

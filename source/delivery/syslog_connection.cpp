@@ -30,8 +30,7 @@ using ErrorCode = boost::system::error_code;
 // How often the kernel is asked how far the receiver has acknowledged.
 constexpr auto kAckPoll = std::chrono::milliseconds(20);
 
-class Connection final : public SyslogConnection,
-                         public std::enable_shared_from_this<Connection> {
+class Connection final : public SyslogConnection, public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::io_context& io, std::shared_ptr<const SyslogPeer> peer)
       : io_(io), peer_(std::move(peer)), resolver_(io), deadline_(io), ack_timer_(io) {}
@@ -116,10 +115,9 @@ class Connection final : public SyslogConnection,
 
   void connect(std::vector<tcp::endpoint> endpoints) {
     if (failed_) return;
-    asio::async_connect(socket(), endpoints,
-                        [self = shared_from_this()](ErrorCode ec, const tcp::endpoint&) {
-                          self->on_connect(ec);
-                        });
+    asio::async_connect(
+        socket(), endpoints,
+        [self = shared_from_this()](ErrorCode ec, const tcp::endpoint&) { self->on_connect(ec); });
   }
 
   void on_connect(ErrorCode ec) {
@@ -237,9 +235,8 @@ class Connection final : public SyslogConnection,
     for (auto& item : items_) {
       if (!item.written) break;
       if (item.acked_at) continue;
-      const bool acked =
-          progress && (item.end_mark ? progress->acked >= *item.end_mark
-                                     : progress->acked == progress->handed);
+      const bool acked = progress && (item.end_mark ? progress->acked >= *item.end_mark
+                                                    : progress->acked == progress->handed);
       if (!acked) break;
       item.acked_at = now;
     }

@@ -4,8 +4,8 @@
 // so this file includes the Linux header and nothing that pulls in glibc's.
 #include <linux/sockios.h>
 #include <linux/tcp.h>
-#include <sys/ioctl.h>
 #include <netinet/in.h>  // IPPROTO_TCP; <netinet/tcp.h> would clash
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cstddef>

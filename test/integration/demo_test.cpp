@@ -69,9 +69,8 @@ TEST_CASE("tools/demo runs a hook and delivers to its file endpoint on the first
   // 2. The delivered line in the file.
   const fs::path events = demo / "events.ndjson";
   CHECK(hookd::test::wait_until([&] {
-    return fs::exists(events) &&
-           hookd::test::read_file(events).find(std::string("\"id\":\"") + kEventId) !=
-               std::string::npos;
+    return fs::exists(events) && hookd::test::read_file(events).find(std::string("\"id\":\"") +
+                                                                     kEventId) != std::string::npos;
   }));
   // 3. Both in GET /v1/events/{id}.
   json::value status;
@@ -88,8 +87,8 @@ TEST_CASE("tools/demo runs a hook and delivers to its file endpoint on the first
   CHECK(status.at("hook").at("exit_code").as_int64() == 0);
 
   // The token it printed opens the admin routes.
-  auto admin = hookd::test::http(port, "GET", "/v1/endpoints", "",
-                                 {{"Authorization", "Bearer " + token}});
+  auto admin =
+      hookd::test::http(port, "GET", "/v1/endpoints", "", {{"Authorization", "Bearer " + token}});
   CHECK(admin.status == 200);
   CHECK(process.terminate() == 0);
 }

@@ -138,8 +138,8 @@ TEST_CASE("file endpoint: one JSON line per event, the ndjson fields, in a 0600 
 TEST_CASE("file endpoint: rotation at max_bytes keeps `keep` files") {
   TempDir out;
   const fs::path file = out.path() / "events.ndjson";
-  Daemon hookd(with_endpoint("name=f,url=file://" + file.string() +
-                             ",batch=2,max_bytes=4096,keep=2"));
+  Daemon hookd(
+      with_endpoint("name=f,url=file://" + file.string() + ",batch=2,max_bytes=4096,keep=2"));
   std::vector<std::string> ids;
   for (int n = 0; n < 60; n += 10) {
     auto more = post(hookd.port(), n, n + 10, "session.open", 300);
@@ -232,8 +232,8 @@ TEST_CASE("SIGHUP re-reads --endpoints-file: endpoints added, removed and change
   // a goes, b comes.
   hookd::test::write_file(list, "name=b,url=file://" + b.string() + "\n");
   REQUIRE(::kill(hookd.pid(), SIGHUP) == 0);
-  REQUIRE(hookd::test::wait_until(
-      [&] { return endpoint_names(hookd) == std::set<std::string>{"b"}; }));
+  REQUIRE(
+      hookd::test::wait_until([&] { return endpoint_names(hookd) == std::set<std::string>{"b"}; }));
   auto second = post(hookd.port(), 3, 6);
   REQUIRE(hookd::test::wait_until([&] { return holds_all(b, second); }));
   CHECK(ids_in(a) == first);

@@ -9,8 +9,8 @@
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,9 +54,9 @@ class Rsyslog {
   unsigned short port() const { return port_; }
 
   void start() {
-    process_ = hookd::test::ChildProcess({kRsyslogd, "-n", "-f", conf().string(), "-i",
-                                          (dir_.path() / "rsyslogd.pid").string()},
-                                         dir_.path() / "rsyslogd.log");
+    process_ = hookd::test::ChildProcess(
+        {kRsyslogd, "-n", "-f", conf().string(), "-i", (dir_.path() / "rsyslogd.pid").string()},
+        dir_.path() / "rsyslogd.log");
     bool up = hookd::test::wait_until([&] { return !process_.running() || listening(); }, 20s);
     INFO(log());
     REQUIRE(up);
@@ -117,8 +117,7 @@ class Rsyslog {
 
   void write_config() {
     std::string c;
-    c += "global(workDirectory=\"" + (dir_.path() / "work").string() +
-         "\" maxMessageSize=\"64k\"";
+    c += "global(workDirectory=\"" + (dir_.path() / "work").string() + "\" maxMessageSize=\"64k\"";
     if (tls_) {
       c += " defaultNetstreamDriver=\"gtls\" defaultNetstreamDriverCAFile=\"" + tls_->ca.string() +
            "\" defaultNetstreamDriverCertFile=\"" + tls_->cert.string() +
@@ -126,9 +125,10 @@ class Rsyslog {
     }
     c += ")\n";
     if (tls_) {
-      c += std::string("module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" ") +
-           "StreamDriver.AuthMode=\"" + (tls_->require_client_cert ? "x509/certvalid" : "anon") +
-           "\")\n";
+      c +=
+          std::string("module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" ") +
+          "StreamDriver.AuthMode=\"" + (tls_->require_client_cert ? "x509/certvalid" : "anon") +
+          "\")\n";
     } else {
       c += "module(load=\"imtcp\")\n";
     }
@@ -250,7 +250,7 @@ DaemonOptions hookd_options(const std::vector<std::string>& endpoints) {
 void check_rfc5424(const json::object& r, int hookd_pid) {
   INFO(json::serialize(r));
   CHECK(r.at("version").as_string() == "1");  // parsed as RFC 5424, not as BSD syslog
-  CHECK(r.at("pri").as_string() == "134");   // local0 (16) * 8 + informational (6)
+  CHECK(r.at("pri").as_string() == "134");    // local0 (16) * 8 + informational (6)
   CHECK(r.at("app_name").as_string() == "hookd");
   CHECK(r.at("procid").as_string() == std::to_string(hookd_pid));
   CHECK(r.at("timestamp").as_string().find("2026-11-24T10:15:02.123") == 0);
@@ -293,13 +293,13 @@ TEST_CASE("syslog over TCP: rsyslog receives every event once, as valid RFC 5424
 
   auto status = hookd::test::http(hookd.port(), "GET", "/v1/events/evt_sys_3");
   REQUIRE(status.status == 200);
-  CHECK(json::parse(status.body).at("deliveries").at("rs").at("state").as_string() ==
-        "delivered");
+  CHECK(json::parse(status.body).at("deliveries").at("rs").at("state").as_string() == "delivered");
 }
 
 TEST_CASE("syslog over TLS: certificates verified both ways, events once, JSON and CEF") {
   if (!fs::exists(kRsyslogd)) HOOKD_SKIP("rsyslogd is not installed (tools/setup installs it)");
-  if (!fs::exists(kGtlsModule)) HOOKD_SKIP("rsyslog-gnutls is not installed (tools/setup installs it)");
+  if (!fs::exists(kGtlsModule))
+    HOOKD_SKIP("rsyslog-gnutls is not installed (tools/setup installs it)");
   hookd::test::TestCertificates certs;
   certs.make_ca("ca");
   certs.make_ca("other-ca");

@@ -30,8 +30,8 @@ std::string_view format_name(EndpointFormat format);
 // One --endpoint flag: 'name=NAME,url=URL[,key=value...]'. Values cannot
 // contain ',' (the separator); a value may contain '='.
 struct EndpointSpec {
-  std::string name;                      // [A-Za-z0-9_.-], 1..64 chars
-  std::string url;  // http(s)://, file:///path, syslog+tcp:// or syslog+tls://, as given
+  std::string name;  // [A-Za-z0-9_.-], 1..64 chars
+  std::string url;   // http(s)://, file:///path, syslog+tcp:// or syslog+tls://, as given
   std::vector<std::string> events{"*"};  // event types; "*" = all
   EndpointFormat format = EndpointFormat::webhook;
   std::optional<WebhookSecret> secret;  // webhook only: signs every request
@@ -53,9 +53,9 @@ struct EndpointSpec {
   // format=syslog
   std::string host;  // the URL's host (IPv6 without brackets)
   std::uint16_t port = 0;
-  bool tls = false;                         // syslog+tls:// (RFC 5425)
+  bool tls = false;  // syslog+tls:// (RFC 5425)
   SyslogBody syslog_body = SyslogBody::json;
-  int facility = 16;                        // local0
+  int facility = 16;  // local0
   std::string app_name = "hookd";
   // How long the connection must stay up after the receiver's TCP
   // acknowledged a batch before the batch counts delivered.

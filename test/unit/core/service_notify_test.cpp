@@ -49,8 +49,8 @@ TEST_CASE("service notifications arrive as one datagram each on a socket path") 
   hookd::ServiceNotifier notifier(path, std::chrono::microseconds(3000000));
   REQUIRE(notifier.enabled());
   REQUIRE(notifier.ready("listening on port 8080").ok());
-  CHECK(socket.receive() == "READY=1\nMAINPID=" + std::to_string(::getpid()) +
-                                "\nSTATUS=listening on port 8080");
+  CHECK(socket.receive() ==
+        "READY=1\nMAINPID=" + std::to_string(::getpid()) + "\nSTATUS=listening on port 8080");
   REQUIRE(notifier.watchdog().ok());
   CHECK(socket.receive() == "WATCHDOG=1");
   REQUIRE(notifier.stopping().ok());

@@ -85,9 +85,9 @@ TEST_CASE("CEF header fields escape the pipe and the backslash, and drop line br
     std::string in, out;
   };
   const std::vector<Case> cases = {
-      {"hookd", "hookd"},     {"a|b", R"(a\|b)"},   {R"(a\b)", R"(a\\b)"},
-      {"a=b", "a=b"},          // '=' needs no escape in the header
-      {"a\nb\rc", "a b c"},   {R"(|\)", R"(\|\\)"}, {"", ""},
+      {"hookd", "hookd"},   {"a|b", R"(a\|b)"},   {R"(a\b)", R"(a\\b)"},
+      {"a=b", "a=b"},  // '=' needs no escape in the header
+      {"a\nb\rc", "a b c"}, {R"(|\)", R"(\|\\)"}, {"", ""},
   };
   for (const auto& c : cases) {
     INFO(c.in);
@@ -100,14 +100,10 @@ TEST_CASE("CEF extension values escape equals, backslash and line breaks") {
     std::string in, out;
   };
   const std::vector<Case> cases = {
-      {"plain text", "plain text"},
-      {"a=b", R"(a\=b)"},
-      {R"(C:\dir)", R"(C:\\dir)"},
-      {"line1\nline2", R"(line1\nline2)"},
-      {"cr\r", R"(cr\r)"},
-      {"a|b", "a|b"},  // the pipe needs no escape in the extension
-      {R"(\=)", R"(\\\=)"},
-      {"", ""},
+      {"plain text", "plain text"}, {"a=b", R"(a\=b)"},
+      {R"(C:\dir)", R"(C:\\dir)"},  {"line1\nline2", R"(line1\nline2)"},
+      {"cr\r", R"(cr\r)"},          {"a|b", "a|b"},  // the pipe needs no escape in the extension
+      {R"(\=)", R"(\\\=)"},         {"", ""},
   };
   for (const auto& c : cases) {
     INFO(c.in);
@@ -151,16 +147,18 @@ TEST_CASE("CEF maps session.close: outcome is the exit code and msg the output")
   CHECK(p.header[6] == "3");  // exit code 0
   CHECK(p.ext["outcome"] == "0");
   CHECK(p.ext["act"] == "session.close");
-  CHECK(p.ext["msg"] == " id |       email\n----+-------------------\n 42 | bob@example.com\n(1 row)\n");
+  CHECK(p.ext["msg"] ==
+        " id |       email\n----+-------------------\n 42 | bob@example.com\n(1 row)\n");
   CHECK(p.ext["cs1"] == "9b3e2c1a-47d5-4f6e-8a90-1c2b3d4e5f60");
 }
 
 TEST_CASE("CEF maps Svix webhook payloads: flat fields, base64 input, failed close") {
-  const std::string open = R"({"id":"m1","type":"session.open","timestamp":"2026-11-24T10:15:02Z","payload":)" +
-                           std::string(R"({"event_type":"session.open","id":"sess-1","user_id":"google|1",)"
-                                       R"("user_email":"john@example.com","connection":"pg|prod=1",)"
-                                       R"("connection_type":"database","input":"U0VMRUNUIDE7",)"
-                                       R"("review":{"status":"PROCESSING"},"command":["psql","-v"],"verb":"exec"}})");
+  const std::string open =
+      R"({"id":"m1","type":"session.open","timestamp":"2026-11-24T10:15:02Z","payload":)" +
+      std::string(R"({"event_type":"session.open","id":"sess-1","user_id":"google|1",)"
+                  R"("user_email":"john@example.com","connection":"pg|prod=1",)"
+                  R"("connection_type":"database","input":"U0VMRUNUIDE7",)"
+                  R"("review":{"status":"PROCESSING"},"command":["psql","-v"],"verb":"exec"}})");
   Parsed p = parse_cef(hookd::cef_message(open, 5, "v"));
   CHECK(p.ext["suser"] == "john@example.com");
   CHECK(p.ext["suid"] == "google|1");
@@ -170,9 +168,10 @@ TEST_CASE("CEF maps Svix webhook payloads: flat fields, base64 input, failed clo
   CHECK(p.ext["cs3"] == "psql -v");
   CHECK(p.ext["cs4"] == "PROCESSING");
 
-  const std::string close = R"({"id":"m2","type":"session.close","timestamp":"2026-11-24T10:15:09Z","payload":)"
-                            R"({"event_type":"session.close","id":"sess-1","exit_code":1,)"
-                            R"("exit_err":"ERROR: permission denied\nfor table"}})";
+  const std::string close =
+      R"({"id":"m2","type":"session.close","timestamp":"2026-11-24T10:15:09Z","payload":)"
+      R"({"event_type":"session.close","id":"sess-1","exit_code":1,)"
+      R"("exit_err":"ERROR: permission denied\nfor table"}})";
   Parsed c = parse_cef(hookd::cef_message(close, 5, "v"));
   CHECK(c.header[6] == "5");  // a session that failed
   CHECK(c.ext["outcome"] == "1");

@@ -44,7 +44,8 @@ TEST_CASE("file and syslog endpoint specs: the URL picks the format and its defa
   CHECK(f.format == EndpointFormat::file);
   CHECK(f.file_path == "/var/log/hookd/events.ndjson");
   CHECK(f.max_bytes == 0);
-  EndpointSpec r = parse_ok("name=r,url=file:///tmp/e%20x.ndjson,format=file,max_bytes=100MiB,keep=3");
+  EndpointSpec r =
+      parse_ok("name=r,url=file:///tmp/e%20x.ndjson,format=file,max_bytes=100MiB,keep=3");
   CHECK(r.file_path == "/tmp/e x.ndjson");
   CHECK(r.max_bytes == 100ull << 20);
   CHECK(r.keep == 3);
@@ -110,7 +111,8 @@ TEST_CASE("file and syslog endpoint specs: each error names the key") {
 TEST_CASE("an endpoint list joins flags and the file, and names where a bad spec is") {
   hookd::test::TempDir dir;
   auto file = dir.path() / "endpoints";
-  hookd::test::write_file(file, "# siem\nname=b,url=file:///tmp/b.ndjson\n\nname=c,url=https://c/x\n");
+  hookd::test::write_file(file,
+                          "# siem\nname=b,url=file:///tmp/b.ndjson\n\nname=c,url=https://c/x\n");
   auto list = hookd::load_endpoint_list({"name=a,url=https://a/x"}, file);
   REQUIRE(list.ok());
   REQUIRE(list->size() == 3);

@@ -21,14 +21,13 @@ TEST_CASE("rotation is due only with a limit, a non-empty file and a batch that 
     bool due;
   };
   const std::vector<Case> cases = {
-      {0, 10, 0, false},       // no limit
-      {1000, 10, 0, false},    // no limit, however large
-      {0, 5000, 4096, false},  // empty file: a large batch goes in whole
-      {4000, 96, 4096, false}, // exactly at the limit
-      {4000, 97, 4096, true},  // one byte past it
-      {4096, 1, 4096, true},   // full
-      {10, 10, 4096, false},
-      {5000, 1, 4096, true},   // already past (limit lowered by a restart)
+      {0, 10, 0, false},                               // no limit
+      {1000, 10, 0, false},                            // no limit, however large
+      {0, 5000, 4096, false},                          // empty file: a large batch goes in whole
+      {4000, 96, 4096, false},                         // exactly at the limit
+      {4000, 97, 4096, true},                          // one byte past it
+      {4096, 1, 4096, true},                           // full
+      {10, 10, 4096, false},   {5000, 1, 4096, true},  // already past (limit lowered by a restart)
   };
   for (const auto& c : cases) {
     INFO(c.size << " + " << c.incoming << " vs " << c.max);

@@ -17,9 +17,9 @@ TEST_CASE("syslog PRI is facility times 8 plus severity, facilities by name or n
     int pri;
   };
   const std::vector<Case> cases = {
-      {"kern", 0, 0, 0},     {"user", 1, 6, 14},     {"daemon", 3, 6, 30},
-      {"auth", 4, 5, 37},    {"authpriv", 10, 6, 86}, {"local0", 16, 6, 134},
-      {"local7", 23, 7, 191}, {"16", 16, 6, 134},     {"0", 0, 6, 6},
+      {"kern", 0, 0, 0},      {"user", 1, 6, 14},      {"daemon", 3, 6, 30},
+      {"auth", 4, 5, 37},     {"authpriv", 10, 6, 86}, {"local0", 16, 6, 134},
+      {"local7", 23, 7, 191}, {"16", 16, 6, 134},      {"0", 0, 6, 6},
   };
   for (const auto& c : cases) {
     INFO(c.facility);
@@ -39,14 +39,10 @@ TEST_CASE("SD-PARAM values escape the quote, the backslash and the closing brack
     std::string in, out;
   };
   const std::vector<Case> cases = {
-      {"evt_01", "evt_01"},
-      {R"(a"b)", R"(a\"b)"},
-      {R"(a\b)", R"(a\\b)"},
-      {"a]b", R"(a\]b)"},
-      {R"("\])", R"(\"\\\])"},
-      {"[=", "[="},  // only the three characters RFC 5424 names
-      {"caf\xc3\xa9", "caf\xc3\xa9"},
-      {"", ""},
+      {"evt_01", "evt_01"},           {R"(a"b)", R"(a\"b)"},
+      {R"(a\b)", R"(a\\b)"},          {"a]b", R"(a\]b)"},
+      {R"("\])", R"(\"\\\])"},        {"[=", "[="},  // only the three characters RFC 5424 names
+      {"caf\xc3\xa9", "caf\xc3\xa9"}, {"", ""},
   };
   for (const auto& c : cases) {
     INFO(c.in);
@@ -95,7 +91,8 @@ TEST_CASE("an RFC 5424 message puts every header field in its place") {
       {6, "session.open", R"([hookd@32473 id="e1" type="session.open"])", R"({"id":"e1"})",
        R"(<134>1 2026-11-24T10:15:02.123Z edge-1 hookd 4242 session.open [hookd@32473 id="e1" type="session.open"] {"id":"e1"})"},
       {3, "x", "", "", "<131>1 2026-11-24T10:15:02.123Z edge-1 hookd 4242 x -"},
-      {6, "", "[a@1 b=\"c\"]", "text", "<134>1 2026-11-24T10:15:02.123Z edge-1 hookd 4242 - [a@1 b=\"c\"] text"},
+      {6, "", "[a@1 b=\"c\"]", "text",
+       "<134>1 2026-11-24T10:15:02.123Z edge-1 hookd 4242 - [a@1 b=\"c\"] text"},
       {6, std::string(40, 'm'), "", "m",
        "<134>1 2026-11-24T10:15:02.123Z edge-1 hookd 4242 " + std::string(32, 'm') + " - m"},
   };
@@ -105,7 +102,8 @@ TEST_CASE("an RFC 5424 message puts every header field in its place") {
   }
   SyslogHeader nil;
   nil.app_name = "";
-  CHECK(hookd::rfc5424_message(nil, 6, 0, "t", "", "m") == "<134>1 1970-01-01T00:00:00.000Z - - - t - m");
+  CHECK(hookd::rfc5424_message(nil, 6, 0, "t", "", "m") ==
+        "<134>1 1970-01-01T00:00:00.000Z - - - t - m");
 }
 
 TEST_CASE("octet counting frames a message with its byte length and one space") {
@@ -115,7 +113,7 @@ TEST_CASE("octet counting frames a message with its byte length and one space") 
   const std::vector<Case> cases = {
       {"<134>1 - - - - - -", "18 <134>1 - - - - - -"},
       {"", "0 "},
-      {"a\nb", "3 a\nb"},  // line breaks need no escaping in this framing
+      {"a\nb", "3 a\nb"},                // line breaks need no escaping in this framing
       {"caf\xc3\xa9", "5 caf\xc3\xa9"},  // bytes, not characters
       {std::string(1000, 'x'), "1000 " + std::string(1000, 'x')},
   };
