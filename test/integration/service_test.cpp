@@ -2,15 +2,13 @@
 // the test listens on, as a service manager would (READY=1 once listening,
 // WATCHDOG=1 while running, STOPPING=1 when SIGTERM starts the drain), and
 // tools/hookd.service checked by systemd's own analyzer where it exists.
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "support/notify_socket.h"
 #include "support/skip.h"
 #include "support/support.h"
 
@@ -18,44 +16,8 @@ namespace {
 
 using hookd::test::Daemon;
 using hookd::test::DaemonOptions;
+using hookd::test::NotifySocket;
 using hookd::test::TempDir;
-
-// A datagram socket bound to `name` ('@': abstract), as systemd binds its own.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& name) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    REQUIRE(name.size() < sizeof a.sun_path);
-    std::memcpy(a.sun_path, name.data(), name.size());
-    if (name[0] == '@') a.sun_path[0] = '\0';
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a),
-                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size())) == 0);
-    timeval tv{10, 0};  // a test that waits longer has failed
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~NotifySocket() { ::close(fd_); }
-
-  // The next datagram, "" after the timeout.
-  std::string receive() {
-    char buf[4096];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-  }
-
-  // The next datagram that is not a watchdog keep-alive.
-  std::string receive_state() {
-    for (;;) {
-      std::string m = receive();
-      if (m != "WATCHDOG=1") return m;
-    }
-  }
-
- private:
-  int fd_ = -1;
-};
 
 std::vector<std::string> lines(const std::string& message) {
   std::vector<std::string> out;

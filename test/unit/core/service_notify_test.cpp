@@ -1,46 +1,16 @@
 // ServiceNotifier against a real AF_UNIX datagram socket (by path and in the
 // abstract namespace), and settings read from systemd credentials.
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <string>
 
 #include "hookd/core/service_credentials.h"
 #include "hookd/core/service_notify.h"
+#include "support/notify_socket.h"
 #include "support/support.h"
 
-namespace {
-
-// A datagram socket bound to `name` ('@' = abstract), as a service manager has.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& name) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::memcpy(a.sun_path, name.data(), name.size());
-    if (name[0] == '@') a.sun_path[0] = '\0';
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a),
-                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size())) == 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~NotifySocket() { ::close(fd_); }
-  std::string receive() {
-    char buf[4096];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-  }
-
- private:
-  int fd_ = -1;
-};
-
-}  // namespace
+using hookd::test::NotifySocket;
 
 TEST_CASE("service notifications arrive as one datagram each on a socket path") {
   hookd::test::TempDir dir;
