@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,8 @@
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
 #include "hookd/core/private_dir.h"
+#include "hookd/core/service_credentials.h"
+#include "hookd/core/service_notify.h"
 #include "hookd/daemon/module_options.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/hook_runner.h"
@@ -82,6 +85,30 @@ void register_process_metrics() {
   m.gauge_callback("process_open_fds", "Number of open file descriptors.", {}, count_open_fds);
 }
 
+// Keep-alives for a service manager that set WatchdogSec: sent from reactor
+// 0, so a reactor that stops turning stops them too.
+void arm_watchdog(boost::asio::steady_timer& timer, const ServiceNotifier& notifier,
+                  std::chrono::microseconds interval) {
+  timer.expires_after(interval);
+  timer.async_wait([&timer, &notifier, interval](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto sent = notifier.watchdog(); !sent) {
+      log::warn("watchdog notify failed", {{"error", sent.error().message}});
+    }
+    arm_watchdog(timer, notifier, interval);
+  });
+}
+
+// SIGHUP: delivery reopens its files and reads --endpoints-file again.
+void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery) {
+  signals.async_wait([&signals, &delivery](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log::info("SIGHUP: reloading endpoints, reopening files");
+    delivery.reload();
+    wait_for_sighup(signals, delivery);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,7 +116,10 @@ int main(int argc, char** argv) {
   // which follows the umask) makes is its user's alone, whatever the umask
   // it was started with. Hooks inherit it too.
   ::umask(077);
-  auto parsed = parse_command_line(argc, argv);
+  // systemd's LoadCredential= files stand in for unset flags and variables.
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  auto parsed =
+      parse_command_line(argc, argv, environment_with_credentials(credentials ? credentials : ""));
   if (!parsed) return fail_config(parsed.error().message);
   if (parsed->action != CommandLine::Action::run) {
     std::cout << parsed->text;
@@ -220,9 +250,20 @@ int main(int argc, char** argv) {
                                 {"inbound_secrets", options.ingest.inbound_secrets.size()},
                                 {"hooks", config.hooks_enabled()}});
 
+  // The service manager (systemd Type=notify) learns that hookd serves now,
+  // and SIGHUP reloads delivery instead of ending the process.
+  auto& io = reactor.context(0);
+  const ServiceNotifier notifier = ServiceNotifier::from_environment();
+  if (auto sent = notifier.ready("listening on port " + std::to_string(server.port())); !sent) {
+    log::warn("service notify failed", {{"error", sent.error().message}});
+  }
+  boost::asio::steady_timer watchdog(io);
+  if (auto interval = notifier.watchdog_interval()) arm_watchdog(watchdog, notifier, *interval);
+  boost::asio::signal_set hangup(io, SIGHUP);
+  wait_for_sighup(hangup, delivery);
+
   // Drain order: stop taking requests, let in-flight ones finish, then the
   // consumers, then the journal (on a plain thread: close() fsyncs).
-  auto& io = reactor.context(0);
   boost::asio::steady_timer drain_deadline(io);
   std::thread closer;  // only touched on reactor 0, which is this thread
   auto finish = [&] {
@@ -233,6 +274,10 @@ int main(int argc, char** argv) {
     });
   };
   reactor.run([&] {
+    if (auto sent = notifier.stopping(); !sent) {
+      log::warn("service notify failed", {{"error", sent.error().message}});
+    }
+    hangup.cancel();
     drain_deadline.expires_after(config.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& e) {
       if (e) return;

@@ -245,10 +245,17 @@ FlagGroup delivery_flags() {
   FlagGroup g{"Delivery", {}};
   auto add = adder(g);
   add("endpoint", nullptr,
-      "SIEM endpoint 'name=NAME,url=URL[,events=a.b|c.d][,format=webhook|splunk-hec|ndjson]"
+      "SIEM endpoint "
+      "'name=NAME,url=URL[,events=a.b|c.d][,format=webhook|splunk-hec|ndjson|file|syslog]"
       "[,secret=whsec_..][,token=..][,header=Name: value][,ca=FILE][,cert=FILE,key=FILE]"
-      "[,timeout=15s][,connections=4][,batch=100][,gzip=on|off]' (repeatable)",
+      "[,timeout=15s][,connections=4][,batch=100][,gzip=on|off]'; file: url=file:///path"
+      "[,max_bytes=..,keep=5]; syslog: url=syslog+tcp://h:514 or syslog+tls://h:6514"
+      "[,syslog_format=json|cef][,facility=local0][,app_name=hookd] (repeatable)",
       list_flag(&Config::endpoints), true);
+  add("endpoints-file", nullptr,
+      "more endpoint specs, one per line ('#' comments); SIGHUP reads it again, starting, "
+      "stopping and restarting endpoints to match",
+      text_flag(&Config::endpoints_file));
   add("retry-schedule", nullptr,
       "delays between delivery attempts (default 5s,5m,30m,2h,5h,10h,10h)",
       text_flag(&Config::retry_schedule));

@@ -1,5 +1,7 @@
 #include "hookd/daemon/module_options.h"
 
+#include "hookd/delivery/endpoint_list.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,16 +84,11 @@ JournalOptions journal_options(const Config& config, const fs::path& data_dir) {
 
 Result<DeliveryOptions> delivery_options(const Config& config, const fs::path& data_dir) {
   DeliveryOptions options;
-  for (const auto& text : config.endpoints) {
-    auto spec = parse_endpoint_spec(text);
-    if (!spec) return make_error("--endpoint: " + spec.error().message);
-    for (const auto& other : options.endpoints) {
-      if (other.name == spec->name) {
-        return make_error("--endpoint: endpoint \"" + spec->name + "\" given twice");
-      }
-    }
-    options.endpoints.push_back(std::move(spec).value());
-  }
+  auto endpoints = load_endpoint_list(config.endpoints, config.endpoints_file);
+  if (!endpoints) return endpoints.error();
+  options.endpoints = std::move(endpoints).value();
+  options.endpoint_flags = config.endpoints;
+  options.endpoints_file = config.endpoints_file;
   if (!config.retry_schedule.empty()) {
     auto schedule = parse_retry_schedule(config.retry_schedule);
     if (!schedule) return make_error("--retry-schedule: " + schedule.error().message);

@@ -10,13 +10,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <cstring>
-#include <mutex>
 #include <set>
 
 #include "hookd/core/ascii.h"
 #include "hookd/core/log.h"
 #include "hookd/delivery/blocking_io_thread.h"
+#include "hookd/delivery/endpoint_list.h"
 #include "hookd/delivery/endpoint_worker.h"
+#include "hookd/delivery/endpoint_workers.h"
 #include "hookd/journal/journal.h"
 
 namespace hookd {
@@ -101,7 +102,11 @@ Result<ReplayRequest> parse_replay_request(std::string_view body) {
 
 struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   Impl(boost::asio::io_context& io_context, Journal& j, DeliveryOptions opts)
-      : io(io_context), journal(j), admin_token(std::move(opts.admin_token)) {
+      : io(io_context),
+        journal(j),
+        admin_token(std::move(opts.admin_token)),
+        endpoint_flags(std::move(opts.endpoint_flags)),
+        endpoints_file(std::move(opts.endpoints_file)) {
     context.io = &io;
     context.journal = &journal;
     context.last_seq = last_seq;
@@ -114,14 +119,20 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     context.user_agent =
         opts.user_agent.empty() ? std::string("hookd/") + HOOKD_VERSION : opts.user_agent;
     context.host = this_host();
-    if (!opts.endpoints.empty()) context.files = std::make_shared<BlockingIoThread>();
+    // An endpoints file may add endpoints later, so it needs the machinery too.
+    if (!opts.endpoints.empty() || !endpoints_file.empty()) {
+      context.files = std::make_shared<BlockingIoThread>();
+    }
+    workers = std::make_shared<EndpointWorkers>(context);
     for (auto& spec : opts.endpoints)
-      workers.push_back(EndpointWorker::create(context, std::move(spec)));
+      workers->add(std::move(spec));
   }
 
   boost::asio::io_context& io;
   Journal& journal;
   const std::string admin_token;
+  const std::vector<std::string> endpoint_flags;
+  const std::filesystem::path endpoints_file;
   std::shared_ptr<std::atomic<std::uint64_t>> last_seq =
       std::make_shared<std::atomic<std::uint64_t>>(0);
   EndpointWorkerContext context;
@@ -130,23 +141,13 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   bool started = false;
   bool stopping = false;
 
-  // Guards the list, not the workers: routes and status_json read it from any
-  // reactor, and endpoints may come and go at runtime.
-  mutable std::mutex workers_mutex;
-  std::vector<std::shared_ptr<EndpointWorker>> workers;
+  // Routes and status_json read the list from any reactor, and endpoints
+  // may come and go at runtime.
+  std::shared_ptr<EndpointWorkers> workers;
 
-  std::vector<std::shared_ptr<EndpointWorker>> all_workers() const {
-    std::lock_guard<std::mutex> lock(workers_mutex);
-    return workers;
-  }
+  std::vector<std::shared_ptr<EndpointWorker>> all_workers() const { return workers->list(); }
 
-  std::shared_ptr<EndpointWorker> find(std::string_view name) const {
-    std::lock_guard<std::mutex> lock(workers_mutex);
-    for (const auto& w : workers) {
-      if (w->spec().name == name) return w;
-    }
-    return nullptr;
-  }
+  std::shared_ptr<EndpointWorker> find(std::string_view name) const { return workers->find(name); }
 
   Status start() {
     if (started) return Ok{};
@@ -157,16 +158,15 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
         return make_error("endpoint " + json_quote(w->spec().name) + ": key \"name\": given twice");
       }
     }
-    if (!list.empty()) {
+    const bool runs = !list.empty() || !endpoints_file.empty();
+    if (runs) {
       std::error_code ec;
       std::filesystem::create_directories(context.dir, ec);
       if (ec) return make_error("delivery dir " + context.dir.string() + ": " + ec.message());
     }
-    for (const auto& w : list) {
-      if (Status st = w->start(); !st) return st;
-    }
+    if (Status st = workers->start_all(); !st) return st;
     started = true;
-    if (list.empty()) return Ok{};
+    if (!runs) return Ok{};
     tick_timer = std::make_unique<boost::asio::steady_timer>(io);
     *last_seq = journal.stats().last_seq;
 
@@ -214,8 +214,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
   }
 
   void stop(std::function<void()> done) {
-    const auto list = all_workers();
-    if (stopping || !started || list.empty()) {
+    if (stopping || !started) {
       stopping = true;
       done();
       return;
@@ -224,13 +223,30 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     if (tick_timer) tick_timer->cancel();
     // Each worker finishes its pending dead-letter writes and commits its
     // cursor; `done` runs after the last.
-    auto left = std::make_shared<std::size_t>(list.size());
-    auto all_done = std::make_shared<std::function<void()>>(std::move(done));
-    for (const auto& w : list) {
-      w->stop([left, all_done] {
-        if (--*left == 0) (*all_done)();
+    workers->stop_all(std::move(done));
+  }
+
+  // SIGHUP; runs on io.
+  void reload() {
+    if (stopping || !started || !context.files) return;
+    workers->reopen_all();
+    if (endpoints_file.empty()) return;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    boost::asio::io_context* ctx = &io;
+    context.files->post([weak, ctx, flags = endpoint_flags, file = endpoints_file] {
+      auto wanted = load_endpoint_list(flags, file);
+      boost::asio::post(*ctx, [weak, wanted = std::move(wanted)] {
+        auto self = weak.lock();
+        if (!self || self->stopping) return;
+        if (!wanted) {
+          log::error("delivery: reload refused, the endpoints stay as they are",
+                     {{"error", wanted.error().message}});
+          return;
+        }
+        self->workers->apply(*wanted);
+        self->wake_all();
       });
-    }
+    });
   }
 
   bool authorize(const HttpRequest& req, const Responder& respond) const {
@@ -318,6 +334,11 @@ Delivery::~Delivery() {
 
 Status Delivery::start() {
   return impl_->start();
+}
+
+void Delivery::reload() {
+  std::shared_ptr<Impl> self = impl_;
+  boost::asio::post(self->io, [self] { self->reload(); });
 }
 
 void Delivery::stop(std::function<void()> done) {

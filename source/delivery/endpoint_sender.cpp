@@ -4,15 +4,63 @@
 #include <boost/asio/post.hpp>
 
 #include "hookd/core/event.h"
+#include "hookd/delivery/file_transport.h"
+#include "hookd/delivery/formats.h"
+#include "hookd/delivery/https_client.h"
+#include "hookd/delivery/syslog_transport.h"
 
 namespace hookd {
 
 using Clock = std::chrono::steady_clock;
 
-Result<std::shared_ptr<EndpointSender>> EndpointSender::create(boost::asio::io_context& io,
-                                                               const EndpointSpec& spec,
-                                                               std::string_view user_agent,
-                                                               std::string_view host) {
+namespace {
+
+// Webhook: one signed POST per event; splunk-hec and ndjson: one POST per
+// batch, its body built once so every retry sends the same bytes.
+class HttpTransport final : public Transport {
+ public:
+  HttpTransport(const EndpointSpec& spec, std::shared_ptr<HttpsClient> client,
+                const TransportContext& context)
+      : format_(spec.format),
+        connections_(spec.connections),
+        requests_(spec, context.user_agent, context.host),
+        client_(std::move(client)) {}
+
+  std::size_t capacity() const override { return connections_; }
+
+  void send(const BatchPtr& batch, Done done) override {
+    OutgoingRequest req;
+    if (format_ == EndpointFormat::webhook) {
+      req = requests_.webhook(batch->events.front().event, now_unix_ms() / 1000);
+    } else {
+      if (!batch->body_built) {
+        std::string body;
+        for (const auto& e : batch->events)
+          requests_.append_to_batch(body, e.event);
+        batch->body = requests_.encode_batch(std::move(body));
+        batch->body_built = true;
+      }
+      req = requests_.batch_request(batch->body);
+    }
+    client_->send(std::move(req),
+                  [done = std::move(done)](Result<IncomingResponse> r) { done(outcome_of(r)); });
+  }
+
+  void close() override { client_->close(); }
+
+ private:
+  const EndpointFormat format_;
+  const std::size_t connections_;
+  const RequestBuilder requests_;
+  std::shared_ptr<HttpsClient> client_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> make_transport(const EndpointSpec& spec,
+                                                  const TransportContext& context) {
+  if (spec.format == EndpointFormat::file) return make_file_transport(spec, context);
+  if (spec.format == EndpointFormat::syslog) return make_syslog_transport(spec, context);
   HttpsClientOptions co;
   co.url = redact_url(spec.url);  // credentials travel as an Authorization header
   co.ca_file = spec.ca;
@@ -21,69 +69,57 @@ Result<std::shared_ptr<EndpointSender>> EndpointSender::create(boost::asio::io_c
   co.timeout = spec.timeout;
   co.connections = spec.connections;
   co.metrics_label = spec.name;
-  auto client = HttpsClient::create(io, co);
+  auto client = HttpsClient::create(*context.io, co);
   if (!client) return client.error();
-  return std::make_shared<EndpointSender>(io, spec, std::move(client.value()), user_agent, host);
+  return std::unique_ptr<Transport>(
+      std::make_unique<HttpTransport>(spec, std::move(client.value()), context));
 }
 
-EndpointSender::EndpointSender(boost::asio::io_context& io, const EndpointSpec& spec,
-                               std::shared_ptr<HttpsClient> client, std::string_view user_agent,
-                               std::string_view host)
-    : io_(io),
-      format_(spec.format),
-      connections_(spec.connections),
-      requests_(spec, user_agent, host),
-      client_(std::move(client)) {}
+Result<std::shared_ptr<EndpointSender>> EndpointSender::create(const EndpointSpec& spec,
+                                                               const TransportContext& context) {
+  auto transport = make_transport(spec, context);
+  if (!transport) return transport.error();
+  return std::make_shared<EndpointSender>(*context.io, std::move(transport.value()));
+}
+
+EndpointSender::EndpointSender(boost::asio::io_context& io, std::unique_ptr<Transport> transport)
+    : io_(io), transport_(std::move(transport)) {}
 
 void EndpointSender::send(BatchPtr batch, Done done) {
   const std::int64_t started_ms = now_unix_ms();
-  OutgoingRequest req;
-  if (format_ == EndpointFormat::webhook) {
-    req = requests_.webhook(batch->events.front().event, started_ms / 1000);
-  } else {
-    if (!batch->body_built) {
-      std::string body;
-      for (const auto& e : batch->events)
-        requests_.append_to_batch(body, e.event);
-      batch->body = requests_.encode_batch(std::move(body));
-      batch->body_built = true;
-    }
-    req = requests_.batch_request(batch->body);
-  }
   ++in_flight_requests_;
   in_flight_events_ += batch->events.size();
   const Clock::time_point t0 = Clock::now();
   std::weak_ptr<EndpointSender> weak = weak_from_this();
   sending_ = true;
-  client_->send(std::move(req),
-                [weak, batch, started_ms, t0, done = std::move(done)](Result<IncomingResponse> r) {
-                  auto self = weak.lock();
-                  if (!self) return;
-                  if (self->sending_) {
-                    // Completed inline: answer once the caller's loop has unwound.
-                    auto shared = std::make_shared<Result<IncomingResponse>>(std::move(r));
-                    boost::asio::post(self->io_, [weak, batch, started_ms, t0, shared, done] {
-                      if (auto s = weak.lock())
-                        s->answered(batch, std::move(*shared), started_ms, t0, done);
-                    });
-                    return;
-                  }
-                  self->answered(batch, std::move(r), started_ms, t0, done);
-                });
+  transport_->send(batch,
+                   [weak, batch, started_ms, t0, done = std::move(done)](AttemptOutcome outcome) {
+                     auto self = weak.lock();
+                     if (!self) return;
+                     if (self->sending_) {
+                       // Completed inline: answer once the caller's loop has unwound.
+                       boost::asio::post(self->io_, [weak, batch, started_ms, t0, outcome, done] {
+                         if (auto s = weak.lock())
+                           s->answered(batch, outcome, started_ms, t0, done);
+                       });
+                       return;
+                     }
+                     self->answered(batch, std::move(outcome), started_ms, t0, done);
+                   });
   sending_ = false;
 }
 
-void EndpointSender::answered(const BatchPtr& batch, Result<IncomingResponse> response,
+void EndpointSender::answered(const BatchPtr& batch, AttemptOutcome outcome,
                               std::int64_t started_ms, Clock::time_point t0, const Done& done) {
   --in_flight_requests_;
   in_flight_events_ -= batch->events.size();
   const std::int64_t duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-  done(batch, Answer{std::move(response), started_ms, duration_ms});
+  done(batch, Answer{std::move(outcome), started_ms, duration_ms});
 }
 
 void EndpointSender::close() {
-  client_->close();
+  transport_->close();
 }
 
 }  // namespace hookd

@@ -40,8 +40,30 @@ std::string_view format_name(EndpointFormat format) {
       return "splunk-hec";
     case EndpointFormat::ndjson:
       return "ndjson";
+    case EndpointFormat::file:
+      return "file";
+    case EndpointFormat::syslog:
+      return "syslog";
   }
   return "webhook";
+}
+
+bool EndpointSpec::is_http() const {
+  return format == EndpointFormat::webhook || format == EndpointFormat::splunk_hec ||
+         format == EndpointFormat::ndjson;
+}
+
+std::optional<int> parse_syslog_facility(std::string_view text) {
+  // RFC 5424 section 6.2.1, table 1 (the names are the ones syslog.conf uses).
+  static const char* const kNames[] = {
+      "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+      "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
+      "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7"};
+  for (int i = 0; i < 24; ++i) {
+    if (text == kNames[i]) return i;
+  }
+  if (auto n = count_in(text, 0, 23)) return static_cast<int>(*n);
+  return std::nullopt;
 }
 
 bool EndpointSpec::accepts(std::string_view type) const {
@@ -122,6 +144,62 @@ Pairs split_pairs(std::string_view text, std::optional<std::string_view>& bad_en
   return pairs;
 }
 
+// "4096", "64KiB", "100MiB", "1GiB" (K, M, G are binary too).
+std::optional<std::uint64_t> parse_size_value(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
+    ++digits;
+  auto n = count_in(text.substr(0, digits), 0, std::size_t(1) << 50);
+  if (!n) return std::nullopt;
+  std::string unit = ascii_lower(text.substr(digits));
+  int shift = -1;
+  if (unit.empty() || unit == "b") shift = 0;
+  if (unit == "k" || unit == "kb" || unit == "kib") shift = 10;
+  if (unit == "m" || unit == "mb" || unit == "mib") shift = 20;
+  if (unit == "g" || unit == "gb" || unit == "gib") shift = 30;
+  if (shift < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(*n) << shift;
+}
+
+// url=: http(s)://host/..., file:///absolute/path, syslog+tcp://host[:port]
+// or syslog+tls://host[:port]. The format follows from the scheme unless
+// format= says otherwise (checked once every key is read).
+std::optional<std::string> apply_url(EndpointSpec& spec, std::string_view value) {
+  auto u = boost::urls::parse_absolute_uri(value);
+  if (!u) return json_quote(value) + " is not a URL";
+  const std::string scheme = ascii_lower(u->scheme());
+  if (scheme == "file") {
+    std::string host = u->host();
+    if (!host.empty() && host != "localhost") return "file:// URLs name a local path: file:///path";
+    std::string path = u->path();
+    if (path.empty() || path.front() != '/' || path.back() == '/') {
+      return json_quote(value) + " does not name a file (file:///path/events.ndjson)";
+    }
+    spec.file_path = std::move(path);
+  } else if (scheme == "syslog+tcp" || scheme == "syslog+tls") {
+    if (u->host().empty()) return json_quote(value) + " has no host";
+    spec.tls = scheme == "syslog+tls";
+    spec.host = u->host_type() == boost::urls::host_type::ipv6
+                    ? std::string(u->encoded_host_address())
+                    : std::string(u->host());
+    spec.port = spec.tls ? 6514 : 514;  // RFC 5425 and the traditional syslog port
+    if (u->has_port()) {
+      auto port = count_in(u->port(), 1, 65535);
+      if (!port) return json_quote(value) + " has a bad port";
+      spec.port = static_cast<std::uint16_t>(*port);
+    }
+    if (!u->encoded_path().empty() && u->encoded_path() != "/") {
+      return "syslog URLs have no path: syslog+tls://host:6514";
+    }
+  } else if (scheme == "http" || scheme == "https") {
+    if (u->host().empty()) return json_quote(value) + " has no host";
+  } else {
+    return "must be http://, https://, file:// or syslog+tcp:// / syslog+tls://";
+  }
+  spec.url = std::string(value);
+  return std::nullopt;
+}
+
 // Sets one key of `spec`; the error text is what follows `key "<key>": `.
 // Returns std::nullopt on success. `unknown` is set for a key hookd does not know.
 std::optional<std::string> apply_key(EndpointSpec& spec, std::string_view key,
@@ -129,12 +207,7 @@ std::optional<std::string> apply_key(EndpointSpec& spec, std::string_view key,
   if (key == "name") {
     // checked before the other keys
   } else if (key == "url") {
-    auto u = boost::urls::parse_absolute_uri(value);
-    if (!u) return json_quote(value) + " is not a URL";
-    std::string scheme = ascii_lower(u->scheme());
-    if (scheme != "http" && scheme != "https") return "must be http:// or https://";
-    if (u->host().empty()) return json_quote(value) + " has no host";
-    spec.url = std::string(value);
+    if (auto why = apply_url(spec, value)) return why;
   } else if (key == "events") {
     spec.events.clear();
     std::size_t p = 0;
@@ -156,8 +229,12 @@ std::optional<std::string> apply_key(EndpointSpec& spec, std::string_view key,
       spec.format = EndpointFormat::splunk_hec;
     } else if (value == "ndjson") {
       spec.format = EndpointFormat::ndjson;
+    } else if (value == "file") {
+      spec.format = EndpointFormat::file;
+    } else if (value == "syslog") {
+      spec.format = EndpointFormat::syslog;
     } else {
-      return json_quote(value) + " is not one of webhook, splunk-hec, ndjson";
+      return json_quote(value) + " is not one of webhook, splunk-hec, ndjson, file, syslog";
     }
   } else if (key == "secret") {
     if (value.rfind("whsec_", 0) != 0) return "must be a whsec_... secret";
@@ -204,8 +281,91 @@ std::optional<std::string> apply_key(EndpointSpec& spec, std::string_view key,
     } else {
       return "must be on or off";
     }
+  } else if (key == "max_bytes") {
+    auto n = parse_size_value(value);
+    if (!n || *n < 4096) return "must be a size of at least 4KiB, e.g. 100MiB";
+    spec.max_bytes = *n;
+  } else if (key == "keep") {
+    auto n = count_in(value, 1, 1000);
+    if (!n) return "must be 1..1000";
+    spec.keep = *n;
+  } else if (key == "syslog_format") {
+    if (value == "json") {
+      spec.syslog_body = SyslogBody::json;
+    } else if (value == "cef") {
+      spec.syslog_body = SyslogBody::cef;
+    } else {
+      return json_quote(value) + " is not one of json, cef";
+    }
+  } else if (key == "facility") {
+    auto f = parse_syslog_facility(value);
+    if (!f)
+      return json_quote(value) + " is not a facility (user, daemon, auth, local0..local7, 0-23)";
+    spec.facility = *f;
+  } else if (key == "app_name") {
+    // RFC 5424 APP-NAME: 1*48 PRINTUSASCII.
+    if (value.size() > 48) return "must be at most 48 characters";
+    for (char c : value) {
+      if (c < 33 || c > 126) return "must be printable ASCII without spaces";
+    }
+    spec.app_name = std::string(value);
+  } else if (key == "settle") {
+    auto d = parse_delivery_duration(value);
+    if (!d) return d.error().message;
+    spec.settle = *d;
   } else {
     unknown = true;
+  }
+  return std::nullopt;
+}
+
+// The URL's scheme and format= agree, and each format's own keys are given
+// only to it; the key and the error text otherwise.
+std::optional<std::pair<std::string, std::string>> check_format_keys(
+    EndpointSpec& spec, const std::set<std::string_view>& given) {
+  const bool file_url = !spec.file_path.empty();
+  const bool syslog_url = spec.port != 0;
+  if (!given.count("format")) {
+    if (file_url) spec.format = EndpointFormat::file;
+    if (syslog_url) spec.format = EndpointFormat::syslog;
+  }
+  const bool file = spec.format == EndpointFormat::file;
+  const bool syslog = spec.format == EndpointFormat::syslog;
+  if (file != file_url) {
+    return std::make_pair(
+        "url", file ? "format=file needs url=file:///path" : "a file:// URL needs format=file");
+  }
+  if (syslog != syslog_url) {
+    return std::make_pair("url", syslog ? "format=syslog needs url=syslog+tcp:// or syslog+tls://"
+                                        : "a syslog URL needs format=syslog");
+  }
+  struct Owned {
+    const char* key;
+    bool allowed;
+    const char* only;
+  };
+  const Owned owned[] = {
+      {"max_bytes", file, "only for format=file"},
+      {"keep", file, "only for format=file"},
+      {"syslog_format", syslog, "only for format=syslog"},
+      {"facility", syslog, "only for format=syslog"},
+      {"app_name", syslog, "only for format=syslog"},
+      {"settle", syslog, "only for format=syslog"},
+      {"connections", spec.is_http(),
+       "only for HTTP endpoints (a file or syslog endpoint has one)"},
+      {"timeout", !file, "not for format=file"},
+      {"ca", !file && !(syslog && !spec.tls), "only for https:// and syslog+tls:// endpoints"},
+      {"cert", !file && !(syslog && !spec.tls), "only for https:// and syslog+tls:// endpoints"},
+      {"key", !file && !(syslog && !spec.tls), "only for https:// and syslog+tls:// endpoints"},
+  };
+  for (const Owned& o : owned) {
+    if (!o.allowed && given.count(o.key)) return std::make_pair(o.key, o.only);
+  }
+  if (!spec.headers.empty() && !spec.is_http()) {
+    return std::make_pair("header", "only for HTTP endpoints");
+  }
+  if (given.count("keep") && !given.count("max_bytes")) {
+    return std::make_pair("keep", "needs max_bytes (files rotate only by size)");
   }
   return std::nullopt;
 }
@@ -252,13 +412,21 @@ Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
   if (spec.cert.empty() != spec.key.empty()) {
     return fail(spec.cert.empty() ? "cert" : "key", "cert and key go together");
   }
+  if (auto why = check_format_keys(spec, seen)) return fail(why->first, why->second);
   bool webhook = spec.format == EndpointFormat::webhook;
   if (spec.secret && !webhook) return fail("secret", "only for format=webhook");
   if (!spec.token.empty() && spec.format != EndpointFormat::splunk_hec) {
     return fail("token", "only for format=splunk-hec");
   }
-  if (spec.gzip && webhook) return fail("gzip", "only for batched formats (splunk-hec, ndjson)");
-  if (batch_given && webhook) return fail("batch", "only for batched formats (splunk-hec, ndjson)");
+  bool http_batched =
+      spec.format == EndpointFormat::splunk_hec || spec.format == EndpointFormat::ndjson;
+  if (spec.gzip && !http_batched) {
+    return fail("gzip", "only for batched HTTP formats (splunk-hec, ndjson)");
+  }
+  if (batch_given && webhook) {
+    return fail("batch", "only for batched formats (splunk-hec, ndjson, file, syslog)");
+  }
+  spec.source = std::string(trim_ows(text));
   return spec;
 }
 

@@ -65,6 +65,7 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
   void wake() override { pump(); }
   void stop(std::function<void()> done) override;
   void enable() override;
+  void reopen() override;
   SinceReplay replay_since(std::int64_t since_ms) override;
   void replay_dead_letters(std::function<void(std::optional<std::size_t>)> done) override;
   EndpointSummary summary(std::uint64_t journal_last_seq) const override;
@@ -108,7 +109,8 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
 // ---- start and stop ----
 
 Status Worker::start() {
-  auto sender = EndpointSender::create(io_, spec_, context_.user_agent, context_.host);
+  TransportContext transport{&io_, context_.files, context_.user_agent, context_.host};
+  auto sender = EndpointSender::create(spec_, transport);
   if (!sender) {
     return make_error("endpoint " + boost::json::serialize(boost::json::string(spec_.name)) + ": " +
                       sender.error().message);
@@ -152,6 +154,10 @@ void Worker::stop(std::function<void()> done) {
       done();
     });
   });
+}
+
+void Worker::reopen() {
+  if (sender_ && !stopping_) sender_->reopen();
 }
 
 void Worker::enable() {
@@ -200,10 +206,14 @@ void Worker::dispatch() {
 
 void Worker::on_answer(const BatchPtr& batch, EndpointSender::Answer answer) {
   stats_.set_in_flight(sender_->in_flight_events());
-  // Abandoned on shutdown: the cursor has not passed these events, so the
-  // next start sends them again.
-  if (stopping_) return;
-  const AttemptOutcome outcome = outcome_of(answer.response);
+  const AttemptOutcome& outcome = answer.outcome;
+  if (stopping_) {
+    // A file append that finished during the drain is on disk: let the
+    // cursor pass it. Anything else is abandoned: the cursor has not passed
+    // these events, so the next start sends them again.
+    if (outcome.accepted) on_delivered(*batch);
+    return;
+  }
   for (const auto& e : batch->events) {
     log_.add_attempt(e.event.id, AttemptRecord{answer.started_ms, outcome.status, outcome.error,
                                                answer.duration_ms});

@@ -162,6 +162,7 @@ bool AttemptOutcome::throttled() const {
 }
 
 std::string AttemptOutcome::description() const {
+  if (accepted) return "accepted";
   return error.empty() ? "HTTP " + std::to_string(status) : error;
 }
 

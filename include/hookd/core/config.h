@@ -71,6 +71,7 @@ struct Config {
 
   // Delivery
   std::vector<std::string> endpoints;  // raw specs, parsed by delivery
+  std::string endpoints_file;          // more specs, one per line; read again on SIGHUP
   std::string retry_schedule;          // empty: the default schedule
   double retry_jitter = 0.2;
   Milliseconds min_backoff{60000};

@@ -1,10 +1,11 @@
 // Delivery: sends every journaled event to each SIEM endpoint that subscribes
-// to its type (Standard Webhooks, Splunk HEC or NDJSON), retried on a
-// schedule until delivered or moved to the endpoint's durable dead-letter
-// list. Each endpoint is its own EndpointWorker and journal consumer
-// ("endpoint:<name>") with its own cursor and connection pool, so one slow
-// endpoint never holds up another. Delivery owns the workers, wakes them when
-// the journal grows, and serves the /v1/endpoints admin routes.
+// to its type (Standard Webhooks, Splunk HEC, NDJSON, a local file, syslog),
+// retried on a schedule until delivered or moved to the endpoint's durable
+// dead-letter list. Each endpoint is its own EndpointWorker and journal
+// consumer ("endpoint:<name>") with its own cursor and transport, so one
+// slow endpoint never holds up another. Delivery owns the workers, wakes
+// them when the journal grows, reloads them on SIGHUP, and serves the
+// /v1/endpoints admin routes.
 #pragma once
 
 #include <chrono>
@@ -33,7 +34,11 @@ namespace hookd {
 class Journal;
 
 struct DeliveryOptions {
-  std::vector<EndpointSpec> endpoints;
+  std::vector<EndpointSpec> endpoints;  // at start: the flags' and the endpoints file's
+  // What reload() reads again: the --endpoint texts and the --endpoints-file
+  // (empty: none; reload() then only reopens files).
+  std::vector<std::string> endpoint_flags;
+  std::filesystem::path endpoints_file;
   std::vector<std::chrono::milliseconds> retry_schedule = default_retry_schedule();
   double jitter = 0.2;  // each wait is scheduled * uniform(1 - jitter, 1 + jitter)
   // 429, 502, 504 and timeouts wait at least this long (--min-backoff).
@@ -65,6 +70,12 @@ class Delivery {
   // next start), waits for pending dead-letter writes, commits the cursors,
   // then runs `done` on the io_context.
   void stop(std::function<void()> done);
+
+  // SIGHUP: file endpoints open their files again (logrotate), and the
+  // endpoints file is read again: endpoints it adds start, those it drops
+  // stop and forget their cursor, changed ones restart with the new spec.
+  // A file that does not parse changes nothing (logged). Thread-safe.
+  void reload();
 
   // GET /v1/endpoints, POST /v1/endpoints/{name}/replay,
   // POST /v1/endpoints/{name}/enable; all need "Authorization: Bearer

@@ -46,7 +46,7 @@ struct EndpointWorkerContext {
   std::size_t status_events = 10000;    // events whose attempts status_json() shows
   std::size_t max_attempts_shown = 20;  // per event (the most recent)
   std::string user_agent;
-  std::string host;  // this machine's name, for Splunk HEC envelopes
+  std::string host;  // this machine's name: Splunk HEC envelopes, syslog HOSTNAME
 };
 
 // One endpoint as GET /v1/endpoints shows it.
@@ -101,6 +101,10 @@ class EndpointWorker {
 
   // Re-enables an endpoint a 410 Gone disabled, and sends again.
   virtual void enable() = 0;
+
+  // SIGHUP: a file endpoint opens its file again by name (logrotate moved
+  // it); other endpoints have nothing to reopen. On the io_context.
+  virtual void reopen() = 0;
 
   // Replays journal events that arrived at or after `since_ms`, up to where
   // the worker has read; the next wake() starts them.

@@ -2,7 +2,7 @@
 // shares (TLS 1.2+, peer verification against the system CAs or a given
 // bundle, an optional client certificate) and the per-connection setup that
 // makes the handshake check the origin's name or IP. Included only by the
-// client's own sources (it brings in Asio's SSL).
+// client's own sources and the syslog connection (it brings in Asio's SSL).
 #pragma once
 
 #include <openssl/ssl.h>

@@ -45,8 +45,10 @@ struct AttemptOutcome {
   int status = 0;           // the HTTP status; 0 when no response came
   std::string error;        // without a response: the client's error ("timeout: ...")
   std::string retry_after;  // the response's Retry-After header, "" when absent
+  // A file or syslog transport took the batch: success without an HTTP status.
+  bool accepted = false;
 
-  bool success() const { return status >= 200 && status < 300; }
+  bool success() const { return accepted || (status >= 200 && status < 300); }
   // The endpoint asks to slow down: 429, 502, 504, or the attempt timed out.
   bool throttled() const;
   // 410 Gone: the endpoint is disabled until re-enabled, the attempt not counted.
