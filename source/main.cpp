@@ -18,7 +18,9 @@
 #include "hookd/core/metrics.h"
 #include "hookd/core/signature.h"
 #include "hookd/delivery/delivery.h"
+#include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
+#include "hookd/hooks/orphan_reaper.h"
 #include "hookd/journal/journal.h"
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
@@ -158,6 +160,27 @@ RunbooksOptions runbooks_options(const Config& config) {
   return options;
 }
 
+Result<ContainmentOptions> containment_options(const Config& config) {
+  ContainmentOptions options;
+  if (!parse_mode(config.hook_containment, options.mode)) {
+    return make_error("--hook-containment: " + config.hook_containment);
+  }
+  options.limits.memory_max = config.hook_memory_max;
+  options.limits.pids_max = config.hook_pids_max;
+  options.limits.cpu_max = config.hook_cpu_max;
+  options.limits.open_files = config.hook_open_files;
+  auto identity = resolve_hook_identity(config.hook_user, config.hook_group);
+  if (!identity) return identity.error();
+  options.identity = std::move(*identity);
+  if (options.identity && ::geteuid() != 0 &&
+      options.identity->uid.value_or(::geteuid()) != ::geteuid()) {
+    return make_error("--hook-user: switching users needs hookd to run as root");
+  }
+  options.reachable_dirs = {config.data_dir, config.data_dir / "hook-runs",
+                            config.data_dir / "runbooks"};
+  return options;
+}
+
 HookRunnerOptions hook_runner_options(const Config& config) {
   HookRunnerOptions options;
   options.interpreter = config.hook_interpreter;
@@ -206,6 +229,14 @@ int main(int argc, char** argv) {
   log::parse_level(config.log_level, level);
   log::configure(level, config.log_format == "text" ? log::Format::text : log::Format::json);
 
+  // Before any thread starts: the reaper's SIGCHLD mask must be every
+  // thread's, and orphans of hooks must come back to hookd.
+  if (config.hooks_enabled()) {
+    if (auto reaping = OrphanReaper::enable(); !reaping) {
+      log::warn("hook orphans go to init", {{"error", reaping.error().message}});
+    }
+  }
+
   auto ingest = ingest_options(config);
   if (!ingest) return fail_config(ingest.error().message);
 
@@ -233,8 +264,15 @@ int main(int argc, char** argv) {
 
   // Runbooks and hooks only when both a URL and a TTL are given, as in Hoop.
   std::unique_ptr<RunbooksSource> runbooks;
+  std::shared_ptr<Containment> containment;
   std::unique_ptr<HookRunner> hooks;
   if (config.hooks_enabled()) {
+    auto contained = containment_options(config);
+    if (!contained) return fail_config(contained.error().message);
+    auto opened = Containment::open(std::move(*contained));
+    if (!opened) return fail_config(opened.error().message);
+    containment = std::move(*opened);
+
     try {
       runbooks = std::make_unique<RunbooksSource>(runbooks_options(config));
     } catch (const std::exception& e) {
@@ -243,9 +281,11 @@ int main(int argc, char** argv) {
 
     RunbooksSource* source = runbooks.get();
     try {
+      auto options = hook_runner_options(config);
+      options.containment = containment;
       hooks = std::make_unique<HookRunner>(
           reactor.context(0), *journal, [source] { return source->snapshot(); },
-          hook_runner_options(config));
+          std::move(options));
     } catch (const std::exception& e) {
       return fail_config(std::string("hooks: ") + e.what());
     }
@@ -272,6 +312,11 @@ int main(int argc, char** argv) {
                                     }});
     checks.push_back(ReadinessCheck{"hooks", [runner](std::string& detail) {
                                       detail = runner->stats_json();
+                                      return true;
+                                    }});
+    Containment* cage = containment.get();
+    checks.push_back(ReadinessCheck{"hook_containment", [cage](std::string& detail) {
+                                      detail = cage->describe_json();
                                       return true;
                                     }});
   } else {
@@ -346,6 +391,10 @@ int main(int argc, char** argv) {
   if (closer.joinable()) closer.join();
   if (runbooks) runbooks->stop();
   journal->close();
+  // Whatever a run left (a drain that gave up waiting) is killed now.
+  hooks.reset();
+  containment.reset();
+  OrphanReaper::stop();
   log::info("hookd stopped");
   return 0;
 }
