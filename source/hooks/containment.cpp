@@ -26,35 +26,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// How long the end of a run may wait for its processes to go.
-constexpr auto kKillWithin = 5000ms;
+// Run cgroups kept for the next runs; beyond these they are removed.
+constexpr std::size_t kIdleRunCgroups = 64;
 
 std::string errno_text(int err) {
   return std::error_code(err, std::generic_category()).message();
-}
-
-struct ContainmentMetrics {
-  Counter& killed = metrics().counter(
-      "hookd_hook_run_processes_killed_total",
-      "Processes of a hook run still alive when the run ended, killed by containment");
-  Counter& pids_refused =
-      metrics().counter("hookd_hook_pids_max_refused_total",
-                        "Forks of hook runs refused by --hook-pids-max (cgroup)");
-  Counter& throttled =
-      metrics().counter("hookd_hook_cpu_throttled_seconds_total",
-                        "Time hook runs were throttled by --hook-cpu-max (cgroup)");
-  Counter& errors(std::string_view what) {
-    return metrics().counter("hookd_hook_containment_errors_total",
-                             "Run cgroups that could not be made, emptied or removed",
-                             {{"what", std::string(what)}});
-  }
-  Counter& create_errors = errors("create");
-  Counter& end_errors = errors("end");
-};
-
-ContainmentMetrics& containment_metrics() {
-  static ContainmentMetrics m;
-  return m;
 }
 
 void publish_mode(ContainmentMode active) {
@@ -109,7 +85,7 @@ void remove_stale(const fs::path& own, bool v2, bool freezer) {
         pid == ::getpid() || pid_alive(pid)) {
       continue;
     }
-    auto killed = kill_and_remove_cgroup(it->path(), v2, freezer, kKillWithin);
+    auto killed = kill_and_remove_cgroup(it->path(), v2, freezer, kCageKillWithin);
     if (!killed) {
       log::warn("stale hook cgroup not removed", {{"error", killed.error().message}});
     } else {
@@ -179,7 +155,7 @@ struct Containment::Impl {
   ContainmentMode mode = ContainmentMode::none;
   std::vector<Hierarchy> hierarchies;  // v1: freezer first
   std::set<std::string> controllers;   // the ones limiting runs
-  std::vector<CgroupWrite> writes;
+  CageLayout layout;
   Enforcement how;
   ChildSetup base_setup;
   std::atomic<std::uint64_t> runs{0};
@@ -251,7 +227,13 @@ struct Containment::Impl {
     how = enforcement(options.limits, controllers);
     // RLIMIT_NPROC does not bind root.
     if (how.pids == "rlimit" && hooks_run_as_root()) how.pids = "off";
-    writes = cgroup_limit_writes(options.limits, mode, controllers);
+    layout.mode = mode;
+    layout.writes = cgroup_limit_writes(options.limits, mode, controllers);
+    if (cgroups()) {
+      for (const auto& h : hierarchies)
+        layout.bases.emplace_back(h.controller, h.base);
+      layout.idle = std::make_shared<IdleRunCgroups>(kIdleRunCgroups);
+    }
     base_setup.rlimits = child_rlimits(options.limits, how);
     struct rlimit files {};
     if (::geteuid() != 0 && ::getrlimit(RLIMIT_NOFILE, &files) == 0) {
@@ -278,119 +260,23 @@ struct Containment::Impl {
 
   void end_all_runs() {
     if (!cgroups()) {
-      if (mode == ContainmentMode::subreaper) OrphanReaper::kill_strays(kKillWithin);
+      if (mode == ContainmentMode::subreaper) OrphanReaper::kill_strays(kCageKillWithin);
       return;
     }
+    layout.idle->close();
     bool v2 = mode == ContainmentMode::cgroup_v2;
     for (const auto& h : hierarchies) {
       std::error_code ec;
       for (fs::directory_iterator it(h.base, ec), end; !ec && it != end; it.increment(ec)) {
         if (!it->path().filename().string().starts_with("run-")) continue;
-        auto ended = kill_and_remove_cgroup(it->path(), v2, h.controller == "freezer", kKillWithin);
+        auto ended =
+            kill_and_remove_cgroup(it->path(), v2, h.controller == "freezer", kCageKillWithin);
         if (!ended) log::error("hook run cgroup not removed", {{"error", ended.error().message}});
       }
       ::rmdir(h.base.c_str());  // fails harmlessly while hookd itself is in base/daemon
     }
   }
 };
-
-// ---------------------------------------------------------------------------
-
-struct RunCage::State {
-  ContainmentMode mode = ContainmentMode::none;
-  std::vector<std::pair<std::string, fs::path>> dirs;  // (controller, run dir); freezer first
-  std::shared_ptr<ChildSetup> setup;
-  bool ended = false;
-  CageReport report;
-  std::mutex mutex;
-
-  void close_fds() {
-    if (!setup) return;
-    for (int fd : setup->cgroup_fds)
-      ::close(fd);
-    setup->cgroup_fds.clear();
-  }
-
-  const fs::path* dir_of(std::string_view controller) const {
-    for (const auto& [c, dir] : dirs) {
-      if (c == controller || (mode == ContainmentMode::cgroup_v2)) return &dir;
-    }
-    return nullptr;
-  }
-
-  std::uint64_t counter(std::string_view controller, const char* file, const char* key) const {
-    const fs::path* dir = dir_of(controller);
-    if (dir == nullptr) return 0;
-    auto text = read_cgroup_file(*dir / file);
-    return text ? cgroup_counter(*text, key).value_or(0) : 0;
-  }
-
-  // What the run's counters say, read before its cgroups go.
-  void read_counters() {
-    auto& m = containment_metrics();
-    bool v2 = mode == ContainmentMode::cgroup_v2;
-    report.oom_killed =
-        counter("memory", v2 ? "memory.events" : "memory.oom_control", "oom_kill") > 0;
-    if (auto refused = counter("pids", "pids.events", "max")) {
-      m.pids_refused.inc(static_cast<double>(refused));
-    }
-    double throttled = v2 ? static_cast<double>(counter("cpu", "cpu.stat", "throttled_usec")) / 1e6
-                          : static_cast<double>(counter("cpu", "cpu.stat", "throttled_time")) / 1e9;
-    if (throttled > 0) m.throttled.inc(throttled);
-  }
-
-  void end_cgroups() {
-    bool v2 = mode == ContainmentMode::cgroup_v2;
-    std::string error;
-    auto killed = kill_cgroup(dirs.front().second, v2, kKillWithin);
-    if (killed) {
-      report.processes_killed = *killed;
-    } else {
-      error = killed.error().message;
-    }
-    read_counters();
-    for (const auto& [controller, dir] : dirs) {
-      auto removed = kill_and_remove_cgroup(dir, v2, controller == "freezer", kKillWithin);
-      if (!removed && error.empty()) error = removed.error().message;
-    }
-    if (!error.empty()) {
-      containment_metrics().end_errors.inc();
-      log::error("hook run cgroup not emptied", {{"error", error}});
-    }
-    // What came back to hookd and was killed: reaped now, not on the next SIGCHLD.
-    OrphanReaper::reap_strays();
-  }
-
-  CageReport end() {
-    std::lock_guard lock(mutex);
-    if (ended) return report;
-    ended = true;
-    close_fds();
-    if (!dirs.empty()) {
-      end_cgroups();
-    } else if (mode == ContainmentMode::subreaper) {
-      report.processes_killed = OrphanReaper::kill_strays(kKillWithin);
-    }
-    if (report.processes_killed > 0) {
-      containment_metrics().killed.inc(static_cast<double>(report.processes_killed));
-    }
-    return report;
-  }
-};
-
-RunCage::RunCage(std::unique_ptr<State> state) : state_(std::move(state)) {}
-
-RunCage::~RunCage() {
-  if (state_) state_->end();
-}
-
-std::shared_ptr<const ChildSetup> RunCage::setup() const {
-  return state_->setup;
-}
-
-CageReport RunCage::end() {
-  return state_->end();
-}
 
 // ---------------------------------------------------------------------------
 
@@ -431,7 +317,6 @@ Result<std::shared_ptr<Containment>> Containment::open(ContainmentOptions option
   impl->open_paths_to_hook_user();
   publish_mode(impl->mode);
   publish_limits(impl->options.limits, impl->how);
-  containment_metrics();
 
   const auto& how = impl->how;
   log::info("hook containment", {{"mode", mode_name(impl->mode)},
@@ -483,39 +368,11 @@ std::string Containment::describe_json() const {
 
 Result<std::unique_ptr<RunCage>> Containment::open_run(const fs::path& run_dir) {
   auto& impl = *impl_;
-  auto state = std::make_unique<RunCage::State>();
-  state->mode = impl.mode;
-  state->setup = std::make_shared<ChildSetup>(impl.base_setup);
-  auto n = ++impl.runs;
   const auto& id = impl.options.identity;
   if (id && id->uid && !run_dir.empty() && ::chown(run_dir.c_str(), *id->uid, id->gid) != 0) {
     return make_error("containment: chown " + run_dir.string() + ": " + errno_text(errno));
   }
-  std::string name = "run-" + std::to_string(n);
-  auto fail = [&](const std::string& why) -> Result<std::unique_ptr<RunCage>> {
-    containment_metrics().create_errors.inc();
-    RunCage undone(std::move(state));  // removes what was made
-    return make_error("containment: " + why);
-  };
-  for (const auto& h : impl.hierarchies) {
-    if (!impl.cgroups()) break;
-    auto dir = h.base / name;
-    if (::mkdir(dir.c_str(), 0755) != 0) {
-      return fail("mkdir " + dir.string() + ": " + errno_text(errno));
-    }
-    state->dirs.emplace_back(h.controller, dir);
-    for (const auto& w : impl.writes) {
-      if (impl.mode == ContainmentMode::cgroup_v1 && w.controller != h.controller) continue;
-      auto written = write_cgroup_file(dir / w.file, w.value);
-      if (!written && !w.optional) return fail(written.error().message);
-    }
-    auto procs = dir / "cgroup.procs";
-    int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fail(procs.string() + ": " + errno_text(errno));
-    state->setup->cgroup_fds.push_back(fd);
-    state->setup->cgroup_procs.push_back(procs.string());
-  }
-  return std::make_unique<RunCage>(std::move(state));
+  return RunCage::open(impl.layout, std::make_shared<ChildSetup>(impl.base_setup), ++impl.runs);
 }
 
 }  // namespace hookd

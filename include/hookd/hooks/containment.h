@@ -38,6 +38,7 @@
 #include "hookd/core/result.h"
 #include "hookd/hooks/cgroup_layout.h"
 #include "hookd/hooks/child_setup.h"
+#include "hookd/hooks/run_cage.h"
 
 namespace hookd {
 
@@ -48,31 +49,6 @@ struct ContainmentOptions {
   // Directories the hook user must traverse to reach its scripts and run
   // directories (the data directory): given o+x, nothing more.
   std::vector<std::filesystem::path> reachable_dirs;
-};
-
-// What the end of a run found.
-struct CageReport {
-  bool oom_killed = false;             // the memory limit killed a process of the run
-  std::uint64_t processes_killed = 0;  // still alive when the run ended
-};
-
-class RunCage {
- public:
-  struct State;
-  explicit RunCage(std::unique_ptr<State> state);
-  ~RunCage();  // end(), if it was not called
-  RunCage(const RunCage&) = delete;
-  RunCage& operator=(const RunCage&) = delete;
-
-  // For the child: cgroups to join, rlimits, identity.
-  std::shared_ptr<const ChildSetup> setup() const;
-  // Kills every process left of the run, waits until they are gone (and
-  // reaped, where they came back to hookd), removes the run's cgroups.
-  // Once; later calls return the same report. Blocks.
-  CageReport end();
-
- private:
-  std::unique_ptr<State> state_;
 };
 
 class Containment {
