@@ -169,6 +169,7 @@ Result<ContainmentOptions> containment_options(const Config& config) {
   options.limits.pids_max = config.hook_pids_max;
   options.limits.cpu_max = config.hook_cpu_max;
   options.limits.open_files = config.hook_open_files;
+  options.concurrency = config.hook_concurrency;
   auto identity = resolve_hook_identity(config.hook_user, config.hook_group);
   if (!identity) return identity.error();
   options.identity = std::move(*identity);

@@ -186,6 +186,13 @@ OwnCgroups locate_own_cgroups(std::string_view proc_self_cgroup, std::string_vie
   return own;
 }
 
+bool controller_needed(const HookLimits& limits, std::string_view controller) {
+  if (controller == "memory") return limits.memory_max > 0;
+  if (controller == "pids") return limits.pids_max > 0;
+  if (controller == "cpu") return limits.cpu_max > 0;
+  return controller == "freezer";
+}
+
 std::vector<ContainmentMode> modes_to_try(std::optional<ContainmentMode> requested,
                                           const OwnCgroups& own, std::string_view v2_controllers,
                                           bool subreaper) {
@@ -236,6 +243,21 @@ std::vector<CgroupWrite> cgroup_limit_writes(const HookLimits& limits, Containme
     }
   }
   return writes;
+}
+
+std::optional<CgroupWrite> runs_cpu_weight(ContainmentMode mode, std::size_t concurrency,
+                                           const std::set<std::string>& available) {
+  if (!available.count("cpu")) return std::nullopt;
+  std::uint64_t n = std::max<std::size_t>(concurrency, 1);
+  if (mode == ContainmentMode::cgroup_v2) {
+    return CgroupWrite{"cpu", "cpu.weight",
+                       std::to_string(std::min<std::uint64_t>(100 * n, 10000))};
+  }
+  if (mode == ContainmentMode::cgroup_v1) {
+    return CgroupWrite{"cpu", "cpu.shares",
+                       std::to_string(std::min<std::uint64_t>(1024 * n, 262144))};
+  }
+  return std::nullopt;
 }
 
 Enforcement enforcement(const HookLimits& limits, const std::set<std::string>& cgroup_controllers) {

@@ -118,11 +118,11 @@ Status make_dir(const fs::path& dir) {
 }
 
 // Enables the run controllers for `base`'s children; the ones it enabled.
-std::set<std::string> enable_v2_controllers(const Hierarchy& h) {
+std::set<std::string> enable_v2_controllers(const Hierarchy& h, const HookLimits& limits) {
   std::set<std::string> available;
   auto offered = word_set(read_cgroup_file(h.own / "cgroup.controllers").value_or(""));
   for (const auto& c : v2_run_controllers()) {
-    if (offered.count(c)) available.insert(c);
+    if (offered.count(c) && controller_needed(limits, c)) available.insert(c);
   }
   if (available.empty()) return {};
   std::string plus;
@@ -168,8 +168,11 @@ struct Containment::Impl {
     if (!own.v2) return make_error("no cgroup v2 hierarchy holds hookd");
     Hierarchy h{"", *own.v2, *own.v2 / base_name(::getpid())};
     if (auto made = make_dir(h.base); !made) return made;
-    controllers = enable_v2_controllers(h);
-    if (need_limits && !(controllers.count("memory") && controllers.count("pids"))) {
+    controllers = enable_v2_controllers(h, options.limits);
+    auto missing = [&](const char* c) {
+      return controller_needed(options.limits, c) && !controllers.count(c);
+    };
+    if (need_limits && (missing("memory") || missing("pids"))) {
       ::rmdir(h.base.c_str());
       return make_error("cgroup v2: memory and pids controllers not delegated");
     }
@@ -181,7 +184,7 @@ struct Containment::Impl {
   Status set_up_v1(const OwnCgroups& own) {
     for (const auto& controller : v1_run_controllers()) {
       auto it = own.v1.find(controller);
-      if (it == own.v1.end()) continue;
+      if (it == own.v1.end() || !controller_needed(options.limits, controller)) continue;
       Hierarchy h{controller, it->second, it->second / base_name(::getpid())};
       auto made = make_dir(h.base);
       if (!made) {
@@ -230,8 +233,14 @@ struct Containment::Impl {
     layout.mode = mode;
     layout.writes = cgroup_limit_writes(options.limits, mode, controllers);
     if (cgroups()) {
-      for (const auto& h : hierarchies)
+      auto weight = runs_cpu_weight(mode, options.concurrency, controllers);
+      for (const auto& h : hierarchies) {
         layout.bases.emplace_back(h.controller, h.base);
+        if (!weight || (h.controller != "cpu" && h.controller != "")) continue;
+        if (auto set = write_cgroup_file(h.base / weight->file, weight->value); !set) {
+          log::warn("hook runs keep the default CPU weight", {{"error", set.error().message}});
+        }
+      }
       layout.idle = std::make_shared<IdleRunCgroups>(kIdleRunCgroups);
     }
     base_setup.rlimits = child_rlimits(options.limits, how);

@@ -65,6 +65,10 @@ inline const std::vector<std::string>& v2_run_controllers() {
   return names;
 }
 
+// Whether runs join `controller` at all: not for a limit that is off (a cpu
+// cgroup without a quota would still group every run under one weight).
+bool controller_needed(const HookLimits& limits, std::string_view controller);
+
 // The modes to try in order. `v2_controllers`: the text of the v2
 // cgroup.controllers file of our cgroup ("" when none). `subreaper`: whether
 // hookd made itself the child subreaper. A requested mode is the only one.
@@ -84,6 +88,13 @@ struct CgroupWrite {
 // What a run's cgroup is given, for the controllers in `available`.
 std::vector<CgroupWrite> cgroup_limit_writes(const HookLimits& limits, ContainmentMode mode,
                                              const std::set<std::string>& available);
+
+// The CPU weight of hookd's cgroup holding all runs, so that together they
+// weigh what `concurrency` processes would outside it (cpu.shares 1024 or
+// cpu.weight 100 each, at the kernel's maximum at most); nullopt when runs
+// are not in a cpu cgroup.
+std::optional<CgroupWrite> runs_cpu_weight(ContainmentMode mode, std::size_t concurrency,
+                                           const std::set<std::string>& available);
 
 // How each limit is enforced: "cgroup", "rlimit" or "off".
 struct Enforcement {

@@ -45,6 +45,7 @@ namespace hookd {
 struct ContainmentOptions {
   std::optional<ContainmentMode> mode;  // nullopt: auto
   HookLimits limits;
+  std::size_t concurrency = 1;  // runs at once: their cgroups' CPU weight together
   std::optional<HookIdentity> identity;  // --hook-user / --hook-group
   // Directories the hook user must traverse to reach its scripts and run
   // directories (the data directory): given o+x, nothing more.

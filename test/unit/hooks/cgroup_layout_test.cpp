@@ -156,6 +156,31 @@ TEST_CASE("limits are written per cgroup version", "[cgroup_layout]") {
   CHECK(hookd::cgroup_limit_writes(HookLimits{}, ContainmentMode::subreaper, all).empty());
 }
 
+TEST_CASE("runs join only the controllers of limits that are on", "[cgroup_layout]") {
+  HookLimits on;
+  HookLimits off{0, 0, 0, 256};
+  for (const char* c : {"memory", "pids", "cpu"}) {
+    CHECK(hookd::controller_needed(on, c));
+    CHECK_FALSE(hookd::controller_needed(off, c));
+  }
+  CHECK(hookd::controller_needed(off, "freezer"));
+  CHECK_FALSE(hookd::controller_needed(on, "cpuset"));
+}
+
+TEST_CASE("all runs together weigh as much as the processes they are", "[cgroup_layout]") {
+  using M = ContainmentMode;
+  std::set<std::string> cpu{"cpu"};
+  CHECK(hookd::runs_cpu_weight(M::cgroup_v1, 4, cpu) == CgroupWrite{"cpu", "cpu.shares", "4096"});
+  CHECK(hookd::runs_cpu_weight(M::cgroup_v2, 4, cpu) == CgroupWrite{"cpu", "cpu.weight", "400"});
+  CHECK(hookd::runs_cpu_weight(M::cgroup_v2, 0, cpu) == CgroupWrite{"cpu", "cpu.weight", "100"});
+  CHECK(hookd::runs_cpu_weight(M::cgroup_v2, 500, cpu) ==
+        CgroupWrite{"cpu", "cpu.weight", "10000"});
+  CHECK(hookd::runs_cpu_weight(M::cgroup_v1, 1000, cpu) ==
+        CgroupWrite{"cpu", "cpu.shares", "262144"});
+  CHECK_FALSE(hookd::runs_cpu_weight(M::cgroup_v1, 4, {"memory"}).has_value());
+  CHECK_FALSE(hookd::runs_cpu_weight(M::subreaper, 4, cpu).has_value());
+}
+
 TEST_CASE("limits without a controller fall back to rlimits", "[cgroup_layout]") {
   HookLimits limits;
   using E = hookd::Enforcement;
