@@ -73,7 +73,8 @@ class ChildProcess {
   std::shared_ptr<Impl> impl_;
 };
 
-// Starts one child in a new process group with stdin on /dev/null and
+// Starts one child in a new process group (with options.setup: a session of
+// its own, set up by spawn_with_setup) with stdin on /dev/null and
 // stdout+stderr on one pipe; only ProcessOptions::env is its environment and
 // no descriptor of the daemon beyond 0-2 is inherited. `done` runs exactly
 // once on `io` (never inline) after the child is reaped, its process group
