@@ -23,6 +23,7 @@
 
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/hooks/cgroup_files.h"
 #include "hookd/hooks/cgroup_layout.h"
 
 namespace hookd {
@@ -97,14 +98,7 @@ std::vector<pid_t> list_children() {
   while (dirent* entry = ::readdir(tasks)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     std::string path = std::string("/proc/self/task/") + entry->d_name + "/children";
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    std::string text;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
-      text.append(buffer, static_cast<std::size_t>(n));
-    ::close(fd);
+    auto text = read_cgroup_file(path).value_or("");  // a proc file reads the same way
     for (char& c : text) {
       if (c == ' ') c = '\n';
     }
