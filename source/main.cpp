@@ -24,7 +24,9 @@
 #include "hookd/core/service_notify.h"
 #include "hookd/daemon/module_options.h"
 #include "hookd/delivery/delivery.h"
+#include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
+#include "hookd/hooks/orphan_reaper.h"
 #include "hookd/journal/journal.h"
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
@@ -136,6 +138,14 @@ int main(int argc, char** argv) {
   log::parse_level(config.log_level, level);
   log::configure(level, config.log_format == "text" ? log::Format::text : log::Format::json);
 
+  // Before any thread starts: the reaper's SIGCHLD mask must be every
+  // thread's, and orphans of hooks must come back to hookd.
+  if (options.hooks) {
+    if (auto reaping = OrphanReaper::enable(); !reaping) {
+      log::warn("hook orphans go to init", {{"error", reaping.error().message}});
+    }
+  }
+
   auto private_dir = make_private_dir(data_dir);
   if (!private_dir) return fail_config(private_dir.error().message);
   if (private_dir->was) {
@@ -165,8 +175,13 @@ int main(int argc, char** argv) {
 
   // Runbooks and hooks only when both a URL and a TTL are given, as in Hoop.
   std::unique_ptr<RunbooksSource> runbooks;
+  std::shared_ptr<Containment> containment;
   std::unique_ptr<HookRunner> hooks;
   if (options.hooks) {
+    auto opened = Containment::open(std::move(*options.containment));
+    if (!opened) return fail_config(opened.error().message);
+    containment = std::move(*opened);
+    options.hooks->containment = containment;
     try {
       runbooks = std::make_unique<RunbooksSource>(*options.runbooks);
     } catch (const std::exception& e) {
@@ -203,6 +218,11 @@ int main(int argc, char** argv) {
                                     }});
     checks.push_back(ReadinessCheck{"hooks", [runner](std::string& detail) {
                                       detail = runner->stats_json();
+                                      return true;
+                                    }});
+    Containment* cage = containment.get();
+    checks.push_back(ReadinessCheck{"hook_containment", [cage](std::string& detail) {
+                                      detail = cage->describe_json();
                                       return true;
                                     }});
   } else {
@@ -299,6 +319,10 @@ int main(int argc, char** argv) {
   if (closer.joinable()) closer.join();
   if (runbooks) runbooks->stop();
   journal->close();
+  // Whatever a run left (a drain that gave up waiting) is killed now.
+  hooks.reset();
+  containment.reset();
+  OrphanReaper::stop();
   log::info("hookd stopped");
   return 0;
 }

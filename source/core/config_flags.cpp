@@ -238,6 +238,31 @@ FlagGroup hooks_flags() {
   add("hook-output-max-bytes", nullptr,
       "captured output per run; the rest is dropped (default 4096)",
       size_flag(&Config::hook_output_max_bytes, 0));
+  add("hook-containment", nullptr,
+      "what keeps a run's processes together and ends them: auto (cgroup v2 with delegated "
+      "controllers, else cgroup v1, else subreaper), cgroup-v2, cgroup-v1, subreaper, none",
+      one_of(&Config::hook_containment, {"auto", "cgroup-v2", "cgroup-v1", "subreaper", "none"}));
+  add("hook-memory-max", nullptr,
+      "memory per run; a run over it is killed, outcome oom (default 256MiB, 0: unlimited)",
+      size_flag(&Config::hook_memory_max, 0));
+  add("hook-pids-max", nullptr, "processes per run (default 64, 0: unlimited)",
+      count_flag(&Config::hook_pids_max, 0));
+  add("hook-cpu-max", nullptr, "CPU per run in cores, 0.5 = half of one (default 1, 0: unlimited)",
+      [](Config& c, const std::string& v) -> std::optional<std::string> {
+        char* end = nullptr;
+        double d = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(d == 0 || (d >= 0.01 && d <= 1024))) {
+          return "expected cores from 0.01 to 1024, or 0";
+        }
+        c.hook_cpu_max = d;
+        return std::nullopt;
+      });
+  add("hook-open-files", nullptr, "open files per hook process (default 256, 0: hookd's limit)",
+      count_flag(&Config::hook_open_files, 0));
+  add("hook-user", nullptr, "run hooks as this user, with no_new_privs (default: hookd's own)",
+      text_flag(&Config::hook_user));
+  add("hook-group", nullptr, "run hooks with this group (default: the hook user's)",
+      text_flag(&Config::hook_group));
   return g;
 }
 

@@ -161,6 +161,28 @@ api::ApiOptions api_options(const Config& config, const fs::path& data_dir,
   return options;
 }
 
+Result<ContainmentOptions> containment_options(const Config& config, const fs::path& data_dir) {
+  ContainmentOptions options;
+  if (!parse_mode(config.hook_containment, options.mode)) {
+    return make_error("--hook-containment: " + config.hook_containment);
+  }
+  options.limits.memory_max = config.hook_memory_max;
+  options.limits.pids_max = config.hook_pids_max;
+  options.limits.cpu_max = config.hook_cpu_max;
+  options.limits.open_files = config.hook_open_files;
+  options.concurrency = config.hook_concurrency;
+  auto identity = resolve_hook_identity(config.hook_user, config.hook_group);
+  if (!identity) return identity.error();
+  options.identity = std::move(*identity);
+  if (options.identity && ::geteuid() != 0 &&
+      options.identity->uid.value_or(::geteuid()) != ::geteuid()) {
+    return make_error("--hook-user: switching users needs hookd to run as root");
+  }
+  options.reachable_dirs = {data_dir, data_dir / "hook-runs", data_dir / "runbooks",
+                            data_dir / "runbooks" / "scripts"};
+  return options;
+}
+
 // The port file is written once the server listens, long after start-up
 // began; a directory that is not there would only show then. One inside
 // the data dir is created with it.
@@ -207,6 +229,9 @@ Result<ModuleOptions> module_options(const Config& config) {
     auto hooks = hook_runner_options(config, options.data_dir);
     if (!hooks) return hooks.error();
     options.hooks = std::move(hooks).value();
+    auto contained = containment_options(config, options.data_dir);
+    if (!contained) return contained.error();
+    options.containment = std::move(contained).value();
   }
   return options;
 }

@@ -68,6 +68,14 @@ struct Config {
   Milliseconds hook_timeout{30000};
   Milliseconds hook_kill_grace{5000};
   std::uint64_t hook_output_max_bytes = 4096;
+  // Hook containment and limits (0: unlimited)
+  std::string hook_containment = "auto";  // auto | cgroup-v2 | cgroup-v1 | subreaper | none
+  std::uint64_t hook_memory_max = 256ull << 20;
+  std::uint64_t hook_pids_max = 64;
+  double hook_cpu_max = 1.0;  // cores
+  std::uint64_t hook_open_files = 256;
+  std::string hook_user;   // empty: hookd's own
+  std::string hook_group;  // empty: the hook user's
 
   // Delivery
   std::vector<std::string> endpoints;  // raw specs, parsed by delivery

@@ -13,6 +13,7 @@
 #include "hookd/core/config.h"
 #include "hookd/core/result.h"
 #include "hookd/delivery/delivery.h"
+#include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
 #include "hookd/runbooks/runbooks.h"
@@ -33,6 +34,7 @@ struct ModuleOptions {
   // Both set exactly when config.hooks_enabled().
   std::optional<RunbooksOptions> runbooks;
   std::optional<HookRunnerOptions> hooks;
+  std::optional<ContainmentOptions> containment;
 };
 
 // The error is one line naming the flag, like parse_command_line()'s.

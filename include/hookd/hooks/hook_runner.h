@@ -25,6 +25,7 @@ class io_context;
 
 namespace hookd {
 
+class Containment;
 class Journal;
 struct RunbooksSnapshot;
 
@@ -43,6 +44,9 @@ struct HookRunnerOptions {
   // Threads that start hooks (posix_spawn waits until the child has exec'd)
   // and remove run directories, off the reactor. 0: min(concurrency, 4).
   std::size_t spawn_threads = 0;
+  // Each run's cgroup, limits and hook user (hooks/containment.h); null:
+  // runs are bounded by their process group only.
+  std::shared_ptr<Containment> containment;
 };
 
 // The "hooks" journal consumer. Every durable event whose type has a script
