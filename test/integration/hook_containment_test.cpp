@@ -3,9 +3,9 @@
 // skipped, naming what is missing): escapes by setsid and double fork, a
 // drain, a fork storm, a memory hog and an unprivileged hook user.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
