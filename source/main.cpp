@@ -18,6 +18,7 @@
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
 #include "hookd/core/signature.h"
+#include "hookd/delivery/api_delivery.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
@@ -189,7 +190,55 @@ api::ApiOptions api_options(const Config& config, const IngestOptions& ingest) {
   options.max_indexed_messages = config.api_max_indexed_messages;
   options.idempotency_keys = config.api_idempotency_keys;
   options.retry_after_seconds = ingest.retry_after_seconds;
+  options.attempt_retention_ms = config.attempt_retention.count();
+  options.attempt_max_bytes = config.attempt_max_bytes;
+  options.endpoint_disable_after_ms = config.endpoint_disable_after.count();
   return options;
+}
+
+// API endpoints are delivered with the --endpoint endpoints' retry settings.
+ApiDeliveryOptions api_delivery_options(const Config& config, const DeliveryOptions& delivery) {
+  ApiDeliveryOptions options;
+  options.dir = config.data_dir / "delivery" / "api";
+  options.ca_file = config.api_endpoint_ca;
+  options.retry_schedule = delivery.retry_schedule;
+  options.jitter = delivery.jitter;
+  options.min_backoff_throttled = delivery.min_backoff_throttled;
+  options.window = delivery.window;
+  return options;
+}
+
+// The API's endpoints as delivery takes them: secrets parsed, old ones with
+// their expiry (they keep signing next to the new one until then).
+std::vector<SvixEndpointSettings> svix_endpoints(const api::EndpointSet& set) {
+  std::vector<SvixEndpointSettings> out;
+  for (const auto& [app_id, endpoints] : set.by_app) {
+    for (const api::Endpoint& e : endpoints) {
+      SvixEndpointSettings s{e.id,       app_id,     e.url,     e.filter_types,
+                             e.channels, e.disabled, e.headers, {}};
+      if (auto key = WebhookSecret::parse(e.secret)) s.secrets.push_back({*key, 0});
+      for (const api::OldSecret& old : e.old_secrets) {
+        if (auto key = WebhookSecret::parse(old.secret))
+          s.secrets.push_back({*key, old.expires_ms});
+      }
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+api::Attempt attempt_of(const AttemptReport& report) {
+  api::Attempt a;
+  a.msg_id = report.event_id;
+  a.endpoint_id = report.endpoint;
+  a.url = report.url;
+  a.response = report.response;
+  a.response_status_code = report.status_code;
+  a.response_duration_ms = report.duration_ms;
+  a.status = report.success ? api::kAttemptSuccess : api::kAttemptFail;
+  a.trigger_type = report.manual ? api::kTriggerManual : api::kTriggerScheduled;
+  a.timestamp_ms = report.started_ms;
+  return a;
 }
 
 HttpServerOptions server_options(const Config& config) {
@@ -228,6 +277,10 @@ int main(int argc, char** argv) {
 
   auto delivery_options = delivery_options_from(config);
   if (!delivery_options) return fail_config(delivery_options.error().message);
+  if (!config.api_endpoint_ca.empty() &&
+      !std::filesystem::is_regular_file(config.api_endpoint_ca)) {
+    return fail_config("--api-endpoint-ca: " + config.api_endpoint_ca + ": no such file");
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -275,6 +328,15 @@ int main(int argc, char** argv) {
   // Delivery gets the last reactor, so with two or more threads its TLS work
   // does not share a thread with the hook runner.
   Delivery delivery(reactor.context(reactor.size() - 1), *journal, *delivery_options);
+  // The Svix API's endpoints share delivery's reactor; their attempts go to
+  // the API (opened below, before any worker runs).
+  api::ApiService* api_service = nullptr;
+  ApiDeliveryOptions api_delivery_opts = api_delivery_options(config, *delivery_options);
+  api_delivery_opts.on_attempt = [&api_service](AttemptReport report) {
+    api_service->record_attempt(attempt_of(report));
+  };
+  ApiDelivery api_delivery(reactor.context(reactor.size() - 1), *journal,
+                           std::move(api_delivery_opts));
 
   Router router;
   std::vector<std::pair<std::string, EventStatusView>> views;
@@ -299,6 +361,8 @@ int main(int argc, char** argv) {
   }
   views.emplace_back("deliveries",
                      [&delivery](std::string_view id) { return delivery.status_json(id); });
+  views.emplace_back("api_deliveries",
+                     [&api_delivery](std::string_view id) { return api_delivery.status_json(id); });
   add_event_routes(router, *journal, *ingest, views);
   add_ops_routes(router, *journal, checks);
   delivery.add_routes(router);
@@ -307,13 +371,32 @@ int main(int argc, char** argv) {
   // order, and POST /v1/events stays the first it looks at.
   auto svix_api = api::ApiService::open(api_options(config, *ingest), *journal);
   if (!svix_api) return fail_start("api", svix_api.error().message);
-  (*svix_api)->add_routes(router);
+  api_service = svix_api->get();
+  api_service->set_redelivery(
+      api::Redelivery{[&api_delivery](const std::string& endpoint, const std::string& msg) {
+                        api_delivery.resend(endpoint, msg);
+                      },
+                      [&api_delivery](const std::string& endpoint, std::int64_t since,
+                                      std::optional<std::int64_t> until) {
+                        api_delivery.recover(endpoint, since, until);
+                      }});
+  api_service->add_routes(router);
 
   // Consumers register their journal cursors before the first request can
   // be accepted: a new consumer starts at the newest event.
   if (auto started = delivery.start(); !started) {
     return fail_start("delivery", started.error().message);
   }
+  if (auto started = api_delivery.start(svix_endpoints(*api_service->store().endpoints()));
+      !started) {
+    return fail_start("api delivery", started.error().message);
+  }
+  // Runs on the API store's writer thread once a change is durable, before
+  // the API answers: new endpoints' cursors are set by then.
+  api_service->store().on_endpoints_changed(
+      [&api_delivery](std::shared_ptr<const api::EndpointSet> set) {
+        api_delivery.update(svix_endpoints(*set));
+      });
   if (runbooks) runbooks->start();
   if (hooks) hooks->start();
 
@@ -357,7 +440,9 @@ int main(int argc, char** argv) {
     // Hooks and delivery stop on their own reactors; each reports back here.
     server.drain([&] {
       boost::asio::post(io, [&] {
-        auto after_hooks = [&] { delivery.stop([&] { boost::asio::post(io, finish); }); };
+        auto after_hooks = [&] {
+          delivery.stop([&] { api_delivery.stop([&] { boost::asio::post(io, finish); }); });
+        };
         if (hooks) {
           hooks->stop([&, after_hooks] { boost::asio::post(io, after_hooks); });
         } else {

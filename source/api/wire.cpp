@@ -101,6 +101,25 @@ std::string endpoint_headers_json(const Endpoint& endpoint) {
   return json::serialize(json::object{{"headers", std::move(headers)}, {"sensitive", sensitive}});
 }
 
+std::string attempt_json(const Attempt& attempt, std::string_view message_json) {
+  static const char* const kStatusText[] = {"success", "pending", "fail", "sending", "canceled"};
+  json::object o;
+  o["url"] = attempt.url;
+  o["response"] = attempt.response;
+  o["responseStatusCode"] = attempt.response_status_code;
+  o["responseDurationMs"] = attempt.response_duration_ms;
+  o["status"] = attempt.status;
+  o["statusText"] =
+      attempt.status >= 0 && attempt.status <= 4 ? kStatusText[attempt.status] : "fail";
+  o["triggerType"] = attempt.trigger_type;
+  o["msgId"] = attempt.msg_id;
+  o["endpointId"] = attempt.endpoint_id;
+  o["id"] = attempt.id;
+  o["timestamp"] = format_rfc3339(attempt.timestamp_ms);
+  if (!message_json.empty()) o["msg"] = parse_or_null(message_json);
+  return json::serialize(o);
+}
+
 std::string list_json(const std::vector<std::string>& items, const std::optional<std::string>& it,
                       const std::optional<std::string>& prev, bool done) {
   std::string out = "{\"data\":[";

@@ -87,6 +87,10 @@ struct Config {
   std::size_t api_max_endpoint_headers = 20;
   std::size_t api_max_indexed_messages = 200000;
   std::size_t api_idempotency_keys = 10000;
+  std::string api_endpoint_ca;  // trust store (PEM) for API endpoints; empty: system CAs
+  Milliseconds attempt_retention{30LL * 24 * 3600 * 1000};
+  std::uint64_t attempt_max_bytes = 256ull << 20;
+  Milliseconds endpoint_disable_after{5LL * 24 * 3600 * 1000};
 
   bool hooks_enabled() const { return !git_url.empty() && git_hook_config_ttl.has_value(); }
 };
@@ -105,7 +109,7 @@ using GetEnv = std::function<const char*(const char* name)>;
 Result<CommandLine> parse_command_line(int argc, const char* const argv[],
                                        const GetEnv& getenv = nullptr);
 
-// "30", "30s", "500ms", "5m", "2h" (a bare number is seconds).
+// "30", "30s", "500ms", "5m", "2h", "30d" (a bare number is seconds).
 std::optional<Milliseconds> parse_duration(std::string_view text);
 // "4096", "64KiB", "1MiB", "1GiB" (K/M/G are binary multiples too).
 std::optional<std::uint64_t> parse_size(std::string_view text);

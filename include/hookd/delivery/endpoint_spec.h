@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,9 @@
 #include "hookd/core/signature.h"
 
 namespace hookd {
+
+struct Event;
+class SvixEndpointLink;
 
 enum class EndpointFormat { webhook, splunk_hec, ndjson };
 
@@ -37,8 +41,16 @@ struct EndpointSpec {
   std::size_t connections = 4;               // keep-alive pool, = requests in flight
   std::size_t batch = 100;                   // events per request (batched formats)
   bool gzip = false;                         // batched formats only
+  // Set for an endpoint made through the Svix API: its live settings (what
+  // it matches, how it signs, whether it is disabled), swapped by the API
+  // on every change; the format is then Svix's webhook.
+  std::shared_ptr<const SvixEndpointLink> svix;
 
   bool accepts(std::string_view type) const;
+  // By type for --endpoint endpoints; by Svix's rules for API endpoints.
+  bool accepts(const Event& event) const;
+  // An API endpoint disabled through the API: nothing is sent, nothing dropped.
+  bool paused() const;
 };
 
 // Errors name the endpoint and the key: `endpoint "siem": unknown key "fromat"`.

@@ -45,6 +45,9 @@ struct AttemptOutcome {
   int status = 0;           // the HTTP status; 0 when no response came
   std::string error;        // without a response: the client's error ("timeout: ...")
   std::string retry_after;  // the response's Retry-After header, "" when absent
+  // The first KiB of the response body, or the error when none came (what
+  // the Svix attempts API shows as `response`).
+  std::string response;
 
   bool success() const { return status >= 200 && status < 300; }
   // The endpoint asks to slow down: 429, 502, 504, or the attempt timed out.
