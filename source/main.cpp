@@ -231,6 +231,7 @@ api::Attempt attempt_of(const AttemptReport& report) {
   api::Attempt a;
   a.msg_id = report.event_id;
   a.endpoint_id = report.endpoint;
+  a.app_id = report.app_id;
   a.url = report.url;
   a.response = report.response;
   a.response_status_code = report.status_code;

@@ -29,6 +29,9 @@ constexpr std::uint64_t kMinSegmentBytes = 64 << 10;
 constexpr std::uint64_t kMaxSegmentBytes = 32 << 20;
 // With no traffic, expired segments are still dropped this often.
 constexpr auto kIdleCheck = std::chrono::seconds(60);
+// Attempts are written (and fdatasynced) at most this often: under load one
+// sync covers many, and an attempt is listed this much later at worst.
+constexpr auto kLinger = std::chrono::milliseconds(10);
 
 // <number>.jsonl, or nullopt for any other name.
 std::optional<std::uint32_t> segment_number(const fs::path& path) {
@@ -232,7 +235,8 @@ struct AttemptStore::Impl {
     std::string buffer;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> spans;
     spans.reserve(batch.size());
-    for (const Attempt& attempt : batch) {
+    for (Attempt& attempt : batch) {
+      attempt.response = attempt_response_text(attempt.response);
       std::string line = attempt_line(attempt);
       spans.emplace_back(base + buffer.size(), static_cast<std::uint32_t>(line.size()));
       buffer += line;
@@ -297,9 +301,13 @@ struct AttemptStore::Impl {
 
   void run() {
     std::unique_lock lock(queue_mutex);
+    auto last_write = std::chrono::steady_clock::now() - kLinger;
     while (true) {
       wake.wait_for(lock, kIdleCheck, [this] { return stopping || !queue.empty(); });
       if (stopping && queue.empty()) return;
+      // Let more attempts join this batch, unless stopping.
+      wake.wait_until(lock, last_write + kLinger, [this] { return stopping; });
+      last_write = std::chrono::steady_clock::now();
       std::vector<Attempt> batch;
       batch.swap(queue);
       lock.unlock();

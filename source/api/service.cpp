@@ -1,6 +1,5 @@
 #include "hookd/api/service.h"
 
-#include "hookd/api/attempt_codec.h"
 #include "hookd/api/ids.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
@@ -87,7 +86,6 @@ void ApiService::record_attempt(Attempt attempt) {
       return {};
     });
   }
-  attempt.response = attempt_response_text(attempt.response);
   attempts_->append(std::move(attempt));
 }
 

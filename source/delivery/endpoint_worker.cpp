@@ -16,6 +16,7 @@
 #include "hookd/delivery/endpoint_state.h"
 #include "hookd/delivery/endpoint_stats.h"
 #include "hookd/delivery/event_status_log.h"
+#include "hookd/delivery/svix_endpoint.h"
 #include "hookd/journal/journal.h"
 
 namespace hookd {
@@ -299,8 +300,9 @@ void Worker::on_dead_lettered(const BatchPtr& batch, const Status& written) {
 
 void Worker::report_attempts(const OutgoingBatch& batch, const EndpointSender::Answer& answer,
                              const AttemptOutcome& outcome) {
+  const std::string app_id = spec_.svix ? spec_.svix->get()->app_id : std::string();
   for (const auto& e : batch.events) {
-    context_.on_attempt(AttemptReport{spec_.name, e.event.id, spec_.url, outcome.status,
+    context_.on_attempt(AttemptReport{spec_.name, e.event.id, app_id, spec_.url, outcome.status,
                                       outcome.success(), outcome.response, answer.started_ms,
                                       answer.duration_ms, e.manual});
   }

@@ -49,7 +49,8 @@ class AttemptStore {
   AttemptStore(const AttemptStore&) = delete;
   AttemptStore& operator=(const AttemptStore&) = delete;
 
-  // Queues an attempt (its id already set); from any thread.
+  // Queues an attempt (its id already set; a response that is not UTF-8
+  // text is kept as base64); from any thread.
   void append(Attempt attempt);
   // Runs on the store's thread for each attempt once it is durable and
   // listed. Set before the first append; must not block for long.

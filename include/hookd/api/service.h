@@ -52,8 +52,8 @@ class ApiService {
 
   // Delivery's side of resend and recover; set before add_routes.
   void set_redelivery(Redelivery redelivery) { redelivery_ = std::move(redelivery); }
-  // One attempt delivery made to an API endpoint (id, app and status text
-  // filled in here); stored off the caller's thread. From any thread.
+  // One attempt delivery made to an API endpoint (its id, and its app when
+  // not given, filled in here); stored off the caller's thread. From any thread.
   void record_attempt(Attempt attempt);
 
  private:

@@ -11,6 +11,7 @@ namespace hookd {
 struct AttemptReport {
   std::string endpoint;  // the worker's name (for an API endpoint, its id)
   std::string event_id;  // the event (message) attempted
+  std::string app_id;    // a Svix API endpoint's application; "" for others
   std::string url;
   int status_code = 0;  // 0: no HTTP answer
   bool success = false;
