@@ -23,6 +23,8 @@
 #include "hookd/core/service_credentials.h"
 #include "hookd/core/service_notify.h"
 #include "hookd/daemon/module_options.h"
+#include "hookd/daemon/svix_wiring.h"
+#include "hookd/delivery/api_delivery.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
@@ -204,6 +206,14 @@ int main(int argc, char** argv) {
   // Delivery gets the last reactor, so with two or more threads its TLS work
   // does not share a thread with the hook runner.
   Delivery delivery(reactor.context(reactor.size() - 1), *journal, options.delivery);
+  // The Svix API's endpoints share delivery's reactor; their attempts go to
+  // the API (opened below, before any worker runs).
+  api::ApiService* api_service = nullptr;
+  options.api_delivery.on_attempt = [&api_service](AttemptReport report) {
+    api_service->record_attempt(attempt_of(report));
+  };
+  ApiDelivery api_delivery(reactor.context(reactor.size() - 1), *journal,
+                           std::move(options.api_delivery));
 
   Router router;
   std::vector<std::pair<std::string, EventStatusView>> views;
@@ -233,6 +243,8 @@ int main(int argc, char** argv) {
   }
   views.emplace_back("deliveries",
                      [&delivery](std::string_view id) { return delivery.status_json(id); });
+  views.emplace_back("api_deliveries",
+                     [&api_delivery](std::string_view id) { return api_delivery.status_json(id); });
   add_event_routes(router, *journal, options.ingest, views);
   add_ops_routes(router, *journal, checks);
   delivery.add_routes(router);
@@ -241,13 +253,32 @@ int main(int argc, char** argv) {
   // order, and POST /v1/events stays the first it looks at.
   auto svix_api = api::ApiService::open(options.api, *journal);
   if (!svix_api) return fail_start("api", svix_api.error().message);
-  (*svix_api)->add_routes(router);
+  api_service = svix_api->get();
+  api_service->set_redelivery(
+      api::Redelivery{[&api_delivery](const std::string& endpoint, const std::string& msg) {
+                        api_delivery.resend(endpoint, msg);
+                      },
+                      [&api_delivery](const std::string& endpoint, std::int64_t since,
+                                      std::optional<std::int64_t> until) {
+                        api_delivery.recover(endpoint, since, until);
+                      }});
+  api_service->add_routes(router);
 
   // Consumers register their journal cursors before the first request can
   // be accepted: a new consumer starts at the newest event.
   if (auto started = delivery.start(); !started) {
     return fail_start("delivery", started.error().message);
   }
+  if (auto started = api_delivery.start(svix_endpoints(*api_service->store().endpoints()));
+      !started) {
+    return fail_start("api delivery", started.error().message);
+  }
+  // Runs on the API store's writer thread once a change is durable, before
+  // the API answers: new endpoints' cursors are set by then.
+  api_service->store().on_endpoints_changed(
+      [&api_delivery](std::shared_ptr<const api::EndpointSet> set) {
+        api_delivery.update(svix_endpoints(*set));
+      });
   if (runbooks) runbooks->start();
   if (hooks) hooks->start();
 
@@ -307,7 +338,9 @@ int main(int argc, char** argv) {
     // Hooks and delivery stop on their own reactors; each reports back here.
     server.drain([&] {
       boost::asio::post(io, [&] {
-        auto after_hooks = [&] { delivery.stop([&] { boost::asio::post(io, finish); }); };
+        auto after_hooks = [&] {
+          delivery.stop([&] { api_delivery.stop([&] { boost::asio::post(io, finish); }); });
+        };
         if (hooks) {
           hooks->stop([&, after_hooks] { boost::asio::post(io, after_hooks); });
         } else {

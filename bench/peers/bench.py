@@ -336,6 +336,29 @@ def render(work, out_path):
                 f"| {fmt_ms(direct['p99'])} | 1.00× | request latency; {status_note(direct)}; "
                 f"{g(f'direct_{fmt}_note', '')} |")
 
+    # 4. Svix API
+    events = load_summary(work, "svix-events")
+    create = load_summary(work, "svix-create")
+    base = events["rps"] if events else None
+    if create:
+        add(f"| 4 svix | message create, `POST /api/v1/app/{{app}}/msg` (SDK headers) "
+            f"| {fmt_rate(create['rps'])} req/s | {fmt_ms(create['p50'])} | {fmt_ms(create['p99'])} "
+            f"| {fmt_ratio(create['rps'], base)} of /v1/events | {status_note(create)}; "
+            f"load average {g('svix_load', '?')} |")
+    else:
+        add("| 4 svix | message create through the API | not measured | | | | |")
+    if events:
+        add(f"| 4 svix | `POST /v1/events`, same hookd and journal (peer) | {fmt_rate(events['rps'])} req/s "
+            f"| {fmt_ms(events['p50'])} | {fmt_ms(events['p99'])} | 1.00× | {status_note(events)} |")
+    eps = g("svix_e2e_eps")
+    if eps in (None, ""):
+        add(f"| 4 svix | end to end, SDK creates -> signed TLS delivery | not measured | | | | "
+            f"{g('svix_e2e_skipped', '')} |")
+    else:
+        add(f"| 4 svix | end to end, SDK-pattern creates -> signed delivery over TLS "
+            f"| {fmt_rate(eps)} messages/s | {fmt_ms(g('svix_e2e_p50_ms'))} "
+            f"| {fmt_ms(g('svix_e2e_p99_ms'))} | | create-to-delivery latency; {g('svix_e2e_note', '')} |")
+
     # Micro-benchmarks
     for bench in ("core_bench", "journal_bench"):
         data = load_json(os.path.join(work, f"micro-{bench}.json"))

@@ -3,11 +3,20 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace hookd::api {
 
 IdempotencyCache::IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms)
-    : capacity_(std::max<std::size_t>(1, capacity)), ttl_ms_(ttl_ms) {}
+    : capacity_(std::max<std::size_t>(1, capacity)), ttl_ms_(ttl_ms) {
+  entries_.reserve(capacity_ + 1);
+}
+
+std::size_t IdempotencyCache::DigestHash::operator()(const std::string& digest) const {
+  std::size_t hash = 0;
+  std::memcpy(&hash, digest.data(), std::min(sizeof hash, digest.size()));
+  return hash;
+}
 
 std::string IdempotencyCache::key_of(const HttpRequest& request, std::string_view idempotency_key) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -19,7 +28,9 @@ std::string IdempotencyCache::key_of(const HttpRequest& request, std::string_vie
     EVP_DigestUpdate(ctx, size.data(), size.size());
     EVP_DigestUpdate(ctx, part.data(), part.size());
   };
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  // Fetched once: OpenSSL 3 looks EVP_sha256() up again on every digest.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_DigestInit_ex(ctx, md, nullptr);
   add(idempotency_key);
   add(request.header("authorization"));
   add(request.method);

@@ -4,6 +4,12 @@
 
 namespace hookd::api {
 
+bool MessageFilter::matches(const MessageEntry& entry) const {
+  if (!event_types.empty() && !event_types.count(entry.event_type)) return false;
+  return channel.empty() ||
+         std::find(entry.channels.begin(), entry.channels.end(), channel) != entry.channels.end();
+}
+
 MessageIndex::MessageIndex(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
 
 bool MessageIndex::reserve(const std::string& app_id, const std::string& event_id) {
@@ -80,14 +86,8 @@ Page<MessageEntry> MessageIndex::list(const std::string& app_id, ListQuery query
   std::lock_guard lock(mutex_);
   auto app = apps_.find(app_id);
   if (app == apps_.end()) return out;
-  auto page = paginate(app->second.by_id, query, [&](const MessageEntry& entry) {
-    if (!filter.event_types.empty() && !filter.event_types.count(entry.event_type)) return false;
-    if (!filter.channel.empty() && std::find(entry.channels.begin(), entry.channels.end(),
-                                             filter.channel) == entry.channels.end()) {
-      return false;
-    }
-    return true;
-  });
+  auto page = paginate(app->second.by_id, query,
+                       [&](const MessageEntry& entry) { return filter.matches(entry); });
   // Copies: the entries may go once the lock is released.
   storage.clear();
   storage.reserve(page.items.size());

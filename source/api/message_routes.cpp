@@ -105,25 +105,7 @@ void list(ApiContext& context, HttpRequest& request, Responder respond) {
   bool with_content = read_query_bool(query, "with_content", true, errors);
   auto before = read_query_time(query, "before", errors);
   auto after = read_query_time(query, "after", errors);
-  MessageFilter filter;
-  for (auto [it, end] = query.equal_range("event_types"); it != end; ++it) {
-    std::string_view rest = it->second;
-    while (!rest.empty()) {
-      std::size_t comma = rest.find(',');
-      std::string name(rest.substr(0, comma));
-      if (!name.empty()) filter.event_types.insert(name);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-  }
-  for (const auto& [key, value] : query) {
-    if (key.rfind("event_types[", 0) == 0 && key.back() == ']') filter.event_types.insert(value);
-  }
-  if (auto channel = query_value(query, "channel")) {
-    if (!valid_limited_string(*channel, 128)) {
-      errors.push_back({{"query", "channel"}, "Invalid channel", "value_error"});
-    }
-    filter.channel = *channel;
-  }
+  MessageFilter filter = read_message_filter(query, errors);
   if (!errors.empty()) return respond(reply_validation(errors));
   if (before) list.before_key = id_at("msg_", *before, false);
   if (after) list.after_key = id_at("msg_", *after, true);

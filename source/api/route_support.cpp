@@ -177,4 +177,27 @@ std::optional<std::int64_t> read_query_time(const Query& query, const std::strin
   return ms;
 }
 
+MessageFilter read_message_filter(const Query& query, ValidationItems& errors) {
+  MessageFilter filter;
+  for (auto [it, end] = query.equal_range("event_types"); it != end; ++it) {
+    std::string_view rest = it->second;
+    while (!rest.empty()) {
+      std::size_t comma = rest.find(',');
+      std::string name(rest.substr(0, comma));
+      if (!name.empty()) filter.event_types.insert(name);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  for (const auto& [key, value] : query) {
+    if (key.rfind("event_types[", 0) == 0 && key.back() == ']') filter.event_types.insert(value);
+  }
+  if (auto channel = query_value(query, "channel")) {
+    if (!valid_limited_string(*channel, 128)) {
+      errors.push_back({{"query", "channel"}, "Invalid channel", "value_error"});
+    }
+    filter.channel = *channel;
+  }
+  return filter;
+}
+
 }  // namespace hookd::api

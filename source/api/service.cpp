@@ -1,23 +1,35 @@
 #include "hookd/api/service.h"
 
+#include "hookd/api/ids.h"
 #include "hookd/core/log.h"
+#include "hookd/core/metrics.h"
 
 namespace hookd::api {
 
-ApiService::ApiService(ApiOptions options, Journal& journal, std::unique_ptr<ApiStore> store)
+ApiService::ApiService(ApiOptions options, Journal& journal, std::unique_ptr<ApiStore> store,
+                       std::unique_ptr<AttemptStore> attempts)
     : options_(std::move(options)),
       journal_(journal),
       store_(std::move(store)),
+      attempts_(std::move(attempts)),
       messages_(options_.max_indexed_messages),
       auth_(options_.tokens, options_.jwt_secret),
       idempotency_(options_.idempotency_keys, options_.idempotency_ttl_ms),
-      context_{*store_, messages_, journal_, auth_, idempotency_, options_.retry_after_seconds} {}
+      context_{*store_,         messages_,    journal_,
+               auth_,           idempotency_, options_.retry_after_seconds,
+               attempts_.get(), &redelivery_} {
+  attempts_->on_recorded([this](const Attempt& attempt) { disable_if_failing(attempt); });
+}
 
 Result<std::unique_ptr<ApiService>> ApiService::open(ApiOptions options, Journal& journal) {
   auto store = ApiStore::open(options.dir, options.limits);
   if (!store) return store.error();
-  std::unique_ptr<ApiService> service(
-      new ApiService(std::move(options), journal, std::move(store).value()));
+  AttemptStoreOptions attempt_options{options.dir / "attempts", options.attempt_retention_ms,
+                                      options.attempt_max_bytes};
+  auto attempts = AttemptStore::open(std::move(attempt_options));
+  if (!attempts) return attempts.error();
+  std::unique_ptr<ApiService> service(new ApiService(
+      std::move(options), journal, std::move(store).value(), std::move(attempts).value()));
   if (auto indexed = service->index_journal(); !indexed) return indexed.error();
   if (!service->auth_.configured()) {
     log::warn("svix api: no --api-token or --api-jwt-secret: every /api/v1 request gets 403");
@@ -55,10 +67,60 @@ void ApiService::add_routes(Router& router) {
        {"/api/v1/health", "/api/v1/health/", "/api/v1/health/ping", "/api/v1/health/ping/"}) {
     router.add("GET", path, [](HttpRequest&, Responder respond) { respond(reply_no_content()); });
   }
+  // The router tries routes in order (twice per request: once to run, once
+  // for the metrics label): the busiest, message create, comes first.
+  add_message_routes(router, context_);
   add_application_routes(router, context_);
   add_event_type_routes(router, context_);
   add_endpoint_routes(router, context_);
-  add_message_routes(router, context_);
+  add_attempt_routes(router, context_);
+}
+
+void ApiService::record_attempt(Attempt attempt) {
+  attempt.id = new_id("atmpt_");
+  if (attempt.app_id.empty()) {
+    attempt.app_id = store_->read([&](const Model& model) -> std::string {
+      for (const auto& [app_id, endpoints] : model.endpoints) {
+        if (endpoints.count(attempt.endpoint_id)) return app_id;
+      }
+      return {};
+    });
+  }
+  attempts_->append(std::move(attempt));
+}
+
+void ApiService::disable_if_failing(const Attempt& attempt) {
+  if (attempt.status == kAttemptSuccess) return;
+  const std::int64_t now = now_unix_ms();
+  const EndpointHealth health = attempts_->health(attempt.endpoint_id);
+  if (!should_disable(health, now, options_.endpoint_disable_after_ms)) return;
+  // The clock starts again: once enabled, the endpoint gets the whole
+  // period before it is disabled again.
+  attempts_->reset_health(attempt.endpoint_id);
+  const std::int64_t since = *health.failing_since_ms;
+  ApiStore* store = store_.get();
+  store_->change(
+      [&](Model& model) -> Change {
+        Endpoint* endpoint = model.find_endpoint(attempt.app_id, attempt.endpoint_id);
+        if (!endpoint || endpoint->disabled) return Change{304, {}, {}, {}, false};
+        Endpoint before = *endpoint;
+        endpoint->disabled = true;
+        endpoint->updated_ms = now;
+        Change change{200, {}, {store->save(*endpoint)}, {}, true};
+        change.undo = [before](Model& model) {
+          if (Endpoint* e = model.find_endpoint(before.app_id, before.id)) *e = before;
+        };
+        return change;
+      },
+      [endpoint = attempt.endpoint_id, app = attempt.app_id, since](int status, std::string) {
+        if (status != 200) return;
+        static Counter& disabled =
+            metrics().counter("hookd_api_endpoints_disabled_total",
+                              "API endpoints disabled after failing for --endpoint-disable-after");
+        disabled.inc();
+        log::warn("svix api: endpoint disabled: no successful delivery since failing_since",
+                  {{"endpoint", endpoint}, {"app", app}, {"failing_since", format_rfc3339(since)}});
+      });
 }
 
 }  // namespace hookd::api

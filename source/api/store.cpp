@@ -73,6 +73,10 @@ Endpoint* Model::find_endpoint(const std::string& app_id, std::string_view id_or
   return nullptr;
 }
 
+const Endpoint* Model::find_endpoint(const std::string& app_id, std::string_view id_or_uid) const {
+  return const_cast<Model*>(this)->find_endpoint(app_id, id_or_uid);
+}
+
 std::size_t Model::endpoint_count(const std::string& app_id) const {
   auto app = endpoints.find(app_id);
   return app == endpoints.end() ? 0 : app->second.size();

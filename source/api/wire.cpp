@@ -1,6 +1,7 @@
 #include "hookd/api/wire.h"
 
 #include <boost/json.hpp>
+#include <cstdio>
 
 #include "hookd/api/json_fields.h"
 
@@ -13,6 +14,24 @@ namespace json = boost::json;
 
 json::value optional_string(const std::string& value) {
   return value.empty() ? json::value(nullptr) : json::value(value);
+}
+
+// `text` as a JSON string literal.
+void append_quoted(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
 }
 
 json::value parse_or_null(std::string_view text) {
@@ -73,19 +92,37 @@ std::string endpoint_json(const Endpoint& endpoint) {
 }
 
 std::string message_json(const MessageEntry& message, std::string_view payload_json) {
-  json::object o;
-  o["eventId"] = optional_string(message.event_id);
-  o["eventType"] = message.event_type;
-  o["payload"] = parse_or_null(payload_json);
-  if (o["payload"].is_null()) o["payload"] = json::object{{"expired", true}};
-  if (message.channels.empty()) {
-    o["channels"] = nullptr;
+  // Written out by hand: every message create answers with one, and the
+  // payload is compact JSON already (validated on the way in, or the
+  // journal's copy), spliced in as it is rather than parsed and written again.
+  std::string out;
+  out.reserve(160 + payload_json.size());
+  out += "{\"eventId\":";
+  if (message.event_id.empty()) {
+    out += "null";
   } else {
-    o["channels"] = optional_strings(message.channels);
+    append_quoted(out, message.event_id);
   }
-  o["id"] = message.id;
-  o["timestamp"] = message.timestamp;
-  return json::serialize(o);
+  out += ",\"eventType\":";
+  append_quoted(out, message.event_type);
+  out += ",\"payload\":";
+  out += payload_json.empty() ? std::string_view(R"({"expired":true})") : payload_json;
+  out += ",\"channels\":";
+  if (message.channels.empty()) {
+    out += "null";
+  } else {
+    for (std::size_t i = 0; i < message.channels.size(); ++i) {
+      out += i == 0 ? '[' : ',';
+      append_quoted(out, message.channels[i]);
+    }
+    out += ']';
+  }
+  out += ",\"id\":";
+  append_quoted(out, message.id);
+  out += ",\"timestamp\":";
+  append_quoted(out, message.timestamp);
+  out += '}';
+  return out;
 }
 
 std::string endpoint_headers_json(const Endpoint& endpoint) {
@@ -99,6 +136,25 @@ std::string endpoint_headers_json(const Endpoint& endpoint) {
     }
   }
   return json::serialize(json::object{{"headers", std::move(headers)}, {"sensitive", sensitive}});
+}
+
+std::string attempt_json(const Attempt& attempt, std::string_view message_json) {
+  static const char* const kStatusText[] = {"success", "pending", "fail", "sending", "canceled"};
+  json::object o;
+  o["url"] = attempt.url;
+  o["response"] = attempt.response;
+  o["responseStatusCode"] = attempt.response_status_code;
+  o["responseDurationMs"] = attempt.response_duration_ms;
+  o["status"] = attempt.status;
+  o["statusText"] =
+      attempt.status >= 0 && attempt.status <= 4 ? kStatusText[attempt.status] : "fail";
+  o["triggerType"] = attempt.trigger_type;
+  o["msgId"] = attempt.msg_id;
+  o["endpointId"] = attempt.endpoint_id;
+  o["id"] = attempt.id;
+  o["timestamp"] = format_rfc3339(attempt.timestamp_ms);
+  if (!message_json.empty()) o["msg"] = parse_or_null(message_json);
+  return json::serialize(o);
 }
 
 std::string list_json(const std::vector<std::string>& items, const std::optional<std::string>& it,

@@ -20,7 +20,7 @@ auto duration_flag(Milliseconds Config::*member, bool allow_zero = false) {
   return [member, allow_zero](Config& c, const std::string& v) -> std::optional<std::string> {
     auto d = parse_duration(v);
     if (!d || (!allow_zero && d->count() == 0)) {
-      return "expected a duration such as 30s, 500ms, 5m" +
+      return "expected a duration such as 30s, 500ms, 5m, 2d" +
              std::string(allow_zero ? "" : " (greater than zero)");
     }
     c.*member = *d;
@@ -327,6 +327,16 @@ FlagGroup api_flags() {
       count_flag(&Config::api_max_indexed_messages, 1));
   add("api-idempotency-keys", nullptr, "idempotency-key answers kept for 24h (default 10000)",
       count_flag(&Config::api_idempotency_keys, 1));
+  add("api-endpoint-ca", nullptr,
+      "CA bundle (PEM) that API endpoints' certificates must chain to (default: system CAs)",
+      text_flag(&Config::api_endpoint_ca));
+  add("attempt-retention", nullptr, "how long delivery attempts are kept (default 30d)",
+      duration_flag(&Config::attempt_retention));
+  add("attempt-max-bytes", nullptr, "disk the kept attempts may use (default 256MiB)",
+      size_flag(&Config::attempt_max_bytes, 1 << 16));
+  add("endpoint-disable-after", nullptr,
+      "disable an API endpoint failing without a success this long (default 5d)",
+      duration_flag(&Config::endpoint_disable_after));
   return g;
 }
 

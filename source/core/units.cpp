@@ -42,6 +42,8 @@ std::optional<Milliseconds> parse_duration(std::string_view text) {
     scale = 60'000;
   } else if (unit == "h") {
     scale = 3'600'000;
+  } else if (unit == "d") {
+    scale = 86'400'000;
   } else {
     return std::nullopt;
   }

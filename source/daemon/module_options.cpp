@@ -158,6 +158,26 @@ api::ApiOptions api_options(const Config& config, const fs::path& data_dir,
   options.max_indexed_messages = config.api_max_indexed_messages;
   options.idempotency_keys = config.api_idempotency_keys;
   options.retry_after_seconds = retry_after_seconds;
+  options.attempt_retention_ms = config.attempt_retention.count();
+  options.attempt_max_bytes = config.attempt_max_bytes;
+  options.endpoint_disable_after_ms = config.endpoint_disable_after.count();
+  return options;
+}
+
+// API endpoints are delivered with the --endpoint endpoints' retry settings.
+Result<ApiDeliveryOptions> api_delivery_options(const Config& config, const fs::path& data_dir,
+                                                const DeliveryOptions& delivery) {
+  if (!config.api_endpoint_ca.empty() &&
+      !std::filesystem::is_regular_file(config.api_endpoint_ca)) {
+    return make_error("--api-endpoint-ca: " + config.api_endpoint_ca + ": no such file");
+  }
+  ApiDeliveryOptions options;
+  options.dir = data_dir / "delivery" / "api";
+  options.ca_file = config.api_endpoint_ca;
+  options.retry_schedule = delivery.retry_schedule;
+  options.jitter = delivery.jitter;
+  options.min_backoff_throttled = delivery.min_backoff_throttled;
+  options.window = delivery.window;
   return options;
 }
 
@@ -223,6 +243,9 @@ Result<ModuleOptions> module_options(const Config& config) {
   auto delivery = delivery_options(config, options.data_dir);
   if (!delivery) return delivery.error();
   options.delivery = std::move(delivery).value();
+  auto api_delivery = api_delivery_options(config, options.data_dir, options.delivery);
+  if (!api_delivery) return api_delivery.error();
+  options.api_delivery = std::move(api_delivery).value();
 
   if (config.hooks_enabled()) {
     options.runbooks = runbooks_options(config, options.data_dir);

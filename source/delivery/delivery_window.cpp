@@ -13,10 +13,10 @@ namespace {
 constexpr std::size_t kReadChunk = 512;    // events per journal read
 constexpr std::size_t kReadBudget = 4096;  // events looked at per fill, then yield
 
-PendingEvent pending_event(const StoredEvent& stored, bool track) {
+PendingEvent pending_event(const StoredEvent& stored, const EndpointSpec& spec, bool track) {
   PendingEvent e;
   e.seq = track ? stored.seq : 0;
-  e.event = render_event(stored.event);
+  e.event = render_event_for(spec, stored.event);
   e.arrival_ms = stored.event.arrival_unix_ms;
   return e;
 }
@@ -52,12 +52,12 @@ DeliveryWindow::FillResult DeliveryWindow::fill(Journal& journal, const Endpoint
       if (stored.seq <= read_seq_) continue;
       read_seq_ = stored.seq;
       if (budget > 0) --budget;
-      if (!spec.accepts(stored.event.type)) {
+      if (!spec.accepts(stored.event)) {
         log.set_state(stored.event.id, DeliveryState::filtered);
         continue;
       }
       unfinished_.insert(stored.seq);
-      fresh_.push_back(pending_event(stored, true));
+      fresh_.push_back(pending_event(stored, spec, true));
       ++held_;
       log.set_state(stored.event.id, DeliveryState::pending);
     }
@@ -90,11 +90,10 @@ std::size_t DeliveryWindow::fill_since(Journal& journal, const EndpointSpec& spe
       std::int64_t t = stored.event.arrival_unix_ms != 0 ? stored.event.arrival_unix_ms
                                                          : event_time_ms(stored.event);
       // Events still unfinished are being delivered anyway.
-      if (t < scan.since_ms || !spec.accepts(stored.event.type) ||
-          unfinished_.count(stored.seq) != 0) {
+      if (t < scan.since_ms || !spec.accepts(stored.event) || unfinished_.count(stored.seq) != 0) {
         continue;
       }
-      fresh_.push_back(pending_event(stored, false));
+      fresh_.push_back(pending_event(stored, spec, false));
       live_->replay += 1;
       ++held_;
       log.set_state(stored.event.id, DeliveryState::pending);
@@ -186,6 +185,13 @@ std::size_t DeliveryWindow::queue_replays(
   }
   live_->replay += queued;
   return queued;
+}
+
+void DeliveryWindow::queue_manual(PendingEvent event) {
+  event.seq = 0;
+  event.manual = true;
+  replay_queue_.push_back(std::move(event));
+  live_->replay += 1;
 }
 
 }  // namespace hookd

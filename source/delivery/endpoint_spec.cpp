@@ -12,6 +12,7 @@
 #include "hookd/core/ascii.h"
 #include "hookd/core/event.h"
 #include "hookd/delivery/retry_policy.h"
+#include "hookd/delivery/svix_endpoint.h"
 
 namespace hookd {
 
@@ -71,6 +72,14 @@ bool EndpointSpec::accepts(std::string_view type) const {
     if (e == "*" || e == type) return true;
   }
   return false;
+}
+
+bool EndpointSpec::accepts(const Event& event) const {
+  return svix ? svix_endpoint_matches(*svix->get(), event) : accepts(event.type);
+}
+
+bool EndpointSpec::paused() const {
+  return svix && svix->get()->disabled;
 }
 
 bool valid_endpoint_name(std::string_view name) {

@@ -6,6 +6,14 @@
 
 namespace hookd {
 
+namespace {
+constexpr const char* kBacklogGauge = "hookd_delivery_backlog";
+}  // namespace
+
+void remove_endpoint_series(const std::string& endpoint) {
+  metrics().remove_gauge_callback(kBacklogGauge, {{"endpoint", endpoint}});
+}
+
 void EndpointStats::register_metrics(const std::string& endpoint,
                                      std::shared_ptr<const LiveCounts> live,
                                      std::shared_ptr<const std::atomic<std::uint64_t>> last_seq) {
@@ -34,9 +42,8 @@ void EndpointStats::register_metrics(const std::string& endpoint,
       &m.gauge("hookd_delivery_in_flight_events", "Events in requests awaiting a response", l);
   window_ = &m.gauge("hookd_delivery_window_events",
                      "Events held in memory (limit: --delivery-window)", l);
-  m.gauge_callback("hookd_delivery_backlog",
-                   "Events not yet finished: journal after the cursor, plus replays", l,
-                   [live, last_seq] {
+  m.gauge_callback(kBacklogGauge, "Events not yet finished: journal after the cursor, plus replays",
+                   l, [live, last_seq] {
                      std::uint64_t l = last_seq->load(), c = live->cursor.load();
                      return static_cast<double>((l > c ? l - c : 0) + live->replay.load());
                    });

@@ -16,6 +16,7 @@
 #include "hookd/delivery/endpoint_state.h"
 #include "hookd/delivery/endpoint_stats.h"
 #include "hookd/delivery/event_status_log.h"
+#include "hookd/delivery/svix_endpoint.h"
 #include "hookd/journal/journal.h"
 
 namespace hookd {
@@ -49,7 +50,7 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
         io_(*context.io),
         journal_(*context.journal),
         spec_(std::move(spec)),
-        consumer_("endpoint:" + spec_.name),
+        consumer_(context.consumer_prefix + spec_.name),
         log_(context.status_events, context.max_attempts_shown),
         window_(context.window),
         dead_letters_(std::make_shared<DeadLetterStore>(
@@ -68,6 +69,9 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
   void reopen() override;
   SinceReplay replay_since(std::int64_t since_ms) override;
   void replay_dead_letters(std::function<void(std::optional<std::size_t>)> done) override;
+  void send_manual(const StoredEvent& stored) override;
+  void recover_dead_letters(std::int64_t since_ms, std::optional<std::int64_t> until_ms,
+                            std::function<void(std::optional<std::size_t>)> done) override;
   EndpointSummary summary(std::uint64_t journal_last_seq) const override;
   bool has_status(const std::string& id) const override { return log_.contains(id); }
   std::string status_json(const std::string& id, const StoredEvent* stored) const override;
@@ -82,6 +86,10 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
   void on_dead_lettered(const BatchPtr& batch, const Status& written);
   void arm_retry_timer();
   void on_retry_timer();
+  void report_attempts(const OutgoingBatch& batch, const EndpointSender::Answer& answer,
+                       const AttemptOutcome& outcome);
+  void queue_dead_letters(std::function<bool(const DeadLetter&)> wanted, bool manual,
+                          std::function<void(std::optional<std::size_t>)> done);
   void advance_cursor() {
     if (window_.advance_cursor()) cursor_.schedule();
   }
@@ -90,7 +98,7 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
   boost::asio::io_context& io_;
   Journal& journal_;
   const EndpointSpec spec_;
-  const std::string consumer_;  // "endpoint:<name>"
+  const std::string consumer_;  // "<prefix><name>"
   EventStatusLog log_;
   DeliveryWindow window_;
   std::shared_ptr<DeadLetterStore> dead_letters_;
@@ -191,7 +199,7 @@ void Worker::pump() {
 }
 
 void Worker::dispatch() {
-  if (state_.disabled() || stopping_ || !sender_) return;
+  if (state_.disabled() || spec_.paused() || stopping_ || !sender_) return;
   const std::size_t per_request = spec_.format == EndpointFormat::webhook ? 1 : spec_.batch;
   std::weak_ptr<Worker> weak = weak_from_this();
   while (sender_->has_room()) {
@@ -218,6 +226,7 @@ void Worker::on_answer(const BatchPtr& batch, EndpointSender::Answer answer) {
     log_.add_attempt(e.event.id, AttemptRecord{answer.started_ms, outcome.status, outcome.error,
                                                answer.duration_ms});
   }
+  if (context_.on_attempt) report_attempts(*batch, answer, outcome);
   stats_.attempted(outcome, batch->events[0].event.id);
   if (outcome.success()) {
     on_delivered(*batch);
@@ -234,6 +243,11 @@ void Worker::on_failure(const BatchPtr& batch, const AttemptOutcome& outcome) {
       stats_.set_disabled(true);
     }
     window_.retry_first(batch);
+    return;
+  }
+  if (batch->events.front().manual) {
+    // As in Svix, a manual attempt is not retried: a dead letter stays one.
+    window_.finish(*batch, false);
     return;
   }
   ++batch->failures;
@@ -294,6 +308,16 @@ void Worker::on_dead_lettered(const BatchPtr& batch, const Status& written) {
   pump();
 }
 
+void Worker::report_attempts(const OutgoingBatch& batch, const EndpointSender::Answer& answer,
+                             const AttemptOutcome& outcome) {
+  const std::string app_id = spec_.svix ? spec_.svix->get()->app_id : std::string();
+  for (const auto& e : batch.events) {
+    context_.on_attempt(AttemptReport{spec_.name, e.event.id, app_id, spec_.url, outcome.status,
+                                      outcome.success(), outcome.response, answer.started_ms,
+                                      answer.duration_ms, e.manual});
+  }
+}
+
 // ---- retries ----
 
 void Worker::arm_retry_timer() {
@@ -326,14 +350,41 @@ SinceReplay Worker::replay_since(std::int64_t since_ms) {
 }
 
 void Worker::replay_dead_letters(std::function<void(std::optional<std::size_t>)> done) {
+  queue_dead_letters([](const DeadLetter&) { return true; }, false, std::move(done));
+}
+
+void Worker::recover_dead_letters(std::int64_t since_ms, std::optional<std::int64_t> until_ms,
+                                  std::function<void(std::optional<std::size_t>)> done) {
+  auto wanted = [since_ms, until_ms](const DeadLetter& letter) {
+    return letter.arrival_unix_ms >= since_ms && (!until_ms || letter.arrival_unix_ms <= *until_ms);
+  };
+  queue_dead_letters(wanted, true, std::move(done));
+}
+
+void Worker::send_manual(const StoredEvent& stored) {
+  if (stopping_ || !started_) return;
+  PendingEvent e;
+  e.event = render_event_for(spec_, stored.event);
+  e.arrival_ms = stored.event.arrival_unix_ms;
+  window_.queue_manual(std::move(e));
+  log_.set_state(stored.event.id, DeliveryState::pending);
+  pump();
+}
+
+void Worker::queue_dead_letters(std::function<bool(const DeadLetter&)> wanted, bool manual,
+                                std::function<void(std::optional<std::size_t>)> done) {
   std::weak_ptr<Worker> weak = weak_from_this();
-  dead_letters_->read([weak, done = std::move(done)](std::vector<DeadLetter> live) {
+  dead_letters_->read([weak, wanted = std::move(wanted), manual,
+                       done = std::move(done)](std::vector<DeadLetter> live) {
     auto self = weak.lock();
     if (!self) return done(std::nullopt);
     std::vector<PendingEvent> events;
     events.reserve(live.size());
-    for (auto& letter : live)
+    for (auto& letter : live) {
+      if (!wanted(letter)) continue;
       events.push_back(replay_of(std::move(letter)));
+      events.back().manual = manual;
+    }
     const DeadLetterStore& store = *self->dead_letters_;
     std::size_t queued = self->window_.queue_replays(
         std::move(events), [&store](const std::string& id) { return store.contains(id); });
@@ -372,7 +423,7 @@ std::string Worker::status_json(const std::string& id, const StoredEvent* stored
   // Older than the events the log keeps: what the cursor says.
   DeliveryState otherwise = DeliveryState::pending;
   if (stored) {
-    if (!spec_.accepts(stored->event.type)) {
+    if (!spec_.accepts(stored->event)) {
       otherwise = DeliveryState::filtered;
     } else if (dead_letters_->contains(id)) {
       otherwise = DeliveryState::dead_letter;

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "hookd/core/ascii.h"
+#include "hookd/delivery/svix_format.h"
 
 namespace hookd {
 
@@ -57,6 +58,11 @@ RenderedEvent render_event(const Event& event) {
   return RenderedEvent{event.id, event.type, to_json(event), event_time_ms(event)};
 }
 
+RenderedEvent render_event_for(const EndpointSpec& spec, const Event& event) {
+  if (!spec.svix) return render_event(event);
+  return RenderedEvent{event.id, event.type, event.payload_json, event_time_ms(event)};
+}
+
 RequestBuilder::RequestBuilder(const EndpointSpec& spec, std::string_view user_agent,
                                std::string_view host)
     : spec_(spec),
@@ -76,6 +82,9 @@ RequestBuilder::RequestBuilder(const EndpointSpec& spec, std::string_view user_a
 }
 
 OutgoingRequest RequestBuilder::webhook(const RenderedEvent& event, std::int64_t now_unix) const {
+  if (spec_.svix) {
+    return svix_request(*spec_.svix->get(), event, now_unix * 1000, user_agent_, basic_auth_);
+  }
   OutgoingRequest req;
   req.headers.reserve(6 + spec_.headers.size());
   req.headers.emplace_back("Content-Type", "application/json");

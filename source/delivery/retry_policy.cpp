@@ -14,6 +14,8 @@ using std::chrono::milliseconds;
 
 namespace {
 
+constexpr std::size_t kAttemptResponseBytes = 1024;
+
 std::string json_quote(std::string_view s) {
   return boost::json::serialize(boost::json::string(s));
 }
@@ -170,9 +172,16 @@ AttemptOutcome outcome_of(const Result<IncomingResponse>& response) {
   AttemptOutcome outcome;
   if (!response) {
     outcome.error = response.error().message;
+    outcome.response = outcome.error;
     return outcome;
   }
   outcome.status = response->status;
+  // Cut at a character boundary, so the JSON that shows it stays UTF-8.
+  const std::string& body = response->body;
+  std::size_t keep = std::min(body.size(), kAttemptResponseBytes);
+  while (keep > 0 && keep < body.size() && (static_cast<unsigned char>(body[keep]) & 0xC0) == 0x80)
+    --keep;
+  outcome.response = body.substr(0, keep);
   // Only a failure's Retry-After matters.
   if (!outcome.success()) outcome.retry_after = response->header("retry-after");
   return outcome;

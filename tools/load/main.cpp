@@ -64,6 +64,7 @@ struct Options {
   std::size_t array = 0;  // events per request; 0: as the body file has them
   bool ndjson = false;
   bool keep_ids = false;
+  bool idempotency_keys = false;  // a fresh idempotency-key per request, as the Svix SDKs send
   std::size_t threads = 1;
   bool insecure = false;
   std::string ca_file;
@@ -152,6 +153,8 @@ Options parse_options(int argc, char** argv, bool* help) {
     ("array", po::value(&options.array), "N events per request (a JSON array of fresh copies)")
     ("ndjson", po::bool_switch(&options.ndjson), "send events as newline-delimited JSON")
     ("keep-ids", po::bool_switch(&options.keep_ids), "send bodies unchanged (duplicate ids)")
+    ("idempotency-keys", po::bool_switch(&options.idempotency_keys),
+     "a fresh 'idempotency-key: auto_<id>' on every request, as the Svix SDKs send")
     ("threads,t", po::value(&options.threads)->default_value(1), "io threads")
     ("insecure,k", po::bool_switch(&options.insecure), "https: skip certificate verification")
     ("ca", po::value(&options.ca_file), "https: CA bundle to verify the server with")
@@ -455,6 +458,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!run_.bodies.empty()) request_.set(http::field::content_type, options.content_type);
     for (const auto& [name, value] : options.headers)
       request_.set(name, value);
+    if (options.idempotency_keys) request_.set("idempotency-key", "auto_" + first_id);
     if (run_.secret) {
       const std::int64_t now = hookd::now_unix_ms() / 1000;
       request_.set("webhook-id", first_id);

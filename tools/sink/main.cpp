@@ -57,6 +57,14 @@ std::int64_t unix_ms() {
       .count();
 }
 
+// webhook-<part> (Standard Webhooks), else svix-<part> (what Svix sends).
+std::string_view signature_header(const http::request<http::string_body>& request,
+                                  const std::string& part) {
+  std::string_view standard = request["webhook-" + part];
+  if (!standard.empty()) return standard;
+  return request["svix-" + part];
+}
+
 struct Reply {
   int status = 200;
   std::string body;
@@ -211,11 +219,14 @@ class Sink {
       body = decoded;
     }
 
-    const std::string webhook_id(request["webhook-id"]);
+    // Svix sends the same three headers as svix-*, over the bare payload
+    // (whose own "id", if any, is not the message id).
+    const bool svix = request["webhook-id"].empty() && !request["svix-id"].empty();
+    const std::string webhook_id(signature_header(request, "id"));
     if (format == "webhook" && secret_) {
       const auto now = static_cast<std::int64_t>(std::time(nullptr));
-      const std::string_view timestamp = request["webhook-timestamp"];
-      const std::string_view signature = request["webhook-signature"];
+      const std::string_view timestamp = signature_header(request, "timestamp");
+      const std::string_view signature = signature_header(request, "signature");
       const std::int64_t tolerance =
           options_.tolerance_seconds > 0 ? options_.tolerance_seconds : INT64_C(1) << 40;
       // A compressed body may have been signed before or after compression.
@@ -252,7 +263,7 @@ class Sink {
     ErrorCode ec;
     json::value value = json::parse(body, ec);
     if (ec) return counted(invalid_bodies_, 400, "{\"error\":\"body is not JSON\"}");
-    std::string id = event_id(value);
+    std::string id = svix ? webhook_id : event_id(value);
     if (!id.empty() && !webhook_id.empty() && id != webhook_id) {
       return counted(id_mismatches_, 400, "{\"error\":\"webhook-id does not match the body id\"}");
     }
@@ -316,7 +327,7 @@ class Sink {
     if (events.empty()) return;
     const bool accepted = reply.status >= 200 && reply.status < 300 && !reply.reset;
     const std::int64_t now = unix_ms();
-    const std::string webhook_id(request["webhook-id"]);
+    const std::string webhook_id(signature_header(request, "id"));
     for (const auto& event : events) {
       ++events_seen_;
       const std::uint64_t attempt = ++seen_[event.id];

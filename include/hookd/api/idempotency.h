@@ -40,12 +40,16 @@ class IdempotencyCache {
     std::int64_t expires_ms = 0;
     std::vector<Responder> waiters;
   };
+  // Keys are SHA-256 digests already: their first bytes are a good hash.
+  struct DigestHash {
+    std::size_t operator()(const std::string& digest) const;
+  };
   void evict_locked(std::int64_t now_ms);
 
   const std::size_t capacity_;
   const std::int64_t ttl_ms_;
   std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, Entry, DigestHash> entries_;
   std::deque<std::string> order_;  // oldest first
 };
 

@@ -36,6 +36,9 @@ struct MessageEntry {
 struct MessageFilter {
   std::set<std::string> event_types;  // empty: any
   std::string channel;                // empty: any
+
+  bool empty() const { return event_types.empty() && channel.empty(); }
+  bool matches(const MessageEntry& entry) const;
 };
 
 class MessageIndex {

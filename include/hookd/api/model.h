@@ -1,6 +1,6 @@
 // The objects the Svix API manages, as plain values: applications, event
-// types and endpoints (with their signing secrets), and the limits that
-// bound them. No behaviour here beyond small lookups.
+// types and endpoints (with their signing secrets), delivery attempts, and
+// the limits that bound them. No behaviour here beyond small lookups.
 #pragma once
 
 #include <cstddef>
@@ -67,6 +67,26 @@ struct Endpoint {
   // first, then unexpired old ones.
   std::vector<std::string> signing_secrets(std::int64_t now_ms) const;
 };
+
+// One delivery attempt of a message to an endpoint (Svix's MessageAttemptOut).
+struct Attempt {
+  std::string id;  // "atmpt_...": sorts by when it was recorded
+  std::string msg_id;
+  std::string endpoint_id;
+  std::string app_id;
+  std::string url;
+  std::string response;          // the first KiB of the answer's body, or the error
+  int response_status_code = 0;  // 0: no HTTP answer
+  std::int64_t response_duration_ms = 0;
+  int status = 0;                 // Svix's MessageStatus: 0 success, 2 fail
+  int trigger_type = 0;           // 0 scheduled, 1 manual
+  std::int64_t timestamp_ms = 0;  // when the attempt began
+};
+
+inline constexpr int kAttemptSuccess = 0;
+inline constexpr int kAttemptFail = 2;
+inline constexpr int kTriggerScheduled = 0;
+inline constexpr int kTriggerManual = 1;
 
 // Bounds on what callers can make us keep (flags in the "Svix API" group).
 struct Limits {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,6 +23,20 @@
 
 namespace hookd::api {
 
+class AttemptStore;
+
+// What the attempts routes ask of delivery (main wires it to the API
+// endpoints' workers). Both only queue work and return at once.
+struct Redelivery {
+  // A manual attempt of the message to the endpoint.
+  std::function<void(const std::string& endpoint_id, const std::string& msg_id)> resend;
+  // A manual attempt of each of the endpoint's failed messages created in
+  // [since_ms, until_ms].
+  std::function<void(const std::string& endpoint_id, std::int64_t since_ms,
+                     std::optional<std::int64_t> until_ms)>
+      recover;
+};
+
 struct ApiContext {
   ApiStore& store;
   MessageIndex& messages;
@@ -28,6 +44,8 @@ struct ApiContext {
   const Authenticator& auth;
   IdempotencyCache& idempotency;
   int retry_after_seconds = 1;
+  AttemptStore* attempts = nullptr;
+  const Redelivery* redelivery = nullptr;
 };
 
 // Registers `pattern` and `pattern + "/"` (Svix's v1 SDKs add the slash).
@@ -59,6 +77,8 @@ bool read_query_bool(const Query& query, const std::string& name, bool fallback,
                      ValidationItems& errors);
 std::optional<std::int64_t> read_query_time(const Query& query, const std::string& name,
                                             ValidationItems& errors);
+// event_types (comma-separated, repeated, or event_types[i]) and channel.
+MessageFilter read_message_filter(const Query& query, ValidationItems& errors);
 
 // A new application from `input`, or (`get_if_exists`) the one already
 // holding its uid: the change create and implicit creation share. Sets
@@ -70,5 +90,6 @@ void add_application_routes(Router& router, ApiContext& context);
 void add_event_type_routes(Router& router, ApiContext& context);
 void add_endpoint_routes(Router& router, ApiContext& context);
 void add_message_routes(Router& router, ApiContext& context);
+void add_attempt_routes(Router& router, ApiContext& context);
 
 }  // namespace hookd::api

@@ -1,6 +1,6 @@
 // ApiService: the Svix-compatible API (/api/v1) as one unit: its store,
-// message index, credentials and idempotency cache, and the routes that
-// serve them on the daemon's Router. Thread-safe; must outlive the server.
+// message index, attempts, credentials and idempotency cache, and the
+// routes that serve them on the daemon's Router. Thread-safe; must outlive the server.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hookd/api/attempt_store.h"
 #include "hookd/api/auth.h"
 #include "hookd/api/idempotency.h"
 #include "hookd/api/message_index.h"
@@ -29,7 +30,12 @@ struct ApiOptions {
   std::size_t max_indexed_messages = 200000;
   std::size_t idempotency_keys = 10000;
   std::int64_t idempotency_ttl_ms = 24 * 3600 * 1000LL;
-  int retry_after_seconds = 1;  // with 429/503 from the journal
+  int retry_after_seconds = 1;                                  // with 429/503 from the journal
+  std::int64_t attempt_retention_ms = 30LL * 24 * 3600 * 1000;  // --attempt-retention
+  std::uint64_t attempt_max_bytes = 256ull << 20;               // --attempt-max-bytes
+  // --endpoint-disable-after: an endpoint failing without a success this
+  // long is disabled (Svix's 5 days).
+  std::int64_t endpoint_disable_after_ms = 5LL * 24 * 3600 * 1000;
 };
 
 class ApiService {
@@ -44,13 +50,24 @@ class ApiService {
   ApiStore& store() { return *store_; }
   MessageIndex& messages() { return messages_; }
 
+  // Delivery's side of resend and recover; set before add_routes.
+  void set_redelivery(Redelivery redelivery) { redelivery_ = std::move(redelivery); }
+  // One attempt delivery made to an API endpoint (its id, and its app when
+  // not given, filled in here); stored off the caller's thread. From any thread.
+  void record_attempt(Attempt attempt);
+
  private:
-  ApiService(ApiOptions options, Journal& journal, std::unique_ptr<ApiStore> store);
+  ApiService(ApiOptions options, Journal& journal, std::unique_ptr<ApiStore> store,
+             std::unique_ptr<AttemptStore> attempts);
   Status index_journal();
+  // After each stored attempt: disables an endpoint failing too long.
+  void disable_if_failing(const Attempt& attempt);
 
   ApiOptions options_;
   Journal& journal_;
   std::unique_ptr<ApiStore> store_;
+  std::unique_ptr<AttemptStore> attempts_;
+  Redelivery redelivery_;
   MessageIndex messages_;
   Authenticator auth_;
   IdempotencyCache idempotency_;

@@ -41,6 +41,7 @@ struct Model {
   Application* find_app(std::string_view id_or_uid);
   // The endpoint of `app_id` with this id or uid.
   Endpoint* find_endpoint(const std::string& app_id, std::string_view id_or_uid);
+  const Endpoint* find_endpoint(const std::string& app_id, std::string_view id_or_uid) const;
   std::size_t endpoint_count(const std::string& app_id) const;
 };
 

@@ -1,5 +1,5 @@
 // The Svix API's answers as svix-server writes them: ApplicationOut,
-// EventTypeOut, EndpointOut, MessageOut, list pages and the error bodies
+// EventTypeOut, EndpointOut, MessageOut, MessageAttemptOut, list pages and the error bodies
 // ({"code","detail"}; 422 {"code":"validation","detail":[{loc,msg,type}]}).
 // Pure functions producing JSON text; thread-safe.
 #pragma once
@@ -21,6 +21,8 @@ std::string endpoint_json(const Endpoint& endpoint);
 // `payload_json` is the payload, or "{}" when content is not wanted.
 std::string message_json(const MessageEntry& message, std::string_view payload_json);
 std::string endpoint_headers_json(const Endpoint& endpoint);
+// MessageAttemptOut; `message_json` ("" for none) is the optional `msg`.
+std::string attempt_json(const Attempt& attempt, std::string_view message_json = {});
 
 // {"data":[...],"iterator":...,"prevIterator":...,"done":...}; `items` are
 // JSON texts in page order.

@@ -100,6 +100,10 @@ struct Config {
   std::size_t api_max_endpoint_headers = 20;
   std::size_t api_max_indexed_messages = 200000;
   std::size_t api_idempotency_keys = 10000;
+  std::string api_endpoint_ca;  // trust store (PEM) for API endpoints; empty: system CAs
+  Milliseconds attempt_retention{30LL * 24 * 3600 * 1000};
+  std::uint64_t attempt_max_bytes = 256ull << 20;
+  Milliseconds endpoint_disable_after{5LL * 24 * 3600 * 1000};
 
   bool hooks_enabled() const { return !git_url.empty() && git_hook_config_ttl.has_value(); }
 };

@@ -11,7 +11,7 @@ namespace hookd {
 
 using Milliseconds = std::chrono::milliseconds;
 
-// "30", "30s", "500ms", "5m", "2h" (a bare number is seconds).
+// "30", "30s", "500ms", "5m", "2h", "30d" (a bare number is seconds).
 std::optional<Milliseconds> parse_duration(std::string_view text);
 // "4096", "64KiB", "1MiB", "1GiB" (K/M/G are binary multiples too).
 std::optional<std::uint64_t> parse_size(std::string_view text);

@@ -1,6 +1,6 @@
 // ModuleOptions: every module's options, made from one Config. Each flag
 // value that only its module can judge is checked here (the listen address,
-// the TLS certificate and key, endpoint specs, the retry schedule, the
+// the TLS certificate and key, endpoint specs, the API endpoints' CA file, the retry schedule, the
 // inbound secret, the hook interpreter, the port file's directory), so that
 // the daemon refuses a bad value with exit code 2 before anything touches
 // the data directory. Reads the files the flags name; writes nothing.
@@ -12,6 +12,7 @@
 #include "hookd/api/service.h"
 #include "hookd/core/config.h"
 #include "hookd/core/result.h"
+#include "hookd/delivery/api_delivery.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
@@ -31,6 +32,7 @@ struct ModuleOptions {
   JournalOptions journal;
   DeliveryOptions delivery;
   api::ApiOptions api;
+  ApiDeliveryOptions api_delivery;  // on_attempt is set by main
   // Both set exactly when config.hooks_enabled().
   std::optional<RunbooksOptions> runbooks;
   std::optional<HookRunnerOptions> hooks;

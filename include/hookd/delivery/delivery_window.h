@@ -32,6 +32,8 @@ struct PendingEvent {
   RenderedEvent event;
   std::int64_t arrival_ms = 0;
   bool from_dead_letters = false;
+  // Resent by hand (Svix resend and recover): one attempt, never retried.
+  bool manual = false;
 };
 
 // What one request carries: one event (webhook) or a batch, retried as a unit.
@@ -100,6 +102,8 @@ class DeliveryWindow {
   // and those `is_dead` no longer lists. Returns how many were queued.
   std::size_t queue_replays(std::vector<PendingEvent> events,
                             const std::function<bool(const std::string& id)>& is_dead);
+  // Queues one event sent again by hand (seq 0: the cursor is not involved).
+  void queue_manual(PendingEvent event);
 
   std::uint64_t read_seq() const { return read_seq_; }
   std::uint64_t cursor() const { return live_->cursor.load(); }

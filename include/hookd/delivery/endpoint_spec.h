@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@
 #include "hookd/core/signature.h"
 
 namespace hookd {
+
+struct Event;
+class SvixEndpointLink;
 
 // webhook, splunk_hec and ndjson are HTTP(S) POSTs; file appends JSON lines
 // to a local file; syslog sends RFC 5424 messages over TCP or TLS.
@@ -44,6 +48,10 @@ struct EndpointSpec {
   std::size_t connections = 4;               // keep-alive pool, = requests in flight
   std::size_t batch = 100;                   // events per request (batched formats)
   bool gzip = false;                         // batched formats only
+  // Set for an endpoint made through the Svix API: its live settings (what
+  // it matches, how it signs, whether it is disabled), swapped by the API
+  // on every change; the format is then Svix's webhook.
+  std::shared_ptr<const SvixEndpointLink> svix;
 
   // format=file
   std::string file_path;        // the URL's absolute path, percent-decoded
@@ -68,6 +76,10 @@ struct EndpointSpec {
   bool accepts(std::string_view type) const;
   // webhook, splunk-hec or ndjson: sent as HTTP requests.
   bool is_http() const;
+  // By type for --endpoint endpoints; by Svix's rules for API endpoints.
+  bool accepts(const Event& event) const;
+  // An API endpoint disabled through the API: nothing is sent, nothing dropped.
+  bool paused() const;
 };
 
 // Errors name the endpoint and the key: `endpoint "siem": unknown key "fromat"`.

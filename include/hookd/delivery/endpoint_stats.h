@@ -20,6 +20,10 @@ struct AttemptOutcome;
 struct LiveCounts;
 struct OutgoingBatch;
 
+// Drops the scrape-time series of an endpoint that is gone for good (a
+// deleted API endpoint); its counters stay, as Prometheus counters do.
+void remove_endpoint_series(const std::string& endpoint);
+
 class EndpointStats {
  public:
   // Registers the series; the backlog gauge reads `live` and the journal's

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hookd/core/result.h"
+#include "hookd/delivery/attempt_report.h"
 #include "hookd/delivery/endpoint_spec.h"
 #include "hookd/delivery/retry_policy.h"
 
@@ -47,6 +48,9 @@ struct EndpointWorkerContext {
   std::size_t max_attempts_shown = 20;  // per event (the most recent)
   std::string user_agent;
   std::string host;  // this machine's name: Splunk HEC envelopes, syslog HOSTNAME
+  // The journal consumer is <consumer_prefix><name> ("api:" for Svix API endpoints).
+  std::string consumer_prefix = "endpoint:";
+  AttemptListener on_attempt;  // when set, told of every attempt
 };
 
 // One endpoint as GET /v1/endpoints shows it.
@@ -113,6 +117,14 @@ class EndpointWorker {
   // Re-sends every dead letter not already being replayed; `done` gets how
   // many were queued, or nullopt when the worker went away meanwhile.
   virtual void replay_dead_letters(std::function<void(std::optional<std::size_t>)> done) = 0;
+
+  // Svix's resend: one manual attempt of `stored`, whatever the filters,
+  // not retried when it fails. On the io_context.
+  virtual void send_manual(const StoredEvent& stored) = 0;
+  // Svix's recover: one manual attempt of each dead letter that arrived in
+  // [since_ms, until_ms]; `done` as for replay_dead_letters.
+  virtual void recover_dead_letters(std::int64_t since_ms, std::optional<std::int64_t> until_ms,
+                                    std::function<void(std::optional<std::size_t>)> done) = 0;
 
   // On the io_context. `journal_last_seq`: the newest durable seq.
   virtual EndpointSummary summary(std::uint64_t journal_last_seq) const = 0;

@@ -29,6 +29,9 @@ struct RenderedEvent {
 std::int64_t event_time_ms(const Event& event);
 
 RenderedEvent render_event(const Event& event);
+// What `spec` sends for `event`: the message payload alone to a Svix API
+// endpoint, the event envelope (render_event) to every other.
+RenderedEvent render_event_for(const EndpointSpec& spec, const Event& event);
 
 // RequestBuilder: one endpoint's requests. What is the same on every request
 // (User-Agent, the Authorization from the URL's user info, the extra headers,
@@ -38,7 +41,8 @@ class RequestBuilder {
   RequestBuilder(const EndpointSpec& spec, std::string_view user_agent, std::string_view host);
 
   // One webhook POST: body = the event JSON, Standard Webhooks headers
-  // signed at `now_unix` when the endpoint has a secret.
+  // signed at `now_unix` when the endpoint has a secret; to a Svix API
+  // endpoint, svix_request() with its current settings.
   OutgoingRequest webhook(const RenderedEvent& event, std::int64_t now_unix) const;
 
   // Appends one event to a batched body, in the endpoint's format.

@@ -47,6 +47,9 @@ struct AttemptOutcome {
   std::string retry_after;  // the response's Retry-After header, "" when absent
   // A file or syslog transport took the batch: success without an HTTP status.
   bool accepted = false;
+  // The first KiB of the response body, or the error when none came (what
+  // the Svix attempts API shows as `response`).
+  std::string response;
 
   bool success() const { return accepted || (status >= 200 && status < 300); }
   // The endpoint asks to slow down: 429, 502, 504, or the attempt timed out.

@@ -67,7 +67,8 @@ TEST_CASE("help puts each flag under its group, once") {
       {"Svix API (/api/v1):",
        {"--api-token", "--api-jwt-secret", "--api-max-applications", "--api-max-endpoints-per-app",
         "--api-max-event-types", "--api-max-filter-types", "--api-max-endpoint-headers",
-        "--api-max-indexed-messages", "--api-idempotency-keys"}},
+        "--api-max-indexed-messages", "--api-idempotency-keys", "--api-endpoint-ca",
+        "--attempt-retention", "--attempt-max-bytes", "--endpoint-disable-after"}},
       {"Logging:", {"--log-level", "--log-format"}},
   };
   std::size_t flags = 0;

@@ -134,11 +134,33 @@ TEST_CASE("durations and sizes") {
   CHECK_FALSE(parse_duration(""));
   CHECK_FALSE(parse_duration("s"));
   CHECK_FALSE(parse_duration("-1s"));
-  CHECK_FALSE(parse_duration("1d"));
+  CHECK(parse_duration("30d") == std::chrono::hours(30 * 24));  // --attempt-retention's unit
+  CHECK_FALSE(parse_duration("1w"));
   CHECK(parse_size("4096") == 4096u);
   CHECK(parse_size("64KiB") == 65536u);
   CHECK(parse_size("1M") == 1u << 20);
   CHECK(parse_size("1gib") == 1ull << 30);
   CHECK_FALSE(parse_size("1.5M"));
   CHECK_FALSE(parse_size("M"));
+}
+
+TEST_CASE("the Svix delivery flags: attempts kept, disabling and the endpoints' trust store") {
+  auto defaults = parse({});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->config.attempt_retention == std::chrono::hours(30 * 24));
+  CHECK(defaults->config.attempt_max_bytes == 256ull << 20);
+  CHECK(defaults->config.endpoint_disable_after == std::chrono::hours(5 * 24));
+  CHECK(defaults->config.api_endpoint_ca.empty());
+
+  auto r = parse({"--attempt-retention", "7d", "--attempt-max-bytes", "1MiB",
+                  "--endpoint-disable-after", "2h", "--api-endpoint-ca", "/etc/ca.pem"});
+  REQUIRE(r.ok());
+  CHECK(r->config.attempt_retention == std::chrono::hours(7 * 24));
+  CHECK(r->config.attempt_max_bytes == 1u << 20);
+  CHECK(r->config.endpoint_disable_after == std::chrono::hours(2));
+  CHECK(r->config.api_endpoint_ca == "/etc/ca.pem");
+
+  CHECK_FALSE(parse({"--attempt-retention", "0"}).ok());
+  CHECK_FALSE(parse({"--attempt-max-bytes", "10"}).ok());
+  CHECK_FALSE(parse({"--endpoint-disable-after", "soon"}).ok());
 }
