@@ -136,6 +136,8 @@ JournalOptions journal_options(const Config& config) {
                                            : FsyncMode::batch;
   options.batch_window =
       std::chrono::duration_cast<std::chrono::microseconds>(config.fsync_batch_window);
+  options.dedupe_window = config.dedupe_window;
+  options.preallocate = true;
   return options;
 }
 

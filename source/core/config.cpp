@@ -173,6 +173,10 @@ std::vector<Flag> flags() {
       one_of(&Config::fsync, {"batch", "always", "off"}));
   add("fsync-batch-window", nullptr, "group commit window for --fsync batch (default 2ms)",
       duration_flag(&Config::fsync_batch_window, true));
+  add("dedupe-window", nullptr,
+      "ids are deduplicated (and found by GET /v1/events/{id}) this long after arrival; "
+      "0: as long as the journal keeps them (default 24h)",
+      duration_flag(&Config::dedupe_window, true));
   // Logs
   add("log-level", nullptr, "debug, info, warn, error (default info)",
       one_of(&Config::log_level, {"debug", "info", "warn", "error"}));

@@ -120,7 +120,8 @@ struct IngestMetrics {
         invalid(rejected_counter("invalid")),
         full(rejected_counter("full")),
         busy(rejected_counter("busy")),
-        failed(rejected_counter("failed")) {}
+        failed(rejected_counter("failed")),
+        no_space(rejected_counter("no_space")) {}
 
   TypeCounters accepted;
   Counter& duplicate;
@@ -130,6 +131,7 @@ struct IngestMetrics {
   Counter& full;
   Counter& busy;
   Counter& failed;
+  Counter& no_space;
 };
 
 HttpResponse retry_later(int status, std::string_view message, int retry_after_seconds) {
@@ -177,9 +179,13 @@ struct AppendAnswer {
         stats->busy.inc();
         return respond(retry_later(429, "journal busy: " + result.message, retry_after));
       case AppendResult::Code::failed:
+        // The journal logged the failure and probes the disk again by itself:
+        // worth a retry.
         stats->failed.inc();
-        log::error("journal append failed", {{"error", result.message}});
-        return respond(HttpResponse::error(500, "journal append failed"));
+        return respond(retry_later(503, "journal append failed", retry_after));
+      case AppendResult::Code::no_space:
+        stats->no_space.inc();
+        return respond(retry_later(507, "journal: no space on the disk", retry_after));
     }
     respond(HttpResponse::error(500, "journal append: unknown result"));
   }
@@ -282,6 +288,7 @@ void get_event(Journal& journal, const std::vector<std::pair<std::string, EventS
 std::string journal_json(const JournalStats& stats) {
   json::object object;
   object["writable"] = stats.writable;
+  if (!stats.writable) object["reason"] = stats.unwritable_reason;
   object["first_seq"] = stats.first_seq;
   object["last_seq"] = stats.last_seq;
   object["bytes"] = stats.bytes;
