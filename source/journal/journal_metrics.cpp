@@ -42,7 +42,10 @@ JournalMetrics::JournalMetrics()
                                        batch_buckets())),
       pending_bytes(
           metrics().gauge("hookd_journal_pending_bytes", "Bytes appended and not yet durable")),
-      last_seq(metrics().gauge("hookd_journal_last_seq", "Newest durable journal seq")) {
+      last_seq(metrics().gauge("hookd_journal_last_seq", "Newest durable journal seq")),
+      indexed_ids(metrics().gauge("hookd_journal_indexed_ids",
+                                  "Ids in the dedupe index: those that arrived within the dedupe "
+                                  "window and are still retained")) {
   writable.set(1);
 }
 

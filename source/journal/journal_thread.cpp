@@ -355,6 +355,7 @@ void JournalThread::publish_gauges() {
   metrics_.segments.set(static_cast<double>(totals.segments));
   metrics_.pending_bytes.set(static_cast<double>(pending_bytes()));
   metrics_.last_seq.set(static_cast<double>(totals.last_seq));
+  metrics_.indexed_ids.set(static_cast<double>(catalog_.indexed_ids()));
 }
 
 }  // namespace hookd::journal_detail

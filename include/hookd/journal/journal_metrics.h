@@ -30,6 +30,7 @@ struct JournalMetrics {
   Histogram& batch_events;
   Gauge& pending_bytes;
   Gauge& last_seq;
+  Gauge& indexed_ids;  // in the dedupe index
 };
 
 }  // namespace hookd::journal_detail

@@ -1,0 +1,47 @@
+// A hookd-sink child process for fault tests: started on a chosen port (0
+// picks one; a replacement reuses the port of the sink it replaces), and its
+// --record file read back as which event ids it answered 2xx, how often.
+// SIGSTOP/SIGCONT make it hang and come back with its connections open.
+// Stopped (SIGCONT, SIGTERM) when destroyed. Not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/support.h"
+
+namespace hookd::test {
+
+class SinkProcess {
+ public:
+  // `flags` are hookd-sink flags (faults, delays); --listen, --port-file and
+  // --record are added.
+  explicit SinkProcess(std::vector<std::string> flags = {}, unsigned short port = 0);
+  ~SinkProcess();
+  SinkProcess(const SinkProcess&) = delete;
+  SinkProcess& operator=(const SinkProcess&) = delete;
+
+  unsigned short port() const { return port_; }
+  std::string url() const;  // http://127.0.0.1:<port>/hook
+
+  struct Received {
+    std::map<std::string, std::size_t> answered_2xx;  // event id -> times
+    std::size_t attempts = 0;                         // requests seen, any answer
+  };
+  // What the record file says so far (a line still being written is skipped).
+  Received received() const;
+
+  void hang();       // SIGSTOP: connections are accepted by the kernel, never answered
+  void come_back();  // SIGCONT
+  void stop();       // SIGTERM and wait
+
+ private:
+  TempDir dir_;
+  ChildProcess process_;
+  unsigned short port_ = 0;
+  bool hung_ = false;
+};
+
+}  // namespace hookd::test
