@@ -17,6 +17,7 @@ std::optional<AppendResult> answer_at_once(std::size_t events, std::uint64_t byt
     answer.code = gate.outage_code;
     answer.message = gate.outage_reason.empty() ? "journal is not writable after an I/O error"
                                                 : std::string(gate.outage_reason);
+    answer.retry_after = gate.outage_retry_after;
   } else if (gate.journal_bytes >= gate.max_bytes) {
     answer.code = AppendResult::Code::full;
     answer.message = "journal is full";

@@ -58,7 +58,8 @@ void JournalThread::submit(std::vector<Event> events, AppendCallback done) {
     answer = answer_at_once(
         events.size(), bytes,
         AppendGate{closing_, !outage_.active(), catalog_.bytes(), options_.max_bytes,
-                   pending_bytes_, options_.max_pending_bytes, outage_.code(), outage_.reason()});
+                   pending_bytes_, options_.max_pending_bytes, outage_.code(), outage_.reason(),
+                   outage_.until_probe(WriteOutage::Clock::now())});
     if (!answer) {
       pending_bytes_ += bytes;
       metrics_.pending_bytes.set(static_cast<double>(pending_bytes_));
@@ -169,6 +170,7 @@ void JournalThread::run_outage(std::unique_lock<std::mutex>& lock) {
     AppendResult refusal;
     refusal.code = outage_.code();
     refusal.message = outage_.reason();
+    refusal.retry_after = outage_.until_probe(WriteOutage::Clock::now());
     for (const auto& call : refused)
       pending_bytes_ -= call.bytes;
     lock.unlock();
@@ -269,7 +271,9 @@ AppendResult JournalThread::fail_batch(std::uint64_t batch_bytes) {
   refusal.code = outage_code(failure.error_number);
   refusal.message = "journal write failed: " + failure.message;
   std::lock_guard lock(mu_);
-  outage_.failed(failure.error_number, failure.message, WriteOutage::Clock::now());
+  const auto now = WriteOutage::Clock::now();
+  outage_.failed(failure.error_number, failure.message, now);
+  refusal.retry_after = outage_.until_probe(now);
   pending_bytes_ -= batch_bytes;
   return refusal;
 }
@@ -310,6 +314,7 @@ void JournalThread::answer_calls(std::deque<PendingAppend>& batch,
     } else {
       r.code = refusal->code;
       r.message = refusal->message;
+      r.retry_after = refusal->retry_after;
     }
     r.duplicate.resize(batch[c].events.size(), false);
     try {

@@ -50,6 +50,11 @@ void WriteOutage::failed(int error_number, std::string reason, Clock::time_point
   next_probe_ = now + probe_delay(failures_);
 }
 
+std::chrono::milliseconds WriteOutage::until_probe(Clock::time_point now) const {
+  return std::max(std::chrono::milliseconds(1),
+                  std::chrono::ceil<std::chrono::milliseconds>(next_probe_ - now));
+}
+
 void WriteOutage::probe_succeeded() {
   active_ = false;
 }

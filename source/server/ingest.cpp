@@ -1,6 +1,8 @@
 #include "hookd/server/ingest.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -157,6 +159,13 @@ struct AppendAnswer {
   int retry_after = 1;
   Responder respond;
 
+  // The configured Retry-After, or longer when the journal will not look at
+  // the disk again before.
+  int retry_seconds(const AppendResult& result) const {
+    const auto journal = std::chrono::ceil<std::chrono::seconds>(result.retry_after).count();
+    return std::max(retry_after, static_cast<int>(journal));
+  }
+
   void operator()(AppendResult result) {
     switch (result.code) {
       case AppendResult::Code::ok: {
@@ -179,13 +188,17 @@ struct AppendAnswer {
         stats->busy.inc();
         return respond(retry_later(429, "journal busy: " + result.message, retry_after));
       case AppendResult::Code::failed:
-        // The journal logged the failure and probes the disk again by itself:
-        // worth a retry.
         stats->failed.inc();
-        return respond(retry_later(503, "journal append failed", retry_after));
+        // After an I/O error the journal (which logged it) probes the disk
+        // again by itself: worth a retry then. Closed, it is not.
+        if (result.retry_after.count() > 0) {
+          return respond(retry_later(503, "journal append failed", retry_seconds(result)));
+        }
+        log::error("journal append failed", {{"error", result.message}});
+        return respond(HttpResponse::error(500, "journal append failed"));
       case AppendResult::Code::no_space:
         stats->no_space.inc();
-        return respond(retry_later(507, "journal: no space on the disk", retry_after));
+        return respond(retry_later(507, "journal: no space on the disk", retry_seconds(result)));
     }
     respond(HttpResponse::error(500, "journal append: unknown result"));
   }

@@ -20,9 +20,11 @@ struct AppendGate {
   std::uint64_t max_bytes = 0;
   std::uint64_t pending_bytes = 0;  // queued, not yet durable
   std::uint64_t max_pending_bytes = 0;
-  // While not writable: the answer (failed or no_space) and why.
+  // While not writable: the answer (failed or no_space), why, and when the
+  // disk is probed again.
   AppendResult::Code outage_code = AppendResult::Code::failed;
   std::string_view outage_reason;
+  std::chrono::milliseconds outage_retry_after{0};
 };
 
 // nullopt: queue the append of `events` events (`bytes` encoded). Otherwise

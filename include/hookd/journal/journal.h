@@ -38,6 +38,9 @@ struct AppendResult {
   };
   Code code = Code::ok;
   std::string message;
+  // failed or no_space after an I/O error: when the journal tries the disk
+  // again (a retry before then is refused too). Zero when it will not (closed).
+  std::chrono::milliseconds retry_after{0};
   std::vector<bool> duplicate;  // per input event: id was already in the journal
 };
 

@@ -40,6 +40,8 @@ class WriteOutage {
   bool active() const { return active_; }
   bool probe_due(Clock::time_point now) const { return active_ && now >= next_probe_; }
   Clock::time_point next_probe() const { return next_probe_; }
+  // Until the next probe from `now`, at least 1 ms (a refusal's retry_after).
+  std::chrono::milliseconds until_probe(Clock::time_point now) const;
   unsigned failures() const { return failures_; }
   // For refused appends and /readyz; meaningful while active.
   AppendResult::Code code() const { return code_; }

@@ -3,6 +3,7 @@
 // the failed batch is ever readable, and appends resume by themselves once
 // space returns, freed by the operator or by retention.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -111,6 +112,8 @@ TEST_CASE("a full disk refuses appends with no_space until space returns", "[jou
     REQUIRE(acked.size() > 100);
     REQUIRE(filled.refusal.code == AppendResult::Code::no_space);
     CHECK(filled.refusal.message.find("No space left on device") != std::string::npos);
+    CHECK(filled.refusal.retry_after > std::chrono::milliseconds(0));
+    CHECK(filled.refusal.retry_after <= std::chrono::milliseconds(5000));
     CHECK(write_errors("ENOSPC") > errors_before);
 
     // Refused at once from now on, with the reason.

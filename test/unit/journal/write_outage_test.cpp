@@ -57,6 +57,8 @@ TEST_CASE("an outage lasts until a probe passes and backs off until a commit doe
   CHECK(outage.reason() == "allocate seg: No space left on device");
   CHECK_FALSE(outage.probe_due(t0 + 99ms));
   CHECK(outage.probe_due(t0 + 100ms));
+  CHECK(outage.until_probe(t0 + 40ms) == 60ms);
+  CHECK(outage.until_probe(t0 + 1s) == 1ms);  // due: a retry may come at once
 
   // A failed probe waits twice as long, and may name another error.
   outage.failed(EIO, "sync seg: Input/output error", t0 + 100ms);
