@@ -96,7 +96,7 @@ bool SegmentWriter::undo() {
     } else if (sync && ::fsync(segment.fd) != 0) {
       ok = fail("sync", segment.path);
     } else if (::unlink(segment.path.c_str()) != 0 && errno != ENOENT) {
-      ok = fail("truncate", segment.path);
+      ok = fail("remove", segment.path);
     } else {
       it = undo_rolled_.erase(it);
       removed = true;

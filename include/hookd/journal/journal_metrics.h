@@ -13,8 +13,8 @@ struct JournalMetrics {
   // One append call refused with `code` (nothing for ok).
   void count_rejection(AppendResult::Code code);
   // hookd_journal_write_errors_total{op, errno}: a failed write, fsync,
-  // allocation, create or truncate (probes included); errno_label() keeps the
-  // label set bounded.
+  // allocation, create, truncate or remove (probes included); errno_label()
+  // keeps the label set bounded.
   void count_write_error(const char* op, int error_number);
 
   Gauge& bytes;

@@ -31,7 +31,7 @@ class SegmentWriter {
   };
 
   // What failed: the operation ("write", "sync", "allocate", "create",
-  // "truncate"), its errno and a message naming the file.
+  // "truncate", "remove"), its errno and a message naming the file.
   struct Failure {
     const char* op = "";
     int error_number = 0;
