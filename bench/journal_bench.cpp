@@ -71,12 +71,14 @@ class BenchDir {
 };
 
 std::unique_ptr<hookd::Journal> open_bench_journal(const fs::path& dir, FsyncMode mode,
-                                                   std::chrono::microseconds window) {
+                                                   std::chrono::microseconds window,
+                                                   bool preallocate = true) {
   hookd::JournalOptions options;
   options.dir = dir / "journal";
   options.fsync = mode;
   options.batch_window = window;
   options.max_bytes = 8ull << 30;
+  options.preallocate = preallocate;  // as the daemon runs
   auto j = hookd::open_file_journal(options);
   if (!j) throw std::runtime_error(j.error().message);
   return std::move(j).value();
@@ -136,15 +138,12 @@ class InFlight {
   std::size_t limit_, count_ = 0, failures_ = 0;
 };
 
-// Args: fsync mode, events per append, appends in flight, batch window (us).
-void BM_JournalAppend(benchmark::State& state) {
-  const auto mode = static_cast<FsyncMode>(state.range(0));
-  const auto batch = static_cast<std::size_t>(state.range(1));
-  const auto in_flight = static_cast<std::size_t>(state.range(2));
-  const std::chrono::microseconds window(state.range(3));
+// `batch` events per append, at most `in_flight` appends outstanding.
+void run_appends(benchmark::State& state, FsyncMode mode, std::size_t batch, std::size_t in_flight,
+                 std::chrono::microseconds window, bool preallocate) {
   hookd::log::configure(hookd::log::Level::warn, hookd::log::Format::text);
   BenchDir dir;
-  auto journal = open_bench_journal(dir.path(), mode, window);
+  auto journal = open_bench_journal(dir.path(), mode, window, preallocate);
   const Event proto = fixture_event();
   InFlight flight(in_flight);
   FsyncProbe probe;
@@ -166,6 +165,22 @@ void BM_JournalAppend(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
   state.SetBytesProcessed(static_cast<std::int64_t>(stats.bytes));
   state.SetLabel(mode_name(mode));
+}
+
+// Args: fsync mode, events per append, appends in flight, batch window (us).
+void BM_JournalAppend(benchmark::State& state) {
+  run_appends(state, static_cast<FsyncMode>(state.range(0)),
+              static_cast<std::size_t>(state.range(1)), static_cast<std::size_t>(state.range(2)),
+              std::chrono::microseconds(state.range(3)), true);
+}
+
+// Args: fsync mode, appends in flight (one event each), preallocation 0/1.
+// What preallocating segments buys: without it every append grows the file,
+// and each group commit's fdatasync also commits the new size.
+void BM_Preallocation(benchmark::State& state) {
+  run_appends(state, static_cast<FsyncMode>(state.range(0)), 1,
+              static_cast<std::size_t>(state.range(1)), std::chrono::microseconds(2000),
+              state.range(2) != 0);
 }
 
 // Parse one request body (the fixture with a fresh id) and append it.
@@ -268,6 +283,18 @@ BENCHMARK(BM_JournalAppend)
     ->Args({kBatch, 1, 64, 2000})
     ->Args({kAlways, 1, 64, 2000})
     ->Args({kOff, 1, 64, 2000})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// Off and on alternate, so that both see the same minute of a shared disk.
+BENCHMARK(BM_Preallocation)
+    ->ArgNames({"mode", "inflight", "prealloc"})
+    ->Args({kBatch, 1, 0})
+    ->Args({kBatch, 1, 1})
+    ->Args({kBatch, 64, 0})
+    ->Args({kBatch, 64, 1})
+    ->Args({kAlways, 1, 0})
+    ->Args({kAlways, 1, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

@@ -54,7 +54,8 @@ void append_message(ApiContext& context, const std::string& app_id,
             reply_error(refusal->status, refusal->status == 500 ? "server_error" : "unavailable",
                         refusal->reason);
         if (refusal->retry_later) {
-          response.headers.emplace_back("Retry-After", std::to_string(retry_after));
+          response.headers.emplace_back("Retry-After",
+                                        std::to_string(refusal->retry_after_seconds(retry_after)));
         }
         respond(std::move(response));
       });

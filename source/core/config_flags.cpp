@@ -166,6 +166,10 @@ FlagGroup journal_flags() {
       one_of(&Config::fsync, {"batch", "always", "off"}));
   add("fsync-batch-window", nullptr, "group commit window for --fsync batch (default 2ms)",
       duration_flag(&Config::fsync_batch_window, true));
+  add("dedupe-window", nullptr,
+      "ids are deduplicated (and found by GET /v1/events/{id}) this long after arrival; "
+      "0: as long as the journal keeps them (default 24h)",
+      duration_flag(&Config::dedupe_window, true));
   add("journal-max-bytes", nullptr, "journal size on disk; beyond it 503 (default 1GiB)",
       size_flag(&Config::journal_max_bytes, 1 << 16));
   add("journal-segment-bytes", nullptr, "journal segment file size (default 64MiB)",

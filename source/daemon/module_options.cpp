@@ -79,6 +79,8 @@ JournalOptions journal_options(const Config& config, const fs::path& data_dir) {
                                            : FsyncMode::batch;
   options.batch_window =
       std::chrono::duration_cast<std::chrono::microseconds>(config.fsync_batch_window);
+  options.dedupe_window = config.dedupe_window;
+  options.preallocate = true;
   return options;
 }
 

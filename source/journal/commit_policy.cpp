@@ -1,6 +1,7 @@
 #include "hookd/journal/commit_policy.h"
 
 #include <algorithm>
+#include <string>
 
 namespace hookd::journal_detail {
 
@@ -13,8 +14,10 @@ std::optional<AppendResult> answer_at_once(std::size_t events, std::uint64_t byt
     answer.code = AppendResult::Code::failed;
     answer.message = "journal is closed";
   } else if (!gate.writable) {
-    answer.code = AppendResult::Code::failed;
-    answer.message = "journal is not writable after an I/O error";
+    answer.code = gate.outage_code;
+    answer.message = gate.outage_reason.empty() ? "journal is not writable after an I/O error"
+                                                : std::string(gate.outage_reason);
+    answer.retry_after = gate.outage_retry_after;
   } else if (gate.journal_bytes >= gate.max_bytes) {
     answer.code = AppendResult::Code::full;
     answer.message = "journal is full";

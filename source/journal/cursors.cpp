@@ -143,10 +143,16 @@ void ConsumerCursors::persist() {
     last_persist_ = std::chrono::steady_clock::now();
   }
   if (auto st = write_atomic(file_, encode_cursor_file(snapshot)); !st) {
-    log::error("journal: cannot persist cursors",
-               {{"path", file_.string()}, {"error", st.error().message}});
+    // A full disk fails this every tick: one line until it is fixed.
+    (persist_failing_ ? log::debug : log::error)(
+        "journal: cannot persist cursors",
+        {{"path", file_.string()}, {"error", st.error().message}});
+    persist_failing_ = true;
     std::lock_guard lock(mu_);
     dirty_ = true;  // try again on the next tick
+  } else if (persist_failing_) {
+    persist_failing_ = false;
+    log::info("journal: cursors persisted again", {{"path", file_.string()}});
   }
 }
 

@@ -20,8 +20,19 @@
 //   throughput: N/(fsync+window) instead of N/fsync). batch_window is kept as
 //   a bounded linger for the returning herd of a multi-call batch
 //   (group_commit_linger). Worst-case latency: linger + 2 fsyncs.
-// - After a failed write or fsync the page cache no longer tells us what is on
-//   disk, so the journal stops accepting (writable=false) until reopened.
+// - After a failed write, fsync or allocation the page cache no longer tells
+//   us what is on disk beyond the last successful fsync, so the failed batch
+//   is taken back (the segments it created removed, the one it started in cut
+//   back to where the batch began, and synced), nothing of it answered ok,
+//   and appends are refused (no_space for ENOSPC/EDQUOT, failed otherwise).
+//   The journal thread probes the disk on a back-off (100 ms doubling to 5 s:
+//   room for a segment, a write, an fdatasync) and takes appends again once
+//   it passes. Writing resumes where the last durable record ends.
+// - Segments are preallocated to their size limit (fallocate, size included),
+//   so a group commit's fdatasync writes data only, no file-size change. The
+//   zeros after the last record read as the end of the data in recovery.
+// - The id index covers the dedupe window only (JournalOptions::
+//   dedupe_window): memory is bounded by the arrival rate, not the history.
 // - New segment files and the cursor file's rename are followed by an fsync of
 //   the directory, so a crash cannot lose a file whose records were acked.
 // - Three locks, each for one kind of state and none held while taking
@@ -59,6 +70,7 @@ class FileJournal final : public Journal {
  public:
   explicit FileJournal(const JournalOptions& options)
       : options_(options),
+        catalog_(options.dedupe_window),
         cursors_(options.dir / "cursors.json"),
         thread_(options, catalog_, cursors_, metrics_) {}
 
@@ -170,7 +182,8 @@ JournalStats FileJournal::stats() const {
   s.bytes = totals.bytes;
   s.segments = totals.segments;
   s.pending_bytes = thread_.pending_bytes();
-  s.writable = thread_.writable();
+  s.unwritable_reason = thread_.unwritable_reason();
+  s.writable = s.unwritable_reason.empty() && thread_.writable();
   return s;
 }
 

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "hookd/journal/write_outage.h"
+
 namespace hookd::journal_detail {
 
 namespace {
@@ -28,6 +30,11 @@ JournalMetrics::JournalMetrics()
                                       "Append calls rejected", {{"reason", "busy"}})),
       rejected_failed(metrics().counter("hookd_journal_rejected_appends_total",
                                         "Append calls rejected", {{"reason", "failed"}})),
+      rejected_no_space(metrics().counter("hookd_journal_rejected_appends_total",
+                                          "Append calls rejected", {{"reason", "no_space"}})),
+      writable(metrics().gauge("hookd_journal_writable",
+                               "1 while the journal takes appends, 0 after a failed write until "
+                               "the disk takes writes again")),
       fsync_seconds(metrics().histogram("hookd_journal_fsync_seconds",
                                         "Time spent in fdatasync per commit",
                                         latency_buckets_seconds())),
@@ -35,7 +42,12 @@ JournalMetrics::JournalMetrics()
                                        batch_buckets())),
       pending_bytes(
           metrics().gauge("hookd_journal_pending_bytes", "Bytes appended and not yet durable")),
-      last_seq(metrics().gauge("hookd_journal_last_seq", "Newest durable journal seq")) {}
+      last_seq(metrics().gauge("hookd_journal_last_seq", "Newest durable journal seq")),
+      indexed_ids(metrics().gauge("hookd_journal_indexed_ids",
+                                  "Ids in the dedupe index: those that arrived within the dedupe "
+                                  "window and are still retained")) {
+  writable.set(1);
+}
 
 void JournalMetrics::count_rejection(AppendResult::Code code) {
   switch (code) {
@@ -48,9 +60,20 @@ void JournalMetrics::count_rejection(AppendResult::Code code) {
     case AppendResult::Code::failed:
       rejected_failed.inc();
       break;
+    case AppendResult::Code::no_space:
+      rejected_no_space.inc();
+      break;
     case AppendResult::Code::ok:
       break;
   }
+}
+
+void JournalMetrics::count_write_error(const char* op, int error_number) {
+  metrics()
+      .counter("hookd_journal_write_errors_total",
+               "Failed journal writes, fsyncs, allocations, creates and truncates, probes included",
+               {{"op", op}, {"errno", errno_label(error_number)}})
+      .inc();
 }
 
 }  // namespace hookd::journal_detail

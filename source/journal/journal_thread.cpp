@@ -1,11 +1,13 @@
 #include "hookd/journal/journal_thread.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
 
+#include "hookd/core/event.h"
 #include "hookd/core/log.h"
 #include "hookd/journal/commit_policy.h"
 #include "hookd/journal/frame.h"
@@ -33,7 +35,8 @@ JournalThread::JournalThread(const JournalOptions& options, RecordCatalog& catal
       catalog_(catalog),
       cursors_(cursors),
       metrics_(metrics),
-      writer_(options.dir, segment_limit_, options.fsync, metrics.fsync_seconds) {}
+      writer_(options.dir, segment_limit_, options.fsync, options.preallocate,
+              metrics.fsync_seconds) {}
 
 JournalThread::~JournalThread() {
   stop();
@@ -52,9 +55,11 @@ void JournalThread::submit(std::vector<Event> events, AppendCallback done) {
   std::optional<AppendResult> answer;
   {
     std::lock_guard lock(mu_);
-    answer = answer_at_once(events.size(), bytes,
-                            AppendGate{closing_, writable_, catalog_.bytes(), options_.max_bytes,
-                                       pending_bytes_, options_.max_pending_bytes});
+    answer = answer_at_once(
+        events.size(), bytes,
+        AppendGate{closing_, !outage_.active(), catalog_.bytes(), options_.max_bytes,
+                   pending_bytes_, options_.max_pending_bytes, outage_.code(), outage_.reason(),
+                   outage_.until_probe(WriteOutage::Clock::now())});
     if (!answer) {
       pending_bytes_ += bytes;
       metrics_.pending_bytes.set(static_cast<double>(pending_bytes_));
@@ -85,7 +90,12 @@ std::uint64_t JournalThread::pending_bytes() const {
 
 bool JournalThread::writable() const {
   std::lock_guard lock(mu_);
-  return writable_;
+  return !outage_.active();
+}
+
+std::string JournalThread::unwritable_reason() const {
+  std::lock_guard lock(mu_);
+  return outage_.active() ? outage_.reason() : std::string();
 }
 
 bool JournalThread::stop() {
@@ -106,6 +116,11 @@ void JournalThread::run() {
   using clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
   while (true) {
+    if (outage_.active()) {
+      if (closing_ && queue_.empty()) break;
+      run_outage(lock);
+      continue;
+    }
     if (queue_.empty()) {
       if (closing_) break;
       if (cursors_.dirty() || retention_due_) {
@@ -147,7 +162,47 @@ void JournalThread::run() {
   housekeeping(true);
 }
 
+void JournalThread::run_outage(std::unique_lock<std::mutex>& lock) {
+  if (!queue_.empty()) {
+    // Queued before the failure: refused like every append since.
+    std::deque<PendingAppend> refused;
+    refused.swap(queue_);
+    AppendResult refusal;
+    refusal.code = outage_.code();
+    refusal.message = outage_.reason();
+    refusal.retry_after = outage_.until_probe(WriteOutage::Clock::now());
+    for (const auto& call : refused)
+      pending_bytes_ -= call.bytes;
+    lock.unlock();
+    std::vector<std::vector<bool>> flags(refused.size());
+    for (std::size_t c = 0; c < refused.size(); ++c)
+      metrics_.count_rejection(refusal.code);
+    answer_calls(refused, flags, &refusal);
+    publish_gauges();
+    lock.lock();
+    return;
+  }
+  const auto now = WriteOutage::Clock::now();
+  if (outage_.probe_due(now)) {
+    lock.unlock();
+    probe_disk();
+    housekeeping(false);
+    lock.lock();
+    return;
+  }
+  auto until = outage_.next_probe();
+  if (cursors_.dirty() || retention_due_) {
+    until = std::min(until, cursors_.last_persist() + kPersistInterval);
+  }
+  cv_.wait_until(lock, until, [&] { return !queue_.empty() || closing_ || retention_due_; });
+  lock.unlock();
+  housekeeping(false);  // retention may free the space a probe needs
+  lock.lock();
+}
+
 void JournalThread::commit_batch(std::deque<PendingAppend>& batch) {
+  // Ids past the dedupe window are new again from now on.
+  catalog_.expire_ids(now_unix_ms());
   std::uint64_t batch_bytes = 0;
   for (const auto& call : batch)
     batch_bytes += call.bytes;
@@ -173,12 +228,14 @@ void JournalThread::commit_batch(std::deque<PendingAppend>& batch) {
     }
   }
   ok = ok && writer_.finish();
+  std::optional<AppendResult> refusal;
   if (ok) {
     catalog_.publish(writer_);
     std::lock_guard lock(mu_);
     pending_bytes_ -= batch_bytes;
+    outage_.commit_succeeded();
   } else {
-    fail_batch(batch_bytes);
+    refusal = fail_batch(batch_bytes);
   }
   last_batch_calls_ = batch.size();
 
@@ -187,34 +244,77 @@ void JournalThread::commit_batch(std::deque<PendingAppend>& batch) {
     if (duplicates) metrics_.duplicates.inc(static_cast<double>(duplicates));
     metrics_.batch_events.observe(static_cast<double>(events_total));
   } else {
-    metrics_.rejected_failed.inc(static_cast<double>(batch.size()));
+    for (std::size_t c = 0; c < batch.size(); ++c)
+      metrics_.count_rejection(refusal->code);
   }
   publish_gauges();
-  answer_calls(batch, flags, ok);
+  answer_calls(batch, flags, refusal ? &*refusal : nullptr);
   if (ok && !writer_.staged().empty()) notify_durable(writer_.next_seq() - 1);
 }
 
-void JournalThread::fail_batch(std::uint64_t batch_bytes) {
-  log::error("journal: write failed, the journal stops accepting events",
-             {{"dir", options_.dir.string()}, {"error", writer_.error()}});
-  writer_.abandon();
-  catalog_.add_segments(writer_.rolled());
+AppendResult JournalThread::fail_batch(std::uint64_t batch_bytes) {
+  const SegmentWriter::Failure failure = writer_.failure();  // abandon() may overwrite it
+  const bool undone = writer_.abandon();
+  metrics_.count_write_error(failure.op, failure.error_number);
+  metrics_.writable.set(0);
+  log::error(
+      "journal: write failed, nothing of the batch is acknowledged; appends are refused "
+      "until the disk takes writes again",
+      {{"dir", options_.dir.string()},
+       {"error", failure.message},
+       {"errno", errno_label(failure.error_number)}});
+  if (!undone) {
+    log::error("journal: cannot take the failed batch off the disk yet, retrying",
+               {{"error", writer_.error()}});
+  }
+  AppendResult refusal;
+  refusal.code = outage_code(failure.error_number);
+  refusal.message = "journal write failed: " + failure.message;
   std::lock_guard lock(mu_);
-  writable_ = false;
+  const auto now = WriteOutage::Clock::now();
+  outage_.failed(failure.error_number, failure.message, now);
+  refusal.retry_after = outage_.until_probe(now);
   pending_bytes_ -= batch_bytes;
+  return refusal;
+}
+
+void JournalThread::probe_disk() {
+  const bool ok = writer_.probe();
+  const SegmentWriter::Failure failure = writer_.failure();
+  unsigned failures = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (ok) {
+      outage_.probe_succeeded();
+    } else {
+      outage_.failed(failure.error_number, failure.message, WriteOutage::Clock::now());
+    }
+    failures = outage_.failures();
+  }
+  if (ok) {
+    metrics_.writable.set(1);
+    log::info("journal: the disk takes writes again, appends are accepted",
+              {{"dir", options_.dir.string()}, {"failed_probes", failures - 1}});
+  } else {
+    metrics_.count_write_error(failure.op, failure.error_number);
+    log::debug("journal: the disk still refuses writes",
+               {{"error", failure.message}, {"failures", failures}});
+  }
 }
 
 // A throwing callback must not stop the journal thread.
 void JournalThread::answer_calls(std::deque<PendingAppend>& batch,
-                                 std::vector<std::vector<bool>>& flags, bool ok) {
+                                 std::vector<std::vector<bool>>& flags,
+                                 const AppendResult* refusal) {
   for (std::size_t c = 0; c < batch.size(); ++c) {
     if (!batch[c].done) continue;
     AppendResult r;
-    if (ok) {
+    if (!refusal) {
       r.duplicate = std::move(flags[c]);
     } else {
-      r.code = AppendResult::Code::failed;
-      r.message = "journal write failed: " + writer_.error();
+      r.code = refusal->code;
+      r.message = refusal->message;
+      r.retry_after = refusal->retry_after;
     }
     r.duplicate.resize(batch[c].events.size(), false);
     try {
@@ -234,12 +334,18 @@ void JournalThread::notify_durable(std::uint64_t last_seq) {
 }
 
 void JournalThread::housekeeping(bool force_persist) {
+  bool disk_full = false;
   {
     std::lock_guard lock(mu_);
     retention_due_ = false;
+    disk_full = outage_.active() && outage_.code() == AppendResult::Code::no_space;
   }
+  // A full disk is a journal at its size limit: history no consumer holds
+  // goes, to make room (a consumer's unfinished events always stay).
+  const std::uint64_t max_bytes =
+      disk_full ? std::min(options_.max_bytes, catalog_.bytes()) : options_.max_bytes;
   // Cheap when nothing is deletable; bytes changed after every commit.
-  if (catalog_.retire(cursors_.min_registered(), segment_limit_, options_.max_bytes) > 0) {
+  if (catalog_.retire(cursors_.min_registered(), segment_limit_, max_bytes) > 0) {
     publish_gauges();
   }
   const auto now = std::chrono::steady_clock::now();
@@ -254,6 +360,7 @@ void JournalThread::publish_gauges() {
   metrics_.segments.set(static_cast<double>(totals.segments));
   metrics_.pending_bytes.set(static_cast<double>(pending_bytes()));
   metrics_.last_seq.set(static_cast<double>(totals.last_seq));
+  metrics_.indexed_ids.set(static_cast<double>(catalog_.indexed_ids()));
 }
 
 }  // namespace hookd::journal_detail

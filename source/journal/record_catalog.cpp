@@ -6,12 +6,16 @@
 #include <string>
 #include <utility>
 
+#include "hookd/core/event.h"
 #include "hookd/core/log.h"
 #include "hookd/journal/frame.h"
 
 namespace hookd::journal_detail {
 
 namespace {
+
+// Ids forgotten per hold of the lock, so appenders never wait long for it.
+constexpr std::size_t kIdChunk = 4096;
 
 // Reads the record at `loc` into `buf` and decodes it (the views point into
 // `buf`). An I/O error is an Error; a damaged record comes back as its
@@ -50,26 +54,41 @@ Result<std::vector<StoredEvent>> read_spans(const std::vector<SegmentList::Span>
 
 }  // namespace
 
-RecordCatalog::RecordCatalog()
-    : durable_counter_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+RecordCatalog::RecordCatalog(std::chrono::milliseconds dedupe_window)
+    : ids_(dedupe_window),
+      dedupe_window_ms_(dedupe_window.count()),
+      durable_counter_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
 
 void RecordCatalog::restore(SegmentList segments) {
-  std::lock_guard lock(mu_);
-  segments_ = std::move(segments);
-  std::uint64_t next_seq = 1;
-  for (const auto& s : segments_.segments()) {
-    next_seq = std::max(next_seq, s->end_seq());
-    for (std::size_t i = 0; i < s->count(); ++i)
-      index_.add(s->hashes[i], s->first_seq + i);
+  const std::int64_t now = now_unix_ms();
+  const std::int64_t cutoff = dedupe_window_ms_ > 0 ? now - dedupe_window_ms_ : 0;
+  {
+    std::lock_guard lock(mu_);
+    segments_ = std::move(segments);
+    std::uint64_t next_seq = 1;
+    for (const auto& s : segments_.segments()) {
+      next_seq = std::max(next_seq, s->end_seq());
+      for (std::size_t i = 0; i < s->count(); ++i) {
+        // A record without an arrival time counts as arrived now.
+        const std::int64_t at =
+            i < s->arrivals_ms.size() && s->arrivals_ms[i] > 0 ? s->arrivals_ms[i] : now;
+        // The oldest are not indexed at all rather than indexed and expired.
+        if (ids_.size() == 0 && at < cutoff) continue;
+        ids_.add(s->hashes[i], s->first_seq + i, at);
+      }
+      std::vector<std::uint64_t>().swap(s->hashes);
+      std::vector<std::int64_t>().swap(s->arrivals_ms);
+    }
+    durable_seq_ = next_seq - 1;
+    durable_counter_->store(durable_seq_);
   }
-  durable_seq_ = next_seq - 1;
-  durable_counter_->store(durable_seq_);
+  expire_ids(now);
 }
 
 std::vector<SegmentList::Location> RecordCatalog::locate_hash(std::uint64_t hash) const {
   std::vector<SegmentList::Location> out;
   std::lock_guard lock(mu_);
-  for (std::uint64_t seq : index_.candidates(hash)) {
+  for (std::uint64_t seq : ids_.candidates(hash)) {
     if (auto loc = segments_.locate(seq, durable_seq_)) out.push_back(std::move(*loc));
   }
   return out;
@@ -116,13 +135,13 @@ bool RecordCatalog::contains(std::uint64_t hash, std::string_view id) const {
 }
 
 void RecordCatalog::publish(const SegmentWriter& writer) {
+  const std::int64_t now = now_unix_ms();
   std::lock_guard lock(mu_);
   for (const auto& s : writer.rolled())
     segments_.add(s);
   for (const SegmentWriter::Staged& s : writer.staged()) {
     s.segment->offsets.push_back(s.offset);
-    s.segment->hashes.push_back(s.hash);
-    index_.add(s.hash, s.seq);
+    ids_.add(s.hash, s.seq, now);
   }
   // The segment the batch started in and every one rolled since grew.
   segments_.publish_written(writer.start_segment());
@@ -130,12 +149,6 @@ void RecordCatalog::publish(const SegmentWriter& writer) {
     segments_.publish_written(*s);
   durable_seq_ = writer.next_seq() - 1;
   durable_counter_->store(durable_seq_);
-}
-
-void RecordCatalog::add_segments(const std::vector<SegmentPtr>& segments) {
-  std::lock_guard lock(mu_);
-  for (const auto& s : segments)
-    segments_.add(s);
 }
 
 std::size_t RecordCatalog::retire(std::optional<std::uint64_t> min_cursor,
@@ -154,13 +167,26 @@ std::size_t RecordCatalog::retire(std::optional<std::uint64_t> min_cursor,
 
 // Drops the segment's ids in chunks, so appenders never wait long for the lock.
 void RecordCatalog::forget_ids(const Segment& segment) {
-  constexpr std::size_t kChunk = 4096;
-  for (std::size_t i = 0; i < segment.count(); i += kChunk) {
+  if (segment.count() == 0) return;
+  while (true) {
     std::lock_guard lock(mu_);
-    const std::size_t end = std::min<std::size_t>(segment.count(), i + kChunk);
-    for (std::size_t k = i; k < end; ++k)
-      index_.remove(segment.hashes[k], segment.first_seq + k);
+    if (ids_.forget_through(segment.end_seq() - 1, kIdChunk) < kIdChunk) return;
   }
+}
+
+std::size_t RecordCatalog::expire_ids(std::int64_t now_ms) {
+  std::size_t total = 0;
+  while (true) {
+    std::lock_guard lock(mu_);
+    const std::size_t n = ids_.expire(now_ms, kIdChunk);
+    total += n;
+    if (n < kIdChunk) return total;
+  }
+}
+
+std::size_t RecordCatalog::indexed_ids() const {
+  std::lock_guard lock(mu_);
+  return ids_.size();
 }
 
 RecordCatalog::Totals RecordCatalog::totals() const {

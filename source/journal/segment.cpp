@@ -22,6 +22,14 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
+// "<what>: <strerror>", with errno left as it was for the caller.
+Error failed_with_errno(const std::string& what) {
+  const int error_number = errno;
+  Error error = make_error(what + ": " + std::strerror(error_number));
+  errno = error_number;
+  return error;
+}
+
 // The whole file, mapped read-only, for the recovery scan.
 class MappedFile {
  public:
@@ -43,6 +51,15 @@ class MappedFile {
 };
 
 // What recovery does with the damaged rest of the last segment.
+// Without the zeros after the last byte that is not zero: what preallocation
+// left unwritten holds nothing worth keeping.
+std::string_view without_zero_tail(std::string_view bytes) {
+  std::size_t end = bytes.size();
+  while (end > 0 && bytes[end - 1] == '\0')
+    --end;
+  return bytes.substr(0, end);
+}
+
 Status cut_damaged_tail(Segment& segment, std::string_view bytes, const SegmentScan& scan) {
   const std::uint64_t offset = scan.valid_bytes;
   const std::uint64_t dropped = bytes.size() - offset;
@@ -50,18 +67,23 @@ Status cut_damaged_tail(Segment& segment, std::string_view bytes, const SegmentS
   if (scan.data_follows) {
     auto copy = segment.path;
     copy += "." + std::to_string(offset) + ".corrupt";
-    if (auto st = write_atomic(copy, bytes.substr(offset)); !st) {
+    if (auto st = write_atomic(copy, without_zero_tail(bytes.substr(offset))); !st) {
       return make_error("journal: cannot save corrupt tail of " + segment.path.string() + ": " +
                         st.error().message);
     }
     saved = copy.string();
   }
-  (scan.data_follows ? log::error : log::warn)(
-      "journal: truncating corrupt tail of the last segment", {{"segment", segment.path.string()},
-                                                               {"offset", offset},
-                                                               {"reason", describe(scan.stop)},
-                                                               {"dropped_bytes", dropped},
-                                                               {"saved_to", saved}});
+  if (scan.zero_tail) {
+    log::debug("journal: cutting the zero tail of the last segment",
+               {{"segment", segment.path.string()}, {"offset", offset}, {"zero_bytes", dropped}});
+  } else {
+    (scan.data_follows ? log::error : log::warn)(
+        "journal: truncating corrupt tail of the last segment", {{"segment", segment.path.string()},
+                                                                 {"offset", offset},
+                                                                 {"reason", describe(scan.stop)},
+                                                                 {"dropped_bytes", dropped},
+                                                                 {"saved_to", saved}});
+  }
   if (::ftruncate(segment.fd, static_cast<off_t>(offset)) != 0 || ::fsync(segment.fd) != 0) {
     return make_error("journal: cannot truncate " + segment.path.string() + ": " + errno_text());
   }
@@ -128,9 +150,24 @@ Result<SegmentPtr> create_segment(const std::filesystem::path& dir, std::uint64_
   segment->first_seq = first_seq;
   segment->path = dir / segment_name(first_seq);
   segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (segment->fd < 0) return make_error("create " + segment->path.string() + ": " + errno_text());
-  if (sync_dir && !fsync_dir(dir)) return make_error("fsync " + dir.string() + ": " + errno_text());
+  if (segment->fd < 0) return failed_with_errno("create " + segment->path.string());
+  if (sync_dir && !fsync_dir(dir)) {
+    const int error_number = errno;
+    // A file whose name is not durable must not turn up after a crash either.
+    ::unlink(segment->path.c_str());
+    errno = error_number;
+    return failed_with_errno("fsync " + dir.string());
+  }
   return segment;
+}
+
+int preallocate_file(int fd, std::uint64_t bytes) {
+  // Not FALLOC_FL_KEEP_SIZE: the size then still grows with every append,
+  // and each fdatasync would commit that change too.
+  while (::fallocate(fd, 0, 0, static_cast<off_t>(bytes)) != 0) {
+    if (errno != EINTR) return errno == ENOSYS ? EOPNOTSUPP : errno;
+  }
+  return 0;
 }
 
 Result<SegmentPtr> open_segment(const std::filesystem::path& path, std::uint64_t first_seq,
@@ -155,10 +192,16 @@ Result<SegmentPtr> open_segment(const std::filesystem::path& path, std::uint64_t
   SegmentScan scan = scan_segment(map.bytes(), first_seq);
   segment->offsets = std::move(scan.offsets);
   segment->hashes = std::move(scan.id_hashes);
+  segment->arrivals_ms = std::move(scan.arrivals_ms);
   if (scan.clean()) return segment;
   if (is_last) {
-    // A torn write can only be the tail.
+    // A torn write can only be the tail. Zeros there are preallocated space
+    // (reserved again when appends resume) or a tail a crash zero-filled.
     if (auto cut = cut_damaged_tail(*segment, map.bytes(), scan); !cut) return cut.error();
+  } else if (scan.zero_tail) {
+    // The unused preallocated end of a segment sealed by a roll.
+    segment->size = scan.valid_bytes;
+    segment->written = scan.valid_bytes;
   } else {
     // Later segments are intact; the records after this point are lost.
     log::error("journal: corrupt record in a sealed segment, skipping the rest of it",

@@ -1,6 +1,8 @@
 #include "hookd/server/ingest.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -121,7 +123,8 @@ struct IngestMetrics {
         invalid(rejected_counter("invalid")),
         full(rejected_counter("full")),
         busy(rejected_counter("busy")),
-        failed(rejected_counter("failed")) {}
+        failed(rejected_counter("failed")),
+        no_space(rejected_counter("no_space")) {}
 
   TypeCounters accepted;
   Counter& duplicate;
@@ -131,6 +134,7 @@ struct IngestMetrics {
   Counter& full;
   Counter& busy;
   Counter& failed;
+  Counter& no_space;
 };
 
 HttpResponse retry_later(int status, std::string_view message, int retry_after_seconds) {
@@ -179,12 +183,18 @@ struct AppendAnswer {
         break;
       case AppendResult::Code::failed:
         stats->failed.inc();
-        log::error("journal append failed", {{"error", result.message}});
+        if (result.retry_after.count() == 0) {
+          log::error("journal append failed", {{"error", result.message}});
+        }
+        break;
+      case AppendResult::Code::no_space:
+        stats->no_space.inc();
         break;
     }
     AppendRefusal refusal =
         append_refusal(result).value_or(AppendRefusal{500, "journal append: no result", false});
-    respond(refusal.retry_later ? retry_later(refusal.status, refusal.reason, retry_after)
+    respond(refusal.retry_later ? retry_later(refusal.status, refusal.reason,
+                                              refusal.retry_after_seconds(retry_after))
                                 : HttpResponse::error(refusal.status, refusal.reason));
   }
 };
@@ -285,6 +295,7 @@ void get_event(Journal& journal, const std::vector<std::pair<std::string, EventS
 std::string journal_json(const JournalStats& stats) {
   json::object object;
   object["writable"] = stats.writable;
+  if (!stats.writable) object["reason"] = stats.unwritable_reason;
   object["first_seq"] = stats.first_seq;
   object["last_seq"] = stats.last_seq;
   object["bytes"] = stats.bytes;

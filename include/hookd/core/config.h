@@ -46,6 +46,7 @@ struct Config {
   std::uint64_t journal_max_pending_bytes = 64ull << 20;
   std::string fsync = "batch";  // batch | always | off
   Milliseconds fsync_batch_window{2};
+  Milliseconds dedupe_window{24 * 3600 * 1000};  // 0: every retained id
 
   // Runbooks (Hoop's names)
   std::string git_url;

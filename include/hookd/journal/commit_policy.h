@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "hookd/journal/journal.h"
 
@@ -19,11 +20,17 @@ struct AppendGate {
   std::uint64_t max_bytes = 0;
   std::uint64_t pending_bytes = 0;  // queued, not yet durable
   std::uint64_t max_pending_bytes = 0;
+  // While not writable: the answer (failed or no_space), why, and when the
+  // disk is probed again.
+  AppendResult::Code outage_code = AppendResult::Code::failed;
+  std::string_view outage_reason;
+  std::chrono::milliseconds outage_retry_after{0};
 };
 
 // nullopt: queue the append of `events` events (`bytes` encoded). Otherwise
-// the answer to give at once: ok for no events; failed (closed, or not
-// writable after an I/O error), full or busy with nothing appended. Busy needs
+// the answer to give at once: ok for no events; failed when closed; the
+// outage's code (failed or no_space) while not writable after an I/O error;
+// full or busy; each with nothing appended. Busy needs
 // something already pending, so one append larger than the limit still goes.
 std::optional<AppendResult> answer_at_once(std::size_t events, std::uint64_t bytes,
                                            const AppendGate& gate);

@@ -71,7 +71,8 @@ class ConsumerCursors {
   bool dirty() const;
   std::chrono::steady_clock::time_point last_persist() const;
 
-  // Writes the file atomically; on failure it stays dirty (and is logged).
+  // Writes the file atomically; on failure it stays dirty (logged once until
+  // a write succeeds again).
   void persist();
 
  private:
@@ -86,6 +87,7 @@ class ConsumerCursors {
   mutable std::mutex mu_;
   std::map<std::string, Consumer, std::less<>> consumers_;
   bool dirty_ = false;
+  bool persist_failing_ = false;  // persist_mu_: log a failing disk once, not every tick
   std::chrono::steady_clock::time_point last_persist_{};
 };
 

@@ -30,13 +30,17 @@ struct StoredEvent {
 
 struct AppendResult {
   enum class Code {
-    ok,      // every event is durable (per FsyncMode) or was already stored
-    full,    // journal at max_bytes: nothing appended (HTTP 503)
-    busy,    // too many bytes waiting for the disk: nothing appended (HTTP 429)
-    failed,  // I/O error: nothing acknowledged (HTTP 500)
+    ok,        // every event is durable (per FsyncMode) or was already stored
+    full,      // journal at max_bytes: nothing appended (HTTP 503)
+    busy,      // too many bytes waiting for the disk: nothing appended (HTTP 429)
+    failed,    // I/O error, or closed: nothing acknowledged (HTTP 503)
+    no_space,  // the disk is full (ENOSPC, EDQUOT): nothing acknowledged (HTTP 507)
   };
   Code code = Code::ok;
   std::string message;
+  // failed or no_space after an I/O error: when the journal tries the disk
+  // again (a retry before then is refused too). Zero when it will not (closed).
+  std::chrono::milliseconds retry_after{0};
   std::vector<bool> duplicate;  // per input event: id was already in the journal
 };
 
@@ -49,7 +53,10 @@ struct JournalStats {
   std::uint64_t bytes = 0;      // on disk, all segments
   std::uint64_t segments = 0;
   std::uint64_t pending_bytes = 0;  // appended, not yet durable
+  // False after a failed write or fsync until the disk takes writes again
+  // (the journal probes it on a back-off); the reason says what failed.
   bool writable = true;
+  std::string unwritable_reason;
 };
 
 class Journal {
@@ -61,6 +68,8 @@ class Journal {
   // durable. Never blocks the caller on disk I/O.
   virtual void append(std::vector<Event> events, AppendCallback done) = 0;
 
+  // The event with this id, among those within the dedupe window (ids
+  // accepted longer ago are neither found nor deduplicated).
   virtual std::optional<StoredEvent> lookup(std::string_view id) = 0;
 
   // Durable events with seq > after_seq, oldest first, at most `max`.
@@ -96,6 +105,16 @@ struct JournalOptions {
   std::uint64_t max_pending_bytes = 64ull << 20;  // beyond: append -> busy
   FsyncMode fsync = FsyncMode::batch;
   std::chrono::microseconds batch_window{2000};  // max linger for concurrent appenders; 0 = none
+  // Ids accepted longer ago than this are forgotten by the id index: no
+  // longer deduplicated nor found by lookup(), and no longer costing memory.
+  // Zero: every retained id stays indexed.
+  std::chrono::milliseconds dedupe_window{0};
+  // Reserve each segment's disk blocks and size (fallocate) when it is
+  // created, so appends allocate nothing and a group commit's fdatasync
+  // commits no file-size change; a full disk then shows when a segment is
+  // created. The daemon turns it on; off, a segment file is exactly its
+  // records.
+  bool preallocate = false;
 };
 
 // The embedded default: segment files of CRC32C-framed records under

@@ -10,8 +10,12 @@ namespace hookd::journal_detail {
 struct JournalMetrics {
   JournalMetrics();
 
-  // One append call answered at once with `code` (nothing for ok).
+  // One append call refused with `code` (nothing for ok).
   void count_rejection(AppendResult::Code code);
+  // hookd_journal_write_errors_total{op, errno}: a failed write, fsync,
+  // allocation, create, truncate or remove (probes included); errno_label()
+  // keeps the label set bounded.
+  void count_write_error(const char* op, int error_number);
 
   Gauge& bytes;
   Gauge& segments;
@@ -20,10 +24,13 @@ struct JournalMetrics {
   Counter& rejected_full;
   Counter& rejected_busy;
   Counter& rejected_failed;
+  Counter& rejected_no_space;
+  Gauge& writable;  // 1, or 0 while appends are refused after a failed write
   Histogram& fsync_seconds;
   Histogram& batch_events;
   Gauge& pending_bytes;
   Gauge& last_seq;
+  Gauge& indexed_ids;  // in the dedupe index
 };
 
 }  // namespace hookd::journal_detail

@@ -1,8 +1,10 @@
 // The file journal's one writer: a thread that takes the queued appends,
 // commits them as one group (drops duplicates, writes, one fdatasync),
 // publishes them to the RecordCatalog, answers the callbacks and tells the
-// durable-listeners; between batches it applies retention and persists the
-// cursors.
+// durable-listeners; between batches it applies retention, expires ids older
+// than the dedupe window and persists the cursors. After a failed write it
+// refuses appends (WriteOutage) and probes the disk on a back-off until it
+// takes writes again.
 // Thread-safe: submit(), wake(), on_durable() and stop() from any thread.
 #pragma once
 
@@ -12,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,6 +23,7 @@
 #include "hookd/journal/journal_metrics.h"
 #include "hookd/journal/record_catalog.h"
 #include "hookd/journal/segment_writer.h"
+#include "hookd/journal/write_outage.h"
 
 namespace hookd::journal_detail {
 
@@ -45,6 +49,8 @@ class JournalThread {
 
   std::uint64_t pending_bytes() const;
   bool writable() const;
+  // Why not writable; empty while writable.
+  std::string unwritable_reason() const;
 
   // Completes what is queued, persists the cursors and joins the thread.
   // False when called on the thread itself (from a callback): it only asks the
@@ -59,12 +65,17 @@ class JournalThread {
   };
 
   void run();
+  // While not writable: refuses what is queued, probes the disk when due,
+  // keeps up housekeeping. Called and returns with `lock` held.
+  void run_outage(std::unique_lock<std::mutex>& lock);
   void commit_batch(std::deque<PendingAppend>& batch);
-  void fail_batch(std::uint64_t batch_bytes);
-  // Runs each call's callback once, with its duplicate flags when the batch
-  // is durable.
+  // Takes the failed batch back and stops taking appends; the answer for it.
+  AppendResult fail_batch(std::uint64_t batch_bytes);
+  void probe_disk();
+  // Runs each call's callback once: with its duplicate flags when the batch
+  // is durable, else with `refusal`.
   void answer_calls(std::deque<PendingAppend>& batch, std::vector<std::vector<bool>>& flags,
-                    bool ok);
+                    const AppendResult* refusal);
   void notify_durable(std::uint64_t last_seq);
   void housekeeping(bool force_persist);
   void publish_gauges();
@@ -79,7 +90,7 @@ class JournalThread {
   std::condition_variable cv_;
   std::deque<PendingAppend> queue_;
   std::uint64_t pending_bytes_ = 0;
-  bool writable_ = true;
+  WriteOutage outage_;
   bool closing_ = false;
   bool retention_due_ = false;
 

@@ -1,12 +1,14 @@
 // The durable records of the file journal as readers see them: the retained
-// segments, the id index and the newest durable seq. A record is here iff it
-// is durable; the journal thread publishes each group commit at once and
-// retires segments that retention lets go.
+// segments, the id index (over the dedupe window) and the newest durable seq.
+// A record is here iff it is durable; the journal thread publishes each group
+// commit at once, retires segments that retention lets go and expires ids
+// older than the dedupe window.
 // Thread-safe: one mutex for the in-memory state; the record bytes are read
 // from the files after it is released.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,7 +18,7 @@
 #include <vector>
 
 #include "hookd/core/result.h"
-#include "hookd/journal/id_index.h"
+#include "hookd/journal/dedupe_window.h"
 #include "hookd/journal/journal.h"
 #include "hookd/journal/segment_list.h"
 #include "hookd/journal/segment_writer.h"
@@ -32,12 +34,13 @@ class RecordCatalog {
     std::uint64_t segments = 0;
   };
 
-  RecordCatalog();
+  explicit RecordCatalog(std::chrono::milliseconds dedupe_window = std::chrono::milliseconds(0));
 
   // Takes the recovered segments (at least one; the newest is appended to)
-  // and indexes their records.
+  // and indexes the ids of their records that arrived within the window.
   void restore(SegmentList segments);
 
+  // Only ids within the dedupe window are found.
   std::optional<StoredEvent> lookup(std::string_view id) const;
   Result<std::vector<StoredEvent>> read(std::uint64_t after_seq, std::size_t max) const;
 
@@ -48,13 +51,15 @@ class RecordCatalog {
   // Journal thread: makes the batch that `writer` has finished durable
   // visible.
   void publish(const SegmentWriter& writer);
-  // Journal thread: after a failed batch, the segments it created (the files
-  // exist).
-  void add_segments(const std::vector<SegmentPtr>& segments);
   // Journal thread: deletes the segments retention lets go (see
   // oldest_segment_deletable), their files and their ids. Returns how many.
   std::size_t retire(std::optional<std::uint64_t> min_cursor, std::uint64_t segment_limit,
                      std::uint64_t max_bytes);
+  // Journal thread: forgets the ids accepted before now_ms - dedupe window.
+  // Returns how many.
+  std::size_t expire_ids(std::int64_t now_ms);
+  // Ids indexed (tests, and the memory bound).
+  std::size_t indexed_ids() const;
 
   Totals totals() const;
   std::uint64_t durable_seq() const;
@@ -72,7 +77,8 @@ class RecordCatalog {
 
   mutable std::mutex mu_;
   SegmentList segments_;
-  IdIndex index_;
+  DedupeWindow ids_;
+  const std::int64_t dedupe_window_ms_;
   std::uint64_t durable_seq_ = 0;
   std::shared_ptr<std::atomic<std::uint64_t>> durable_counter_;
 };

@@ -26,7 +26,10 @@ struct Segment {
   std::uint64_t size = 0;              // bytes in the file that are published
   std::uint64_t written = 0;           // bytes written (journal thread only)
   std::vector<std::uint64_t> offsets;  // record offsets
-  std::vector<std::uint64_t> hashes;   // id hash per record (for index removal)
+  // Recovery only: each record's id hash and arrival time, handed to the id
+  // index when the journal opens, then released.
+  std::vector<std::uint64_t> hashes;
+  std::vector<std::int64_t> arrivals_ms;
 
   Segment() = default;
   Segment(const Segment&) = delete;
@@ -52,16 +55,24 @@ bool pwrite_all(int fd, const char* buf, std::size_t n, std::uint64_t offset);
 
 // Creates the empty segment whose first record will be `first_seq`. With
 // sync_dir the directory is synced, so that a crash cannot lose a file whose
-// records get acknowledged.
+// records get acknowledged. On failure errno says why.
 Result<SegmentPtr> create_segment(const std::filesystem::path& dir, std::uint64_t first_seq,
                                   bool sync_dir);
 
+// Reserves the file's blocks up to `bytes` (fallocate; the size grows to
+// `bytes`, the new tail reads as zeros). Returns 0 or the errno; EOPNOTSUPP
+// when the filesystem cannot preallocate.
+int preallocate_file(int fd, std::uint64_t bytes);
+
 // Opens an existing segment and recovers it: the intact records are indexed
-// into offsets/hashes. A damaged tail of the last segment (a torn write) is
-// truncated; when intact-looking data follows the damage, a copy of what is
-// cut goes to "<segment>.<offset>.corrupt" first, so recovery never destroys
-// something acknowledged. In a sealed segment the records after the damage are
-// skipped and the file is left alone for a human.
+// into offsets/hashes/arrivals_ms. Zeros after the last record are
+// preallocated space: the end of the data (cut from the last segment, left in
+// a sealed one). A damaged tail of the last segment (a torn write) is
+// truncated; when intact-looking data
+// follows the damage, a copy of what is cut goes to
+// "<segment>.<offset>.corrupt" first, so recovery never destroys something
+// acknowledged. In a sealed segment the records after the damage are skipped
+// and the file is left alone for a human.
 Result<SegmentPtr> open_segment(const std::filesystem::path& path, std::uint64_t first_seq,
                                 bool is_last);
 

@@ -23,7 +23,7 @@ struct IngestOptions {
   std::vector<WebhookSecret> inbound_secrets;
   std::int64_t signature_tolerance_seconds = 300;
   std::size_t max_events_per_request = 10000;
-  int retry_after_seconds = 1;  // for 429 and 503
+  int retry_after_seconds = 1;  // for 429, 503 and 507
   // Distinct event types counted by name in hookd_events_accepted_total;
   // the rest are counted as "other" (types are chosen by the caller).
   std::size_t max_type_labels = 100;

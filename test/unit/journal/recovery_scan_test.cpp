@@ -71,10 +71,10 @@ TEST_CASE("the recovery scan finds the valid prefix and names what follows",
        FrameError::incomplete_header, false},
       {"short zero tail", five.bytes + std::string(5, '\0'), 1, 5, five.bytes.size(),
        FrameError::incomplete_header, false},
-      // A zero run longer than a header reads as a zero-length record with
-      // bytes behind it: treated as damage, so the tail is kept as a copy.
+      // A zero run longer than a header is a preallocated tail: the end of
+      // the data, not damage with data behind it.
       {"long zero tail", five.bytes + std::string(64, '\0'), 1, 5, five.bytes.size(),
-       FrameError::bad_length, true},
+       FrameError::bad_length, false},
       {"flipped byte in the last record", flipped(five.bytes, at[4] + 40), 1, 4, at[4],
        FrameError::checksum_mismatch, false},
       {"flipped byte in a middle record, valid data after", flipped(five.bytes, at[2] + 30), 1, 2,
