@@ -119,3 +119,34 @@ TEST_CASE("only objects with a string event_type are Hoop webhook payloads") {
   CHECK_FALSE(hookd::is_hoop_webhook_payload(R"({"event_type":null})"));
   CHECK_FALSE(hookd::is_hoop_webhook_payload("[]"));
 }
+
+TEST_CASE(
+    "input bytes that are not UTF-8 become U+FFFD, one per byte, as Go's JSON encoder writes") {
+  struct Case {
+    const char* what;
+    const char* base64;
+    const char* expected;  // JSON string
+  };
+  const Case cases[] = {
+      {"Latin-1 e-acute", "6Q==", R"("\ufffd")"},
+      {"UTF-8 text is kept", "Y2Fmw6k=", R"("caf\u00e9")"},
+      {"a Latin-1 byte among ASCII", "Y2Fm6Q==", R"("caf\ufffd")"},
+      {"overlong NUL", "wIA=", R"("\ufffd\ufffd")"},
+      {"a UTF-16 surrogate", "7aCA", R"("\ufffd\ufffd\ufffd")"},
+      {"past U+10FFFF", "9JCAgA==", R"("\ufffd\ufffd\ufffd\ufffd")"},
+      {"a four-byte sequence is kept", "8J+YgA==", R"("\ud83d\ude00")"},
+      {"a truncated sequence", "4oI=", R"("\ufffd\ufffd")"},
+      {"control characters are valid UTF-8", "AAE=", R"("\u0000\u0001")"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    std::string webhook =
+        std::string(R"({"event_type":"session.open","input":")") + c.base64 + "\"}";
+    auto text = hookd::hoop_runbook_payload(webhook, "e");
+    REQUIRE(text);
+    json::error_code ec;
+    json::value hook = json::parse(*text, ec);  // strict: refuses invalid UTF-8
+    REQUIRE_FALSE(ec);
+    CHECK(hook.at("event_session_open").at("input") == json::parse(c.expected));
+  }
+}
