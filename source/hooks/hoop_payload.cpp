@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "hookd/core/signature.h"
+#include "hookd/core/utf8.h"
 
 namespace hookd {
 
@@ -22,55 +23,10 @@ json::value field_or_null(const json::object& object, std::string_view key) {
   return it == object.end() ? json::value(nullptr) : it->value();
 }
 
-// The length of the UTF-8 sequence `s` starts with (RFC 3629: no overlong
-// forms, surrogates or code points past U+10FFFF), or 0 when it is not one.
-std::size_t utf8_sequence_length(std::string_view s) {
-  auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < length || byte(1) < low || byte(1) > high) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return length;
-}
-
-// Each byte that is not part of valid UTF-8 becomes U+FFFD, as Go's
-// encoding/json (which Hoop marshals hook payloads with) writes it: the
-// payload stays valid JSON when the input was binary or Latin-1.
-std::string valid_utf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  while (!bytes.empty()) {
-    std::size_t length = utf8_sequence_length(bytes);
-    if (length == 0) {
-      out += "\xEF\xBF\xBD";
-      length = 1;
-    } else {
-      out.append(bytes.substr(0, length));
-    }
-    bytes.remove_prefix(length);
-  }
-  return out;
-}
-
 // Hoop sends the user's input base64-encoded; its hooks see the text. Input
-// that is not valid base64 is passed as sent rather than dropped.
+// that is not valid base64 is passed as sent rather than dropped; decoded
+// bytes that are not UTF-8 (binary, Latin-1) become U+FFFD, as in Hoop's own
+// hook payloads (Go's encoding/json), so the payload stays valid JSON.
 json::value decoded_input(const json::object& webhook) {
   auto it = webhook.find("input");
   if (it == webhook.end() || !it->value().is_string()) return "";
