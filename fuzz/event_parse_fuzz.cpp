@@ -1,7 +1,7 @@
 // POST /v1/events bodies: whatever parse_events accepts is valid by its own
 // rules (ids, types, RFC 3339 timestamps, object payloads), has unique ids,
 // parses the same as a one-element array, and survives the journal's
-// to_json / from_json round trip unchanged.
+// to_json / from_json round trip (numbers up to an ulp, see below).
 #include <set>
 #include <string>
 
@@ -17,7 +17,7 @@ constexpr std::int64_t kNowMs = 1795000000123;  // fixed, so a saved crash repla
 
 // Boost.JSON 1.81 does not parse every double exactly, and from_json
 // serializes the payload it parsed: a stored payload can come back with a
-// number one ulp off (fuzz/README.md, "Known"). True once from_json keeps
+// number one ulp off (fuzz/README.md, "Found"). True once from_json keeps
 // the stored payload bytes.
 constexpr bool kExactPayloadRoundTrip = false;
 

@@ -1,6 +1,6 @@
 // Journal records read back at recovery (from_json over arbitrary bytes):
 // an accepted record is a valid event, writing it again gives a record that
-// reads back identically, and that record is also a valid request body.
+// reads back as the same event, and that record is also a valid request body.
 #include <string>
 
 #include "fuzz_check.h"
