@@ -2,6 +2,7 @@
 // for session.open / session.close webhook payloads, its output is valid JSON
 // in the runbook shape (the keys Hoop's hooks read, the right session half
 // set), mapping is not applied twice, and raw mode passes bytes unchanged.
+#include <cmath>
 #include <string>
 
 #include <boost/json.hpp>
@@ -23,6 +24,24 @@ std::optional<std::string> event_type(std::string_view payload) {
   const json::value* type = value.as_object().if_contains("event_type");
   if (type == nullptr || !type->is_string()) return std::nullopt;
   return std::string(type->as_string());
+}
+
+// Whether every number in `value` is finite. parse_events refuses payloads
+// with numbers beyond double range (Boost.JSON would write them back as
+// Infinity), so no hook payload is made from one.
+bool all_finite(const json::value& value) {
+  if (value.is_double()) return std::isfinite(value.get_double());
+  if (value.is_array()) {
+    for (const json::value& element : value.get_array()) {
+      if (!all_finite(element)) return false;
+    }
+  }
+  if (value.is_object()) {
+    for (const auto& member : value.get_object()) {
+      if (!all_finite(member.value())) return false;
+    }
+  }
+  return true;
 }
 
 void check_runbook_shape(const std::string& mapped, bool open) {
@@ -59,6 +78,8 @@ void check_runbook_shape(const std::string& mapped, bool open) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view payload = hookd::fuzz::as_text(data, size);
+  json::error_code ec;
+  if (json::value parsed = json::parse(payload, ec); !ec && !all_finite(parsed)) return 0;
   auto type = event_type(payload);
   FUZZ_CHECK(hookd::is_hoop_webhook_payload(payload) == type.has_value());
 
