@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -68,6 +69,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   } else {
     return std::nullopt;
   }
+  if (*n > (UINT64_MAX >> shift)) return std::nullopt;  // "17179869185G" would wrap to 1 GiB
   return *n << shift;
 }
 

@@ -8,6 +8,7 @@
 #include "hookd/core/event.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/utf8.h"
 #include "hookd/hooks/hook_run.h"
 #include "hookd/hooks/output_capture.h"
 

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "hookd/core/signature.h"
+#include "hookd/core/utf8.h"
 
 namespace hookd {
 
@@ -23,13 +24,15 @@ json::value field_or_null(const json::object& object, std::string_view key) {
 }
 
 // Hoop sends the user's input base64-encoded; its hooks see the text. Input
-// that is not valid base64 is passed as sent rather than dropped.
+// that is not valid base64 is passed as sent rather than dropped; decoded
+// bytes that are not UTF-8 (binary, Latin-1) become U+FFFD, as in Hoop's own
+// hook payloads (Go's encoding/json), so the payload stays valid JSON.
 json::value decoded_input(const json::object& webhook) {
   auto it = webhook.find("input");
   if (it == webhook.end() || !it->value().is_string()) return "";
   const json::string& encoded = it->value().as_string();
   auto decoded = base64_decode(std::string_view(encoded.data(), encoded.size()));
-  return decoded ? json::value(json::string(*decoded)) : it->value();
+  return decoded ? json::value(json::string(valid_utf8(*decoded))) : it->value();
 }
 
 json::value connection_envs(const json::object& webhook) {

@@ -30,7 +30,8 @@ bool is_hoop_webhook_payload(std::string_view payload_json);
 //   input_file "" ; the event that did not fire is null
 //   event_session_open  {verb, connection_name <- connection, connection_type,
 //     connection_subtype, connection_envs (an object name -> "": webhooks carry
-//     names only), connection_reviewers, input (base64-decoded), user_email}
+//     names only), connection_reviewers, input (base64-decoded; bytes that are
+//     not UTF-8 become U+FFFD, as Hoop's Go JSON encoder writes them), user_email}
 //   event_session_close {exit_code, output <- exit_err}
 // nullopt when the payload is not such a webhook payload (another event type,
 // already in the runbook shape, or not JSON): the caller passes it as sent.

@@ -30,8 +30,4 @@ class OutputCapture {
   std::uint64_t dropped_bytes_ = 0;
 };
 
-// Captured output is arbitrary bytes, possibly cut mid-character by the cap;
-// logs and JSON need valid UTF-8, so each invalid byte becomes U+FFFD.
-std::string valid_utf8(std::string_view in);
-
 }  // namespace hookd

@@ -141,6 +141,9 @@ TEST_CASE("durations and sizes") {
   CHECK(parse_size("1M") == 1u << 20);
   CHECK(parse_size("1gib") == 1ull << 30);
   CHECK_FALSE(parse_size("1.5M"));
+  CHECK_FALSE(parse_size("17179869185G"));  // would wrap past 2^64 to 1 GiB
+  CHECK_FALSE(parse_size("18446744073709551615K"));
+  CHECK(parse_size("17179869183G") == 17179869183ull << 30);
   CHECK_FALSE(parse_size("M"));
 }
 

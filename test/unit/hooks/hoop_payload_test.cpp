@@ -119,3 +119,27 @@ TEST_CASE("only objects with a string event_type are Hoop webhook payloads") {
   CHECK_FALSE(hookd::is_hoop_webhook_payload(R"({"event_type":null})"));
   CHECK_FALSE(hookd::is_hoop_webhook_payload("[]"));
 }
+
+TEST_CASE("input that decodes to bytes that are not UTF-8 still gives a valid JSON payload") {
+  struct Case {
+    const char* base64;
+    const char* expected;  // JSON string
+  };
+  const Case cases[] = {
+      {"6Q==", R"("\ufffd")"},            // Latin-1 e-acute
+      {"Y2Fmw6k=", R"("caf\u00e9")"},     // UTF-8 is kept
+      {"AAE=", R"("\u0000\u0001")"},      // controls are UTF-8 too
+      {"8J+YgA==", R"("\ud83d\ude00")"},  // a four-byte sequence
+  };
+  for (const Case& c : cases) {
+    INFO(c.base64);
+    std::string webhook =
+        std::string(R"({"event_type":"session.open","input":")") + c.base64 + "\"}";
+    auto text = hookd::hoop_runbook_payload(webhook, "e");
+    REQUIRE(text);
+    json::error_code ec;
+    json::value hook = json::parse(*text, ec);  // strict: refuses invalid UTF-8
+    REQUIRE_FALSE(ec);
+    CHECK(hook.at("event_session_open").at("input") == json::parse(c.expected));
+  }
+}

@@ -1,5 +1,6 @@
 // What is kept of a hook's output: the first max_bytes exactly, the rest
 // counted, however the pipe happened to cut the stream into chunks.
+#include "hookd/core/utf8.h"
 #include "hookd/hooks/output_capture.h"
 
 #include <algorithm>
