@@ -1,6 +1,7 @@
 #include "hookd/api/service.h"
 
 #include "hookd/api/ids.h"
+#include "hookd/api/route_support.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
 
@@ -74,6 +75,9 @@ void ApiService::add_routes(Router& router) {
   add_event_type_routes(router, context_);
   add_endpoint_routes(router, context_);
   add_attempt_routes(router, context_);
+  router.add_not_found("/api/v1/", [](HttpRequest& request, Responder respond) {
+    respond(reply_error(404, "not_found", "no such resource: " + request.path));
+  });
 }
 
 void ApiService::record_attempt(Attempt attempt) {

@@ -219,6 +219,10 @@ FlagGroup hooks_flags() {
   auto add = adder(g);
   add("hook-interpreter", nullptr, "runs each hook script (default /usr/bin/python3)",
       text_flag(&Config::hook_interpreter));
+  add("hook-payload", nullptr,
+      "HOOP_RUNBOOK_HOOK_PAYLOAD: hoop (Hoop session.open/close webhook payloads mapped to "
+      "Hoop's runbook hook shape, others as sent) or raw (always as sent) (default hoop)",
+      one_of(&Config::hook_payload, {"hoop", "raw"}));
   add(
       "hook-env", nullptr, "NAME=VALUE added to every hook's environment (repeatable)",
       [](Config& c, const std::string& v) -> std::optional<std::string> {

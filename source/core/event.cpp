@@ -281,6 +281,30 @@ bool read_event(const json::object& object, std::ptrdiff_t index, Source source,
   return true;
 }
 
+// A Hoop webhook payload as Svix delivers it: an object with a string
+// "event_type" and no "type". The whole body is the payload.
+bool is_bare_hoop_payload(const json::object& object) {
+  const json::value* type = object.if_contains("event_type");
+  return type != nullptr && type->is_string() && !object.contains("type");
+}
+
+bool read_bare_hoop_payload(const json::object& object, Event& out, std::string& error,
+                            bool& wide_integral) {
+  std::string_view type = as_view(object.at("event_type").get_string());
+  if (std::string problem = type_problem(type); !problem.empty()) {
+    error = "event_type: " + problem;
+    return false;
+  }
+  json::value payload(object);
+  if (!all_numbers_finite(payload, wide_integral)) {
+    error = "payload: number out of range";
+    return false;
+  }
+  out.type.assign(type);
+  out.payload_json = json::serialize(payload);
+  return true;
+}
+
 // Parses `text` into `arena`. On failure returns a null value and sets `error`.
 json::value parse_json(std::string_view text, std::size_t max_depth, json::storage_ptr arena,
                        std::string& error) {
@@ -363,7 +387,9 @@ Result<std::vector<Event>> parse_events(std::string_view body, const ParseOption
     events.resize(1);
     Event& event = events.front();
     bool wide_integral = false;
-    if (!read_event(root.get_object(), -1, Source::request, event, error, &wide_integral)) {
+    const bool bare = is_bare_hoop_payload(root.get_object());
+    if (bare ? !read_bare_hoop_payload(root.get_object(), event, error, wide_integral)
+             : !read_event(root.get_object(), -1, Source::request, event, error, &wide_integral)) {
       return make_error(std::move(error));
     }
     if (wide_integral && has_wide_integer_literal(body)) {

@@ -137,6 +137,7 @@ Result<HookRunnerOptions> hook_runner_options(const Config& config, const fs::pa
   options.kill_grace = config.hook_kill_grace;
   options.output_max_bytes = config.hook_output_max_bytes;
   options.extra_env = config.hook_env;
+  options.payload = config.hook_payload == "raw" ? HookPayloadMode::raw : HookPayloadMode::hoop;
   options.work_dir = data_dir / "hook-runs";
   options.max_waiting = config.hook_max_waiting;
   // Running hooks must be killed and reaped before main's own drain
@@ -254,6 +255,7 @@ Result<ModuleOptions> module_options(const Config& config) {
     auto hooks = hook_runner_options(config, options.data_dir);
     if (!hooks) return hooks.error();
     options.hooks = std::move(hooks).value();
+    options.ingest.tracked_consumers.push_back(HookRunner::kJournalConsumer);
     auto contained = containment_options(config, options.data_dir);
     if (!contained) return contained.error();
     options.containment = std::move(contained).value();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hookd/core/event.h"
+#include "hookd/hooks/hoop_payload.h"
 #include "hookd/runbooks/runbooks.h"
 
 namespace hookd {
@@ -23,7 +24,11 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
   run.script_name = hook_script_name(event.type);
   run.commit = snapshot.commit_id;
   run.started_unix_ms = now_unix_ms();
-  run.payload_json = event.payload_json;
+  // Hoop's runbook hooks know an event by its eventId; a message without
+  // one, or a plain event, by its id.
+  const bool has_event_id = event.message && !event.message->event_id.empty();
+  run.payload_json = hook_payload_for(options.payload, event.payload_json,
+                                      has_event_id ? event.message->event_id : event.id);
   run.process.argv = {options.interpreter, script->string()};
   run.process.timeout = options.timeout;
   run.process.kill_grace = options.kill_grace;

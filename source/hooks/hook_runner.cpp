@@ -28,7 +28,7 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr const char* kConsumer = "hooks";
+constexpr const char* kConsumer = HookRunner::kJournalConsumer;
 constexpr std::size_t kJournalBatch = 512;
 
 struct RunnerMetrics {

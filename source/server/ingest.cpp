@@ -13,6 +13,7 @@
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
 #include "hookd/server/append_status.h"
+#include "hookd/server/event_state.h"
 
 namespace hookd {
 
@@ -233,6 +234,9 @@ void post_events(Journal& journal, const IngestOptions& options,
     // A sender's retry carries the same webhook-id, so using it as the event
     // id keeps retries idempotent.
     parse.default_id = std::string(id);
+  } else if (std::string_view id = webhook_header(request, "webhook-id", "svix-id"); !id.empty()) {
+    // Unsigned too: a sender (Svix among them) retries with the same id.
+    parse.default_id = std::string(id);
   }
 
   auto parsed = parse_events(request.body, parse);
@@ -261,7 +265,31 @@ void post_events(Journal& journal, const IngestOptions& options,
   journal.append(std::move(events), std::move(answer));
 }
 
-void get_event(Journal& journal, const std::vector<std::pair<std::string, EventStatusView>>& views,
+// What one section of the event's view says about its progress: the hook's
+// outcome, or each endpoint's delivery state.
+void read_progress(std::string_view key, const json::value& section, EventProgress& progress) {
+  const json::object* object = section.if_object();
+  if (object == nullptr) return;
+  if (key == "hook") {
+    if (const json::value* outcome = object->if_contains("outcome");
+        outcome && outcome->is_string())
+      progress.hook_outcome = std::string(outcome->get_string());
+    return;
+  }
+  for (const auto& member : *object) {
+    const json::object* endpoint = member.value().if_object();
+    if (endpoint == nullptr) continue;
+    const json::value* state = endpoint->if_contains("state");
+    if (state == nullptr || !state->is_string()) continue;
+    progress.delivery_states.emplace_back(state->get_string());
+    const json::value* attempts = endpoint->if_contains("attempts");
+    if (attempts && attempts->is_array() && !attempts->get_array().empty())
+      progress.delivery_attempted = true;
+  }
+}
+
+void get_event(Journal& journal, const IngestOptions& options,
+               const std::vector<std::pair<std::string, EventStatusView>>& views,
                HttpRequest& request, Responder respond) {
   const std::string& id = request.params["id"];
   std::optional<StoredEvent> stored;
@@ -269,25 +297,33 @@ void get_event(Journal& journal, const std::vector<std::pair<std::string, EventS
   if (!stored) return respond(HttpResponse::error(404, "no event with id " + id));
 
   const Event& event = stored->event;
-  std::string body =
-      "{\"id\":" + json_string(event.id) + ",\"type\":" + json_string(event.type) +
-      ",\"timestamp\":" + json_string(event.timestamp) +
-      ",\"payload\":" + (event.payload_json.empty() ? std::string("null") : event.payload_json) +
-      ",\"seq\":" + std::to_string(stored->seq) + ",\"state\":\"accepted\"" + ",\"accepted_at\":" +
-      (event.arrival_unix_ms > 0 ? json_string(format_rfc3339(event.arrival_unix_ms))
-                                 : std::string("null"));
+  std::string body = "{\"id\":" + json_string(event.id) + ",\"type\":" + json_string(event.type) +
+                     ",\"timestamp\":" + json_string(event.timestamp) + ",\"payload\":" +
+                     (event.payload_json.empty() ? std::string("null") : event.payload_json) +
+                     ",\"seq\":" + std::to_string(stored->seq) + ",\"accepted_at\":" +
+                     (event.arrival_unix_ms > 0 ? json_string(format_rfc3339(event.arrival_unix_ms))
+                                                : std::string("null"));
+  EventProgress progress;
+  for (const auto& consumer : options.tracked_consumers) {
+    if (journal.cursor(consumer) < stored->seq) progress.consumer_behind = true;
+  }
   for (const auto& [key, view] : views) {
     std::optional<std::string> section = view(id);
     if (!section) continue;
-    if (!valid_json(*section)) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(json::string_view(section->data(), section->size()), ec);
+    if (ec) {
       log::warn("event view returned invalid JSON", {{"view", key}, {"id", id}});
       continue;
     }
+    read_progress(key, parsed, progress);
     body += ',';
     body += json_string(key);
     body += ':';
     body += *section;
   }
+  body += ",\"state\":";
+  body += json_string(event_state(progress));
   body += "}";
   respond(HttpResponse::json(200, std::move(body)));
 }
@@ -340,8 +376,8 @@ void add_event_routes(Router& router, Journal& journal, IngestOptions options,
   auto shared_views = std::make_shared<const std::vector<std::pair<std::string, EventStatusView>>>(
       std::move(views));
   router.add("GET", "/v1/events/{id}",
-             [&journal, shared_views](HttpRequest& request, Responder respond) {
-               get_event(journal, *shared_views, request, std::move(respond));
+             [&journal, shared_options, shared_views](HttpRequest& request, Responder respond) {
+               get_event(journal, *shared_options, *shared_views, request, std::move(respond));
              });
 }
 

@@ -83,6 +83,10 @@ std::string Router::match(std::string_view method, std::string_view path) const 
   return std::string();
 }
 
+void Router::add_not_found(std::string prefix, Handler handler) {
+  not_found_.emplace_back(std::move(prefix), std::move(handler));
+}
+
 void Router::dispatch(HttpRequest& request, Responder respond) const {
   if (const Route* route = find(request.method, request.path)) {
     request.params.clear();
@@ -97,6 +101,9 @@ void Router::dispatch(HttpRequest& request, Responder respond) const {
     allow += route.method;
   }
   if (allow.empty()) {
+    for (const auto& [prefix, handler] : not_found_) {
+      if (request.path.starts_with(prefix)) return handler(request, std::move(respond));
+    }
     respond(HttpResponse::error(404, "no such resource: " + request.path));
     return;
   }

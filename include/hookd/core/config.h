@@ -64,6 +64,7 @@ struct Config {
   // Hooks
   std::string hook_interpreter = "/usr/bin/python3";
   std::vector<std::string> hook_env;  // NAME=VALUE
+  std::string hook_payload = "hoop";  // hoop | raw
   std::size_t hook_concurrency = 0;   // 0: 2 x cores
   std::size_t hook_max_waiting = 10000;
   Milliseconds hook_timeout{30000};

@@ -44,6 +44,9 @@ struct ParseOptions {
 // Parses one event object or an array of them. Errors name the offending
 // field and, for arrays, the index: "events[2].type: missing". `id` and
 // `timestamp` set to null count as absent; unknown fields are ignored.
+// A single object with a string "event_type" and no "type" is a Hoop webhook
+// payload as Svix delivers it: its type is event_type, the whole object its
+// payload, its id default_id (the svix-id / webhook-id header) or a new one.
 Result<std::vector<Event>> parse_events(std::string_view body, const ParseOptions& options = {});
 
 // The event as JSON: {"id":…,"type":…,"timestamp":…,"payload":…}. This is the

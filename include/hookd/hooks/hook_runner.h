@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "hookd/hooks/hoop_payload.h"
+
 namespace boost::asio {
 class io_context;
 }
@@ -34,10 +36,11 @@ struct HookRunnerOptions {
   std::size_t concurrency = 0;  // 0: 2 x cores
   std::chrono::milliseconds timeout{30000}, kill_grace{5000};
   std::size_t output_max_bytes = 4096;
-  std::vector<std::string> extra_env;  // "NAME=VALUE" from --hook-env
-  std::filesystem::path work_dir;      // <data-dir>/hook-runs: per-run temp dirs created here
-  std::size_t max_waiting = 10000;     // runs read from the journal but not started (bounds memory)
-  std::size_t max_results = 10000;     // results kept for status_json (least recently run dropped)
+  std::vector<std::string> extra_env;               // "NAME=VALUE" from --hook-env
+  HookPayloadMode payload = HookPayloadMode::hoop;  // what HOOP_RUNBOOK_HOOK_PAYLOAD holds
+  std::filesystem::path work_dir;   // <data-dir>/hook-runs: per-run temp dirs created here
+  std::size_t max_waiting = 10000;  // runs read from the journal but not started (bounds memory)
+  std::size_t max_results = 10000;  // results kept for status_json (least recently run dropped)
   std::chrono::milliseconds drain_timeout{30000};  // stop(): then running hooks are killed
   std::chrono::milliseconds snapshot_poll{200};    // retry while no runbooks snapshot is loaded
   std::chrono::milliseconds linger{200};           // see ProcessOptions::linger
@@ -58,6 +61,9 @@ struct HookRunnerOptions {
 // CPUs the daemon may use (ProcessOptions::cpu).
 class HookRunner {
  public:
+  // Its journal consumer: an event's hook is done once this cursor passed it.
+  static constexpr const char* kJournalConsumer = "hooks";
+
   // Throws std::invalid_argument for an empty work_dir or a malformed
   // extra_env entry (start-up configuration errors).
   HookRunner(boost::asio::io_context& io, Journal& journal,

@@ -27,6 +27,9 @@ struct IngestOptions {
   // Distinct event types counted by name in hookd_events_accepted_total;
   // the rest are counted as "other" (types are chosen by the caller).
   std::size_t max_type_labels = 100;
+  // Journal consumers that have not finished an event until their cursor
+  // passes it (the hook runner): GET /v1/events/{id} says "processing" then.
+  std::vector<std::string> tracked_consumers;
 };
 
 // Extra sections of GET /v1/events/{id}: each returns JSON text for its key,

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hookd/server/http_message.h"
@@ -20,6 +21,10 @@ using Handler = std::function<void(HttpRequest&, Responder)>;
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);
+  // Paths starting with `prefix` that match no route go to `handler`
+  // instead of the plain 404: an API under a prefix (the Svix API under
+  // /api/v1/) answers in its own error shape.
+  void add_not_found(std::string prefix, Handler handler);
   // Fills request.params and calls the handler, or answers 404/405.
   void dispatch(HttpRequest& request, Responder respond) const;
   // The pattern dispatch() would route this method and path to (also when
@@ -38,6 +43,7 @@ class Router {
   const Route* find(std::string_view method, std::string_view path) const;
 
   std::vector<Route> routes_;
+  std::vector<std::pair<std::string, Handler>> not_found_;  // prefix, handler
 };
 
 }  // namespace hookd

@@ -486,3 +486,43 @@ TEST_CASE("integers beyond 64 bits are refused rather than rounded", "[event]") 
             R"({"type":"a.b","payload":{"n":1e20,"s":"123456789012345678901234567890"}})")
             .ok());
 }
+
+TEST_CASE(
+    "a bare Hoop webhook payload is one event of its event_type, the whole object its payload") {
+  const std::string body =
+      R"({"event_type":"session.close","id":"8bfc995b","exit_code":1,"exit_err":null})";
+  ParseOptions options;
+  options.default_id = "msg_from_svix_id";
+  auto parsed = parse_events(body, options);
+  REQUIRE(parsed);
+  REQUIRE(parsed->size() == 1);
+  const Event& event = parsed->front();
+  CHECK(event.type == "session.close");
+  CHECK(event.id == "msg_from_svix_id");  // the session id stays in the payload
+  CHECK(boost::json::parse(event.payload_json) == boost::json::parse(body));
+  CHECK_FALSE(event.timestamp.empty());
+
+  SECTION("without an id header it gets a new id") {
+    auto fresh = parse_events(body);
+    REQUIRE(fresh);
+    CHECK(fresh->front().id != "8bfc995b");
+    CHECK(hookd::valid_event_id(fresh->front().id));
+  }
+  SECTION("a type of its own makes it a plain event, event_type just a payload field") {
+    auto plain = parse_events(R"({"type":"a.b","event_type":"session.open","payload":{}})");
+    REQUIRE(plain);
+    CHECK(plain->front().type == "a.b");
+  }
+  SECTION("what is refused") {
+    auto bad_type = parse_events(R"({"event_type":"not a type"})");
+    REQUIRE_FALSE(bad_type);
+    CHECK(bad_type.error().message.find("event_type") != std::string::npos);
+    CHECK_FALSE(parse_events(R"({"event_type":"a.b","n":1e999})"));
+    // Not a string: not a Hoop payload, so the usual error.
+    auto numeric = parse_events(R"({"event_type":7})");
+    REQUIRE_FALSE(numeric);
+    CHECK(numeric.error().message.find("type: missing") != std::string::npos);
+    // Arrays stay arrays of events.
+    CHECK_FALSE(parse_events(R"([{"event_type":"a.b"}])"));
+  }
+}

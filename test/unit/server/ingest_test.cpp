@@ -387,7 +387,7 @@ TEST_CASE("GET /v1/events/{id} returns the stored event and its views", "[ingest
   Router router;
   std::vector<std::pair<std::string, EventStatusView>> views;
   views.emplace_back("hook", [](std::string_view id) -> std::optional<std::string> {
-    if (id == "evt-unit-1") return R"({"state":"done","exit_code":0})";
+    if (id == "evt-unit-1") return R"({"outcome":"running","exit_code":null})";
     return std::nullopt;
   });
   views.emplace_back("broken",
@@ -402,9 +402,9 @@ TEST_CASE("GET /v1/events/{id} returns the stored event and its views", "[ingest
   CHECK(body.at("id") == "evt-unit-1");
   CHECK(body.at("type") == "session.open");
   CHECK(body.at("payload") == json::parse(R"({"sid":"s1","verb":"exec"})"));
-  CHECK(body.at("state") == "accepted");
+  CHECK(body.at("state") == "processing");  // from the hook view's outcome
   CHECK(body.at("seq").to_number<std::uint64_t>() == 1);
-  CHECK(body.at("hook").at("state") == "done");
+  CHECK(body.at("hook").at("outcome") == "running");
   CHECK_FALSE(body.contains("broken"));
   REQUIRE(body.at("timestamp").is_string());
   auto accepted_at = parse_rfc3339(std::string(body.at("accepted_at").as_string()));
