@@ -1,5 +1,6 @@
 #include "hookd/delivery/endpoint_spec.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -96,7 +97,7 @@ bool valid_header_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+              (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);  // strchr finds the NUL
     if (!ok) return false;
   }
   return true;
@@ -260,6 +261,14 @@ std::optional<std::string> apply_key(EndpointSpec& spec, std::string_view key,
     if (!valid_header_name(hname)) return json_quote(hname) + " is not a header name";
     if (hvalue.find_first_of("\r\n") != std::string_view::npos) {
       return "value contains a line break";
+    }
+    // A NUL would end the value early in any C-string API and is not a
+    // field-value character (RFC 9110 5.5); nor are other controls but tab.
+    if (std::any_of(hvalue.begin(), hvalue.end(), [](char c) {
+          auto u = static_cast<unsigned char>(c);
+          return (u < 0x20 && c != '\t') || u == 0x7f;
+        })) {
+      return "value contains a control character";
     }
     if (reserved_header(hname)) return json_quote(hname) + " is set by hookd";
     spec.headers.emplace_back(std::string(hname), std::string(hvalue));

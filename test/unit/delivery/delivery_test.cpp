@@ -222,6 +222,10 @@ TEST_CASE("endpoint spec: every error names the endpoint and the key") {
       {base + ",header=NoColon", R"(endpoint "siem": key "header")"},
       {base + ",header=Bad Name: v", R"(endpoint "siem": key "header")"},
       {base + ",header=webhook-signature: v1", R"(endpoint "siem": key "header")"},
+      // NUL and other controls: not header characters (strchr would match the NUL).
+      {base + ",header=X" + std::string(1, '\0') + "Y: v", R"(endpoint "siem": key "header")"},
+      {base + ",header=X-Y: a" + std::string(1, '\0') + "b", R"(endpoint "siem": key "header")"},
+      {base + ",header=X-Y: a\x01b", R"(endpoint "siem": key "header")"},
       {base + ",ca=/nonexistent/ca.pem", R"(endpoint "siem": key "ca")"},
       {base + ",cert=/nonexistent/c.pem,key=" + file.string(), R"(endpoint "siem": key "cert")"},
       {base + ",key=/nonexistent/k.pem,cert=" + file.string(), R"(endpoint "siem": key "key")"},
