@@ -101,7 +101,12 @@ struct Plan {
   volatile int failed_errno;
 };
 
-[[noreturn]] void child_fail(Plan* plan, int step) {
+// The child runs on a small stack of hookd's, which sanitizer runtimes do
+// not know: their instrumentation (ASan's no-return stack unpoisoning, which
+// then maps memory) must stay out of the child's code.
+#define HOOKD_CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+
+[[noreturn]] HOOKD_CHILD_CODE void child_fail(Plan* plan, int step) {
   plan->failed_errno = errno;
   plan->failed_step = step;
   ::syscall(SYS_exit_group, 127);
@@ -111,7 +116,7 @@ struct Plan {
 // The child, between clone and exec. It shares hookd's memory while hookd's
 // other threads run on, so it takes no lock and allocates nothing: raw
 // system calls only (syscall() is resolved before the clone).
-int child_main(void* arg) {
+HOOKD_CHILD_CODE int child_main(void* arg) {
   auto* plan = static_cast<Plan*>(arg);
   // Handlers of hookd's would run on hookd's memory: back to defaults first,
   // then the mask the parent blocked for the clone.
