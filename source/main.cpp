@@ -32,6 +32,7 @@
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
 #include "hookd/server/reactor.h"
+#include "hookd/server/route_access.h"
 
 namespace {
 
@@ -242,6 +243,8 @@ int main(int argc, char** argv) {
   auto svix_api = api::ApiService::open(options.api, *journal);
   if (!svix_api) return fail_start("api", svix_api.error().message);
   (*svix_api)->add_routes(router);
+  // Every route that shows stored data needs a bearer token (route_access.h).
+  router.set_gate(make_access_gate(options.access));
 
   // Consumers register their journal cursors before the first request can
   // be accepted: a new consumer starts at the newest event.

@@ -297,7 +297,9 @@ FlagGroup delivery_flags() {
   add("delivery-window", nullptr, "events per endpoint in flight or awaiting retry (default 1000)",
       count_flag(&Config::delivery_window, 1));
   add("admin-token", nullptr,
-      "bearer token for /v1/endpoints admin routes (prefer HOOKD_ADMIN_TOKEN)",
+      "bearer token for the admin routes (/v1/endpoints replay, enable) and every read "
+      "(GET /v1/events/{id}, /v1/endpoints); without it or --api-token reads answer 403 "
+      "(prefer HOOKD_ADMIN_TOKEN)",
       text_flag(&Config::admin_token));
   return g;
 }
@@ -306,8 +308,9 @@ FlagGroup api_flags() {
   FlagGroup g{"Svix API (/api/v1)", {}};
   auto add = adder(g);
   add("api-token", nullptr,
-      "bearer token for the Svix API /api/v1 (repeatable; HOOKD_API_TOKEN: one per line). "
-      "Without a token or --api-jwt-secret the API answers 403",
+      "bearer token for the Svix API /api/v1, also good for reads (GET /v1/events/{id}, "
+      "/v1/endpoints) (repeatable; HOOKD_API_TOKEN: one per line). Without a token or "
+      "--api-jwt-secret the API answers 403",
       list_flag(&Config::api_tokens), true);
   add("api-jwt-secret", nullptr,
       "svix-server's jwt_secret: accept the HS256 tokens it issued (prefer HOOKD_API_JWT_SECRET)",

@@ -217,6 +217,8 @@ Result<ModuleOptions> module_options(const Config& config) {
   if (!ingest) return ingest.error();
   options.ingest = std::move(ingest).value();
 
+  options.access.admin_token = config.admin_token;
+  options.access.api_tokens = config.api_tokens;
   options.journal = journal_options(config, options.data_dir);
   options.api = api_options(config, options.data_dir, options.ingest.retry_after_seconds);
 

@@ -63,6 +63,20 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(std::move(route));
 }
 
+void Router::set_gate(RouteGate gate) {
+  gate_ = std::move(gate);
+}
+
+Router Router::only(
+    const std::function<bool(std::string_view method, std::string_view pattern)>& keep) const {
+  Router kept;
+  kept.gate_ = gate_;
+  for (const Route& route : routes_) {
+    if (keep(route.method, route.pattern)) kept.routes_.push_back(route);
+  }
+  return kept;
+}
+
 const Router::Route* Router::find(std::string_view method, std::string_view path) const {
   const Route* get = nullptr;
   for (const Route& route : routes_) {
@@ -85,6 +99,12 @@ std::string Router::match(std::string_view method, std::string_view path) const 
 
 void Router::dispatch(HttpRequest& request, Responder respond) const {
   if (const Route* route = find(request.method, request.path)) {
+    if (gate_) {
+      if (std::optional<HttpResponse> refused = gate_(request, route->method, route->pattern)) {
+        respond(std::move(*refused));
+        return;
+      }
+    }
     request.params.clear();
     segments_match(route->segments, request.path, &request.params);
     route->handler(request, std::move(respond));

@@ -19,6 +19,7 @@
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
+#include "hookd/server/route_access.h"
 
 namespace hookd {
 
@@ -28,6 +29,7 @@ struct ModuleOptions {
   std::filesystem::path data_dir;
   HttpServerOptions server;
   IngestOptions ingest;
+  AccessTokens access;  // what the read and admin routes accept
   JournalOptions journal;
   DeliveryOptions delivery;
   api::ApiOptions api;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,12 +15,24 @@ namespace hookd {
 
 using Handler = std::function<void(HttpRequest&, Responder)>;
 
+// Asked before a route's handler runs, with the matched route's method and
+// pattern: an answer it returns is sent instead and the handler never runs.
+// Called on every reactor thread at once: must not block or mutate.
+using RouteGate = std::function<std::optional<HttpResponse>(
+    const HttpRequest& request, std::string_view method, std::string_view pattern)>;
+
 // Patterns match one segment per "{name}": "/v1/events/{id}". Unknown paths
 // get 404; known paths with another method 405. HEAD goes to the GET route
 // of a path unless a HEAD route is added.
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);
+  // One gate for every route (see RouteGate); replaces any earlier one.
+  void set_gate(RouteGate gate);
+  // A router with the routes `keep` accepts, in the same order, and the
+  // same gate: one listener's share of the routes.
+  Router only(
+      const std::function<bool(std::string_view method, std::string_view pattern)>& keep) const;
   // Fills request.params and calls the handler, or answers 404/405.
   void dispatch(HttpRequest& request, Responder respond) const;
   // The pattern dispatch() would route this method and path to (also when
@@ -38,6 +51,7 @@ class Router {
   const Route* find(std::string_view method, std::string_view path) const;
 
   std::vector<Route> routes_;
+  RouteGate gate_;
 };
 
 }  // namespace hookd
