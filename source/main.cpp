@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "hookd/api/service.h"
@@ -254,9 +256,22 @@ int main(int argc, char** argv) {
   if (runbooks) runbooks->start();
   if (hooks) hooks->start();
 
+  // With --admin-listen, what senders need stays on --listen and the rest
+  // moves to the admin socket.
+  std::unique_ptr<HttpServer> admin_server;
+  if (options.admin_server) {
+    admin_server =
+        std::make_unique<HttpServer>(reactor, *options.admin_server, operator_routes(router));
+    router = sender_routes(router);
+  }
   HttpServer server(reactor, options.server, std::move(router));
   if (auto started = server.start(); !started) {
     return fail_start("listen", started.error().message);
+  }
+  if (admin_server) {
+    if (auto started = admin_server->start(); !started) {
+      return fail_start("admin-listen", started.error().message);
+    }
   }
 
   if (!config.port_file.empty() && !write_port_file(config.port_file, server.port())) {
@@ -265,6 +280,7 @@ int main(int argc, char** argv) {
   log::info("hookd listening", {{"version", HOOKD_VERSION},
                                 {"listen", config.listen},
                                 {"port", server.port()},
+                                {"admin_port", admin_server ? admin_server->port() : 0},
                                 {"threads", reactor.size()},
                                 {"tls", !config.tls_cert.empty()},
                                 {"fsync", config.fsync},
@@ -307,8 +323,18 @@ int main(int argc, char** argv) {
       log::warn("drain timed out, stopping", {{"timeout_ms", config.drain_timeout.count()}});
       finish();
     });
+    // Both listeners drain at once; each reports back on this reactor.
+    auto drain_servers = [&](std::function<void()> done) {
+      if (!admin_server) return server.drain(std::move(done));
+      auto left = std::make_shared<int>(2);
+      auto one_done = [left, done = std::move(done)] {
+        if (--*left == 0) done();
+      };
+      admin_server->drain(one_done);
+      server.drain(one_done);
+    };
     // Hooks and delivery stop on their own reactors; each reports back here.
-    server.drain([&] {
+    drain_servers([&] {
       boost::asio::post(io, [&] {
         auto after_hooks = [&] { delivery.stop([&] { boost::asio::post(io, finish); }); };
         if (hooks) {

@@ -109,6 +109,10 @@ FlagGroup server_flags() {
   add("listen", nullptr,
       "address to serve on, host:port or [v6]:port; port 0 picks one (default 127.0.0.1:8080)",
       text_flag(&Config::listen));
+  add("admin-listen", nullptr,
+      "serve /healthz, /readyz, /metrics and the token routes (reads, admin) here instead, "
+      "host:port; --listen then serves only POST /v1/events and the Svix API",
+      text_flag(&Config::admin_listen));
   add("data-dir", nullptr,
       "directory for the journal, runbooks and delivery state (default ./hookd-data)",
       [](Config& c, const std::string& v) -> std::optional<std::string> {

@@ -43,6 +43,24 @@ Result<HttpServerOptions> server_options(const Config& config) {
   return options;
 }
 
+// The admin listener shares the main one's limits and certificate.
+Result<std::optional<HttpServerOptions>> admin_server_options(const Config& config,
+                                                              const HttpServerOptions& main) {
+  if (config.admin_listen.empty()) return std::optional<HttpServerOptions>();
+  auto address = parse_listen_address(config.admin_listen);
+  if (!address) return make_error("--admin-listen: " + address.error().message);
+  // With SO_REUSEPORT a second bind to the same port succeeds and the kernel
+  // would spread connections over both listeners.
+  auto listen = parse_listen_address(config.listen);
+  if (address->port != 0 && listen && listen->port == address->port) {
+    return make_error("--admin-listen: port " + std::to_string(address->port) +
+                      " is --listen's; give it a port of its own");
+  }
+  HttpServerOptions options = main;
+  options.listen = config.admin_listen;
+  return std::optional<HttpServerOptions>(std::move(options));
+}
+
 Result<IngestOptions> ingest_options(const Config& config) {
   IngestOptions ingest;
   for (std::size_t i = 0; i < config.inbound_secrets.size(); ++i) {
@@ -209,6 +227,9 @@ Result<ModuleOptions> module_options(const Config& config) {
   auto server = server_options(config);
   if (!server) return server.error();
   options.server = std::move(server).value();
+  auto admin_server = admin_server_options(config, options.server);
+  if (!admin_server) return admin_server.error();
+  options.admin_server = std::move(admin_server).value();
   if (auto port_file = check_port_file(config, options.data_dir); !port_file) {
     return port_file.error();
   }

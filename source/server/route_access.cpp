@@ -22,6 +22,18 @@ bool faces_senders(RouteAccess access) {
   return access == RouteAccess::ingest || access == RouteAccess::svix_api;
 }
 
+Router sender_routes(const Router& all) {
+  return all.only([](std::string_view method, std::string_view pattern) {
+    return faces_senders(route_access(method, pattern));
+  });
+}
+
+Router operator_routes(const Router& all) {
+  return all.only([](std::string_view method, std::string_view pattern) {
+    return !faces_senders(route_access(method, pattern));
+  });
+}
+
 namespace {
 
 HttpResponse unauthorized(std::string_view reason) {

@@ -20,7 +20,8 @@ namespace hookd {
 struct Config {
   // Server
   std::string listen = "127.0.0.1:8080";
-  std::size_t threads = 0;  // 0: one per core
+  std::string admin_listen;  // empty: --listen serves every route
+  std::size_t threads = 0;   // 0: one per core
   std::filesystem::path data_dir = "./hookd-data";
   std::string port_file;  // written with the bound port once listening
   std::size_t max_connections = 10000;

@@ -28,6 +28,8 @@ struct ModuleOptions {
   // to them (scripts under the data dir) may depend on the daemon's.
   std::filesystem::path data_dir;
   HttpServerOptions server;
+  // --admin-listen: probes, metrics and the token routes on their own socket.
+  std::optional<HttpServerOptions> admin_server;
   IngestOptions ingest;
   AccessTokens access;  // what the read and admin routes accept
   JournalOptions journal;

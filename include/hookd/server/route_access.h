@@ -27,6 +27,10 @@ RouteAccess route_access(std::string_view method, std::string_view pattern);
 // Svix API); the admin listener serves the rest.
 bool faces_senders(RouteAccess access);
 
+// A router's share for each listener when --admin-listen is set.
+Router sender_routes(const Router& all);    // faces_senders() routes only
+Router operator_routes(const Router& all);  // every other route
+
 struct AccessTokens {
   std::string admin_token;              // --admin-token; empty: none
   std::vector<std::string> api_tokens;  // --api-token; they read too
