@@ -104,13 +104,22 @@ void arm_watchdog(boost::asio::steady_timer& timer, const ServiceNotifier& notif
   });
 }
 
-// SIGHUP: delivery reopens its files and reads --endpoints-file again.
-void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery) {
-  signals.async_wait([&signals, &delivery](const boost::system::error_code& ec, int) {
+// SIGHUP: delivery reopens its files and reads --endpoints-file again; the
+// listeners read their TLS files again (new connections get them).
+void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery,
+                     std::vector<HttpServer*> servers) {
+  signals.async_wait([&signals, &delivery, servers](const boost::system::error_code& ec, int) {
     if (ec) return;
-    log::info("SIGHUP: reloading endpoints, reopening files");
+    log::info("SIGHUP: reloading endpoints, reopening files, reloading TLS certificates");
     delivery.reload();
-    wait_for_sighup(signals, delivery);
+    for (HttpServer* server : servers) {
+      if (!server) continue;
+      if (auto reloaded = server->reload_tls(); !reloaded) {
+        log::error("TLS reload failed, the old certificate stays",
+                   {{"port", server->port()}, {"error", reloaded.error().message}});
+      }
+    }
+    wait_for_sighup(signals, delivery, servers);
   });
 }
 
@@ -299,7 +308,7 @@ int main(int argc, char** argv) {
   boost::asio::steady_timer watchdog(io);
   if (auto interval = notifier.watchdog_interval()) arm_watchdog(watchdog, notifier, *interval);
   boost::asio::signal_set hangup(io, SIGHUP);
-  wait_for_sighup(hangup, delivery);
+  wait_for_sighup(hangup, delivery, {&server, admin_server.get()});
 
   // Drain order: stop taking requests, let in-flight ones finish, then the
   // consumers, then the journal (on a plain thread: close() fsyncs).

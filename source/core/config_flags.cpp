@@ -127,6 +127,10 @@ FlagGroup server_flags() {
   add("tls-cert", nullptr, "PEM certificate chain: serve HTTPS (with --tls-key)",
       text_flag(&Config::tls_cert));
   add("tls-key", nullptr, "PEM private key for --tls-cert", text_flag(&Config::tls_key));
+  add("tls-client-ca", nullptr,
+      "PEM CA certificates: --listen requires a client certificate one of them signed (mTLS); "
+      "SIGHUP reads it, --tls-cert and --tls-key again",
+      text_flag(&Config::tls_client_ca));
   add("max-connections", nullptr,
       "open client connections; beyond them new ones are refused (default 10000)",
       count_flag(&Config::max_connections, 1));

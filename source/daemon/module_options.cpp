@@ -22,13 +22,21 @@ Result<HttpServerOptions> server_options(const Config& config) {
   if (auto address = parse_listen_address(config.listen); !address) {
     return make_error("--listen: " + address.error().message);
   }
+  if (!config.tls_client_ca.empty() && config.tls_cert.empty() && config.tls_key.empty()) {
+    return make_error(
+        "--tls-client-ca: needs --tls-cert and --tls-key (client certificates are "
+        "a TLS feature)");
+  }
   if (!config.tls_cert.empty() || !config.tls_key.empty()) {
     // Loaded here only to be checked; the server loads them again at start.
-    auto tls = make_tls_server_context(config.tls_cert, config.tls_key);
+    auto tls = make_tls_server_context(config.tls_cert, config.tls_key, config.tls_client_ca);
     if (!tls) {
       // The message starts with the file at fault (see tls_context.h).
-      bool key = tls.error().message.rfind("key", 0) == 0;
-      return make_error(std::string(key ? "--tls-key: " : "--tls-cert: ") + tls.error().message);
+      const std::string& message = tls.error().message;
+      const char* flag = message.rfind("key", 0) == 0         ? "--tls-key: "
+                         : message.rfind("client CA", 0) == 0 ? "--tls-client-ca: "
+                                                              : "--tls-cert: ";
+      return make_error(flag + message);
     }
   }
   HttpServerOptions options;
@@ -40,6 +48,7 @@ Result<HttpServerOptions> server_options(const Config& config) {
   options.max_connections = config.max_connections;
   options.tls_cert_file = config.tls_cert;
   options.tls_key_file = config.tls_key;
+  options.tls_client_ca_file = config.tls_client_ca;
   return options;
 }
 
@@ -58,6 +67,8 @@ Result<std::optional<HttpServerOptions>> admin_server_options(const Config& conf
   }
   HttpServerOptions options = main;
   options.listen = config.admin_listen;
+  // Client certificates are for senders; operators bring a bearer token.
+  options.tls_client_ca_file.clear();
   return std::optional<HttpServerOptions>(std::move(options));
 }
 

@@ -34,7 +34,7 @@ std::string event_json(const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("--admin-listen splits the routes between two sockets", "[security][admin-listen]") {
+TEST_CASE("admin-listen splits the routes between two sockets", "[security][admin-listen]") {
   const unsigned short admin_port = hookd::test::free_port();
   DaemonOptions options;
   options.args = {"--admin-listen", "127.0.0.1:" + std::to_string(admin_port),

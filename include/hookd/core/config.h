@@ -32,6 +32,7 @@ struct Config {
   Milliseconds drain_timeout{30000};
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_client_ca;  // set: the main listener requires client certificates
 
   // Ingest
   std::size_t max_events_per_request = 10000;
