@@ -11,21 +11,13 @@
 #include "support/support.h"
 
 namespace json = boost::json;
-using hookd::test::Daemon;
-using hookd::test::DaemonOptions;
-using hookd::test::http;
-using hookd::test::Reply;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using namespace hookd::test;
 
 namespace {
 
 const std::string kAdmin = "read-access-admin-token-7d1e";
 const std::string kApi = "read-access-api-token-93ab";
 const std::string kEventId = "evt_read_access_1";
-
-Headers bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
 
 std::string reason(const Reply& reply) {
   boost::system::error_code ec;
@@ -49,14 +41,14 @@ std::vector<Route> read_routes() {
 void post_event(unsigned short port) {
   json::object event{
       {"type", "session.open"}, {"id", kEventId}, {"payload", {{"user", "alice@example.com"}}}};
-  REQUIRE(hookd::test::post_json(port, "/v1/events", json::serialize(event)).status == 202);
+  REQUIRE(post_json(port, "/v1/events", json::serialize(event)).status == 202);
 }
 
 }  // namespace
 
 TEST_CASE("every read route: no token 401, wrong token 401, admin or API token 200",
           "[security][access]") {
-  hookd::test::TempDir dir;
+  TempDir dir;
   DaemonOptions options;
   options.args = {"--admin-token", kAdmin,
                   "--api-token",   kApi,
@@ -70,30 +62,30 @@ TEST_CASE("every read route: no token 401, wrong token 401, admin or API token 2
     Reply none = http(port, route.method, route.target);
     CHECK(none.status == 401);
     CHECK(none.headers["www-authenticate"].rfind("Bearer", 0) == 0);
-    Reply wrong = http(port, route.method, route.target, "", bearer("not-" + kAdmin));
+    Reply wrong = http(port, route.method, route.target, "", bearer_auth("not-" + kAdmin));
     CHECK(wrong.status == 401);
     CHECK(http(port, route.method, route.target, "", {{"Authorization", kAdmin}}).status == 401);
     CHECK(
         http(port, route.method, route.target, "", {{"Authorization", "Basic " + kAdmin}}).status ==
         401);
-    CHECK(http(port, route.method, route.target, "", bearer(kAdmin)).status == 200);
-    CHECK(http(port, route.method, route.target, "", bearer(kApi)).status == 200);
+    CHECK(http(port, route.method, route.target, "", bearer_auth(kAdmin)).status == 200);
+    CHECK(http(port, route.method, route.target, "", bearer_auth(kApi)).status == 200);
     CHECK(reason(none).find("bearer token") != std::string::npos);
     CHECK(reason(wrong).find("bearer token") != std::string::npos);
   }
   // The stored event is really behind the gate: its payload comes back only with a token.
-  Reply stored = http(port, "GET", "/v1/events/" + kEventId, "", bearer(kApi));
+  Reply stored = http(port, "GET", "/v1/events/" + kEventId, "", bearer_auth(kApi));
   CHECK(stored.body.find("alice@example.com") != std::string::npos);
   CHECK(http(port, "GET", "/v1/events/" + kEventId).body.find("alice") == std::string::npos);
   // A token never reveals whether an id exists: unknown ids are 401 first.
   CHECK(http(port, "GET", "/v1/events/evt_not_there").status == 401);
-  CHECK(http(port, "GET", "/v1/events/evt_not_there", "", bearer(kApi)).status == 404);
+  CHECK(http(port, "GET", "/v1/events/evt_not_there", "", bearer_auth(kApi)).status == 404);
 
   // Admin routes take the admin token only.
   const std::string replay = "/v1/endpoints/f/replay";
   CHECK(http(port, "POST", replay, "{}").status == 401);
-  CHECK(http(port, "POST", replay, "{}", bearer(kApi)).status == 401);
-  CHECK(http(port, "POST", replay, "{}", bearer(kAdmin)).status == 202);
+  CHECK(http(port, "POST", replay, "{}", bearer_auth(kApi)).status == 401);
+  CHECK(http(port, "POST", replay, "{}", bearer_auth(kAdmin)).status == 202);
 
   // The probes stay open and name no token.
   for (const char* probe : {"/healthz", "/readyz", "/metrics"}) {
@@ -115,7 +107,7 @@ TEST_CASE("with no token configured every read route answers 403 naming the flag
   post_event(port);
   for (const Route& route : read_routes()) {
     INFO(route.method << " " << route.target);
-    Reply reply = http(port, route.method, route.target, "", bearer("anything"));
+    Reply reply = http(port, route.method, route.target, "", bearer_auth("anything"));
     CHECK(reply.status == 403);
     CHECK(reply.headers["content-type"].rfind("application/json", 0) == 0);
     CHECK(reason(reply).find("--admin-token") != std::string::npos);
@@ -134,10 +126,10 @@ TEST_CASE("API tokens from HOOKD_API_TOKEN read as the flag's do", "[security][a
   const unsigned short port = daemon.port();
   post_event(port);
   const std::string target = "/v1/events/" + kEventId;
-  CHECK(http(port, "GET", target, "", bearer("first-api-token")).status == 200);
-  CHECK(http(port, "GET", target, "", bearer("second-api-token")).status == 200);
-  CHECK(http(port, "GET", target, "", bearer("third-api-token")).status == 401);
+  CHECK(http(port, "GET", target, "", bearer_auth("first-api-token")).status == 200);
+  CHECK(http(port, "GET", target, "", bearer_auth("second-api-token")).status == 200);
+  CHECK(http(port, "GET", target, "", bearer_auth("third-api-token")).status == 401);
   // No admin token: API tokens never open the admin routes.
-  CHECK(http(port, "POST", "/v1/endpoints/f/replay", "{}", bearer("first-api-token")).status ==
+  CHECK(http(port, "POST", "/v1/endpoints/f/replay", "{}", bearer_auth("first-api-token")).status ==
         403);
 }

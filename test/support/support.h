@@ -125,8 +125,12 @@ inline const std::string kReadToken = "hookd-test-read-token";
 inline std::vector<std::string> read_token_flags() {
   return {"--api-token", kReadToken};
 }
+// "Authorization: Bearer <token>", as one header for http().
+inline std::vector<std::pair<std::string, std::string>> bearer_auth(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
 inline std::vector<std::pair<std::string, std::string>> read_auth() {
-  return {{"Authorization", "Bearer " + kReadToken}};
+  return bearer_auth(kReadToken);
 }
 inline Reply authorized_get(unsigned short port, const std::string& target) {
   return http(port, "GET", target, "", read_auth());
