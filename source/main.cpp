@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "hookd/api/service.h"
@@ -34,6 +36,7 @@
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
 #include "hookd/server/reactor.h"
+#include "hookd/server/route_access.h"
 
 namespace {
 
@@ -103,13 +106,22 @@ void arm_watchdog(boost::asio::steady_timer& timer, const ServiceNotifier& notif
   });
 }
 
-// SIGHUP: delivery reopens its files and reads --endpoints-file again.
-void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery) {
-  signals.async_wait([&signals, &delivery](const boost::system::error_code& ec, int) {
+// SIGHUP: delivery reopens its files and reads --endpoints-file again; the
+// listeners read their TLS files again (new connections get them).
+void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery,
+                     std::vector<HttpServer*> servers) {
+  signals.async_wait([&signals, &delivery, servers](const boost::system::error_code& ec, int) {
     if (ec) return;
-    log::info("SIGHUP: reloading endpoints, reopening files");
+    log::info("SIGHUP: reloading endpoints, reopening files, reloading TLS certificates");
     delivery.reload();
-    wait_for_sighup(signals, delivery);
+    for (HttpServer* server : servers) {
+      if (!server) continue;
+      if (auto reloaded = server->reload_tls(); !reloaded) {
+        log::error("TLS reload failed, the old certificate stays",
+                   {{"port", server->port()}, {"error", reloaded.error().message}});
+      }
+    }
+    wait_for_sighup(signals, delivery, servers);
   });
 }
 
@@ -263,6 +275,8 @@ int main(int argc, char** argv) {
                         api_delivery.recover(endpoint, since, until);
                       }});
   api_service->add_routes(router);
+  // Every route that shows stored data needs a bearer token (route_access.h).
+  router.set_gate(make_access_gate(options.access));
 
   // Consumers register their journal cursors before the first request can
   // be accepted: a new consumer starts at the newest event.
@@ -282,9 +296,22 @@ int main(int argc, char** argv) {
   if (runbooks) runbooks->start();
   if (hooks) hooks->start();
 
+  // With --admin-listen, what senders need stays on --listen and the rest
+  // moves to the admin socket.
+  std::unique_ptr<HttpServer> admin_server;
+  if (options.admin_server) {
+    admin_server =
+        std::make_unique<HttpServer>(reactor, *options.admin_server, operator_routes(router));
+    router = sender_routes(router);
+  }
   HttpServer server(reactor, options.server, std::move(router));
   if (auto started = server.start(); !started) {
     return fail_start("listen", started.error().message);
+  }
+  if (admin_server) {
+    if (auto started = admin_server->start(); !started) {
+      return fail_start("admin-listen", started.error().message);
+    }
   }
 
   if (!config.port_file.empty() && !write_port_file(config.port_file, server.port())) {
@@ -293,6 +320,7 @@ int main(int argc, char** argv) {
   log::info("hookd listening", {{"version", HOOKD_VERSION},
                                 {"listen", config.listen},
                                 {"port", server.port()},
+                                {"admin_port", admin_server ? admin_server->port() : 0},
                                 {"threads", reactor.size()},
                                 {"tls", !config.tls_cert.empty()},
                                 {"fsync", config.fsync},
@@ -311,7 +339,7 @@ int main(int argc, char** argv) {
   boost::asio::steady_timer watchdog(io);
   if (auto interval = notifier.watchdog_interval()) arm_watchdog(watchdog, notifier, *interval);
   boost::asio::signal_set hangup(io, SIGHUP);
-  wait_for_sighup(hangup, delivery);
+  wait_for_sighup(hangup, delivery, {&server, admin_server.get()});
 
   // Drain order: stop taking requests, let in-flight ones finish, then the
   // consumers, then the journal (on a plain thread: close() fsyncs).
@@ -335,8 +363,18 @@ int main(int argc, char** argv) {
       log::warn("drain timed out, stopping", {{"timeout_ms", config.drain_timeout.count()}});
       finish();
     });
+    // Both listeners drain at once; each reports back on this reactor.
+    auto drain_servers = [&](std::function<void()> done) {
+      if (!admin_server) return server.drain(std::move(done));
+      auto left = std::make_shared<int>(2);
+      auto one_done = [left, done = std::move(done)] {
+        if (--*left == 0) done();
+      };
+      admin_server->drain(one_done);
+      server.drain(one_done);
+    };
     // Hooks and delivery stop on their own reactors; each reports back here.
-    server.drain([&] {
+    drain_servers([&] {
       boost::asio::post(io, [&] {
         auto after_hooks = [&] {
           delivery.stop([&] { api_delivery.stop([&] { boost::asio::post(io, finish); }); });

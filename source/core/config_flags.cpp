@@ -109,6 +109,10 @@ FlagGroup server_flags() {
   add("listen", nullptr,
       "address to serve on, host:port or [v6]:port; port 0 picks one (default 127.0.0.1:8080)",
       text_flag(&Config::listen));
+  add("admin-listen", nullptr,
+      "serve /healthz, /readyz, /metrics and the token routes (reads, admin) here instead, "
+      "host:port; --listen then serves only POST /v1/events and the Svix API",
+      text_flag(&Config::admin_listen));
   add("data-dir", nullptr,
       "directory for the journal, runbooks and delivery state (default ./hookd-data)",
       [](Config& c, const std::string& v) -> std::optional<std::string> {
@@ -123,6 +127,10 @@ FlagGroup server_flags() {
   add("tls-cert", nullptr, "PEM certificate chain: serve HTTPS (with --tls-key)",
       text_flag(&Config::tls_cert));
   add("tls-key", nullptr, "PEM private key for --tls-cert", text_flag(&Config::tls_key));
+  add("tls-client-ca", nullptr,
+      "PEM CA certificates: --listen requires a client certificate one of them signed (mTLS); "
+      "SIGHUP reads it, --tls-cert and --tls-key again",
+      text_flag(&Config::tls_client_ca));
   add("max-connections", nullptr,
       "open client connections; beyond them new ones are refused (default 10000)",
       count_flag(&Config::max_connections, 1));
@@ -305,7 +313,9 @@ FlagGroup delivery_flags() {
   add("delivery-window", nullptr, "events per endpoint in flight or awaiting retry (default 1000)",
       count_flag(&Config::delivery_window, 1));
   add("admin-token", nullptr,
-      "bearer token for /v1/endpoints admin routes (prefer HOOKD_ADMIN_TOKEN)",
+      "bearer token for the admin routes (/v1/endpoints replay, enable) and every read "
+      "(GET /v1/events/{id}, /v1/endpoints); without it or --api-token reads answer 403 "
+      "(prefer HOOKD_ADMIN_TOKEN)",
       text_flag(&Config::admin_token));
   return g;
 }
@@ -314,8 +324,9 @@ FlagGroup api_flags() {
   FlagGroup g{"Svix API (/api/v1)", {}};
   auto add = adder(g);
   add("api-token", nullptr,
-      "bearer token for the Svix API /api/v1 (repeatable; HOOKD_API_TOKEN: one per line). "
-      "Without a token or --api-jwt-secret the API answers 403",
+      "bearer token for the Svix API /api/v1, also good for reads (GET /v1/events/{id}, "
+      "/v1/endpoints) (repeatable; HOOKD_API_TOKEN: one per line). Without a token or "
+      "--api-jwt-secret the API answers 403",
       list_flag(&Config::api_tokens), true);
   add("api-jwt-secret", nullptr,
       "svix-server's jwt_secret: accept the HS256 tokens it issued (prefer HOOKD_API_JWT_SECRET)",

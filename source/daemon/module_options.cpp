@@ -22,13 +22,21 @@ Result<HttpServerOptions> server_options(const Config& config) {
   if (auto address = parse_listen_address(config.listen); !address) {
     return make_error("--listen: " + address.error().message);
   }
+  if (!config.tls_client_ca.empty() && config.tls_cert.empty() && config.tls_key.empty()) {
+    return make_error(
+        "--tls-client-ca: needs --tls-cert and --tls-key (client certificates are "
+        "a TLS feature)");
+  }
   if (!config.tls_cert.empty() || !config.tls_key.empty()) {
     // Loaded here only to be checked; the server loads them again at start.
-    auto tls = make_tls_server_context(config.tls_cert, config.tls_key);
+    auto tls = make_tls_server_context(config.tls_cert, config.tls_key, config.tls_client_ca);
     if (!tls) {
       // The message starts with the file at fault (see tls_context.h).
-      bool key = tls.error().message.rfind("key", 0) == 0;
-      return make_error(std::string(key ? "--tls-key: " : "--tls-cert: ") + tls.error().message);
+      const std::string& message = tls.error().message;
+      const char* flag = message.rfind("key", 0) == 0         ? "--tls-key: "
+                         : message.rfind("client CA", 0) == 0 ? "--tls-client-ca: "
+                                                              : "--tls-cert: ";
+      return make_error(flag + message);
     }
   }
   HttpServerOptions options;
@@ -40,7 +48,28 @@ Result<HttpServerOptions> server_options(const Config& config) {
   options.max_connections = config.max_connections;
   options.tls_cert_file = config.tls_cert;
   options.tls_key_file = config.tls_key;
+  options.tls_client_ca_file = config.tls_client_ca;
   return options;
+}
+
+// The admin listener shares the main one's limits and certificate.
+Result<std::optional<HttpServerOptions>> admin_server_options(const Config& config,
+                                                              const HttpServerOptions& main) {
+  if (config.admin_listen.empty()) return std::optional<HttpServerOptions>();
+  auto address = parse_listen_address(config.admin_listen);
+  if (!address) return make_error("--admin-listen: " + address.error().message);
+  // With SO_REUSEPORT a second bind to the same port succeeds and the kernel
+  // would spread connections over both listeners.
+  auto listen = parse_listen_address(config.listen);
+  if (address->port != 0 && listen && listen->port == address->port) {
+    return make_error("--admin-listen: port " + std::to_string(address->port) +
+                      " is --listen's; give it a port of its own");
+  }
+  HttpServerOptions options = main;
+  options.listen = config.admin_listen;
+  // Client certificates are for senders; operators bring a bearer token.
+  options.tls_client_ca_file.clear();
+  return std::optional<HttpServerOptions>(std::move(options));
 }
 
 Result<IngestOptions> ingest_options(const Config& config) {
@@ -232,6 +261,9 @@ Result<ModuleOptions> module_options(const Config& config) {
   auto server = server_options(config);
   if (!server) return server.error();
   options.server = std::move(server).value();
+  auto admin_server = admin_server_options(config, options.server);
+  if (!admin_server) return admin_server.error();
+  options.admin_server = std::move(admin_server).value();
   if (auto port_file = check_port_file(config, options.data_dir); !port_file) {
     return port_file.error();
   }
@@ -240,6 +272,8 @@ Result<ModuleOptions> module_options(const Config& config) {
   if (!ingest) return ingest.error();
   options.ingest = std::move(ingest).value();
 
+  options.access.admin_token = config.admin_token;
+  options.access.api_tokens = config.api_tokens;
   options.journal = journal_options(config, options.data_dir);
   options.api = api_options(config, options.data_dir, options.ingest.retry_after_seconds);
 

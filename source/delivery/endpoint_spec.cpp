@@ -116,10 +116,23 @@ bool reserved_header(std::string_view name) {
 
 std::string redact_url(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || !parsed->has_userinfo()) return std::string(url);
-  boost::urls::url copy(*parsed);
-  copy.remove_userinfo();
-  return std::string(copy.buffer());
+  if (parsed) {
+    if (!parsed->has_userinfo()) return std::string(url);
+    boost::urls::url copy(*parsed);
+    copy.remove_userinfo();
+    return std::string(copy.buffer());
+  }
+  // Not a URL (a typo, a space in the password), but shaped like one: what
+  // sits between "://" and the authority's last '@' is still user info.
+  std::size_t start = url.find("://");
+  if (start == std::string_view::npos) return std::string(url);
+  start += 3;
+  std::size_t end = std::min(url.find_first_of("/?#", start), url.size());
+  std::size_t at = url.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  std::string out(url);
+  out.erase(start, at + 1);
+  return out;
 }
 
 std::optional<std::string> basic_auth_from_url(std::string_view url) {
@@ -134,17 +147,19 @@ namespace {
 
 using Pairs = std::vector<std::pair<std::string_view, std::string_view>>;
 
-// Splits 'k=v,k=v'; the first entry without '=' is kept for the error.
-Pairs split_pairs(std::string_view text, std::optional<std::string_view>& bad_entry) {
+// Splits 'k=v,k=v'; the position (1-based) of the first entry without '='
+// is kept for the error: the entry itself may be the tail of a secret that
+// held a ','.
+Pairs split_pairs(std::string_view text, std::optional<std::size_t>& bad_entry) {
   Pairs pairs;
   std::size_t pos = 0;
-  for (;;) {
+  for (std::size_t number = 1;; ++number) {
     std::size_t comma = text.find(',', pos);
     std::string_view entry =
         trim_ows(text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos));
     std::size_t eq = entry.find('=');
     if (eq == std::string_view::npos) {
-      if (!bad_entry) bad_entry = entry;
+      if (!bad_entry) bad_entry = number;
     } else {
       pairs.emplace_back(trim_ows(entry.substr(0, eq)), trim_ows(entry.substr(eq + 1)));
     }
@@ -176,18 +191,20 @@ std::optional<std::uint64_t> parse_size_value(std::string_view text) {
 // format= says otherwise (checked once every key is read).
 std::optional<std::string> apply_url(EndpointSpec& spec, std::string_view value) {
   auto u = boost::urls::parse_absolute_uri(value);
-  if (!u) return json_quote(value) + " is not a URL";
+  // Every message shows the URL without its user info (a password).
+  const std::string shown = json_quote(redact_url(value));
+  if (!u) return shown + " is not a URL";
   const std::string scheme = ascii_lower(u->scheme());
   if (scheme == "file") {
     std::string host = u->host();
     if (!host.empty() && host != "localhost") return "file:// URLs name a local path: file:///path";
     std::string path = u->path();
     if (path.empty() || path.front() != '/' || path.back() == '/') {
-      return json_quote(value) + " does not name a file (file:///path/events.ndjson)";
+      return shown + " does not name a file (file:///path/events.ndjson)";
     }
     spec.file_path = std::move(path);
   } else if (scheme == "syslog+tcp" || scheme == "syslog+tls") {
-    if (u->host().empty()) return json_quote(value) + " has no host";
+    if (u->host().empty()) return shown + " has no host";
     spec.tls = scheme == "syslog+tls";
     spec.host = u->host_type() == boost::urls::host_type::ipv6
                     ? std::string(u->encoded_host_address())
@@ -195,14 +212,14 @@ std::optional<std::string> apply_url(EndpointSpec& spec, std::string_view value)
     spec.port = spec.tls ? 6514 : 514;  // RFC 5425 and the traditional syslog port
     if (u->has_port()) {
       auto port = count_in(u->port(), 1, 65535);
-      if (!port) return json_quote(value) + " has a bad port";
+      if (!port) return shown + " has a bad port";
       spec.port = static_cast<std::uint16_t>(*port);
     }
     if (!u->encoded_path().empty() && u->encoded_path() != "/") {
       return "syslog URLs have no path: syslog+tls://host:6514";
     }
   } else if (scheme == "http" || scheme == "https") {
-    if (u->host().empty()) return json_quote(value) + " has no host";
+    if (u->host().empty()) return shown + " has no host";
   } else {
     return "must be http://, https://, file:// or syslog+tcp:// / syslog+tls://";
   }
@@ -391,7 +408,7 @@ std::optional<std::pair<std::string, std::string>> check_format_keys(
 }  // namespace
 
 Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
-  std::optional<std::string_view> bad_entry;
+  std::optional<std::size_t> bad_entry;
   const Pairs pairs = split_pairs(text, bad_entry);
 
   std::optional<std::string_view> name;
@@ -401,7 +418,14 @@ Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
       break;
     }
   }
-  if (!name) return make_error("endpoint " + json_quote(text) + ": missing key \"name\"");
+  if (!name) {
+    // Named by its keys: the values may be secrets.
+    std::string keys;
+    for (auto& [k, v] : pairs)
+      keys += (keys.empty() ? "" : ", ") + json_quote(k);
+    return make_error("endpoint with keys " + (keys.empty() ? std::string("(none)") : keys) +
+                      ": missing key \"name\"");
+  }
   const std::string who = "endpoint " + json_quote(*name);
   auto fail = [&](std::string_view key, const std::string& why) -> Error {
     return make_error(who + ": key " + json_quote(key) + ": " + why);
@@ -410,7 +434,7 @@ Result<EndpointSpec> parse_endpoint_spec(std::string_view text) {
     return fail("name", "must be 1-64 characters of A-Z a-z 0-9 _ . -");
   }
   if (bad_entry) {
-    return make_error(who + ": " + json_quote(*bad_entry) +
+    return make_error(who + ": entry " + std::to_string(*bad_entry) +
                       " is not key=value (values cannot contain ',')");
   }
 

@@ -57,8 +57,9 @@ Status HttpListener::start() {
   if (!address) return make_error("listen: " + address.error().message);
 
   if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
-    auto context = make_tls_server_context(options_.tls_cert_file, options_.tls_key_file);
+    auto context = load_tls();
     if (!context) return make_error("tls: " + context.error().message);
+    std::lock_guard lock(tls_mutex_);
     tls_ = std::move(context).value();
   }
 
@@ -98,8 +99,28 @@ Status HttpListener::start() {
   }
   log::info("http server listening", {{"address", endpoint.address().to_string()},
                                       {"port", endpoint.port()},
-                                      {"tls", tls_ != nullptr},
+                                      {"tls", tls() != nullptr},
+                                      {"client_certificates", !options_.tls_client_ca_file.empty()},
                                       {"acceptors", bound.size()}});
+  return Ok{};
+}
+
+Result<std::shared_ptr<net::ssl::context>> HttpListener::load_tls() const {
+  return make_tls_server_context(options_.tls_cert_file, options_.tls_key_file,
+                                 options_.tls_client_ca_file);
+}
+
+std::shared_ptr<net::ssl::context> HttpListener::tls() const {
+  std::lock_guard lock(tls_mutex_);
+  return tls_;
+}
+
+Status HttpListener::reload_tls() {
+  if (!tls()) return Ok{};  // plain HTTP: nothing to reload
+  auto context = load_tls();
+  if (!context) return make_error("tls: " + context.error().message);
+  std::lock_guard lock(tls_mutex_);
+  tls_ = std::move(context).value();
   return Ok{};
 }
 

@@ -90,7 +90,10 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   // For sessions.
   const HttpServerOptions& options() const { return options_; }
   const Router& router() const { return router_; }
-  boost::asio::ssl::context* tls() const { return tls_.get(); }
+  // The context new connections use (null: plain HTTP). A session keeps
+  // the one it started with, so a reload never pulls it from under it.
+  std::shared_ptr<boost::asio::ssl::context> tls() const;
+  Status reload_tls();
   bool draining() const { return draining_; }
   RequestErrorCounters& errors() { return errors_; }
 
@@ -107,10 +110,12 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   void release_slot();
   void finish_drain();
   void close_acceptors(bool drain_sessions);
+  Result<std::shared_ptr<boost::asio::ssl::context>> load_tls() const;
 
   Reactor& reactor_;
   const HttpServerOptions options_;
   const Router router_;
+  mutable std::mutex tls_mutex_;  // tls_ is swapped by reload_tls() on any thread
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::vector<std::weak_ptr<Shard>> shards_;
   bool started_ = false;

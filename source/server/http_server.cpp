@@ -19,6 +19,10 @@ unsigned short HttpServer::port() const {
   return listener_->port();
 }
 
+Status HttpServer::reload_tls() {
+  return listener_->reload_tls();
+}
+
 void HttpServer::drain(std::function<void()> done) {
   listener_->drain(std::move(done));
 }

@@ -396,9 +396,11 @@ class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_fro
  public:
   static constexpr bool kTls = true;
 
-  TlsSession(std::shared_ptr<HttpListener> owner, std::shared_ptr<Shard> shard, tcp::socket socket)
+  TlsSession(std::shared_ptr<HttpListener> owner, std::shared_ptr<Shard> shard, tcp::socket socket,
+             std::shared_ptr<ssl::context> context)
       : HttpSession(std::move(owner), std::move(shard)),
-        stream_(std::move(socket), *listener().tls()) {}
+        context_(std::move(context)),
+        stream_(std::move(socket), *context_) {}
 
   void run() {
     enlist();
@@ -432,6 +434,8 @@ class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_fro
     wait_for_request();
   }
 
+  // Declared before stream_, so it outlives the SSL object made from it.
+  std::shared_ptr<ssl::context> context_;
   beast::ssl_stream<beast::tcp_stream> stream_;
 };
 
@@ -439,8 +443,10 @@ class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_fro
 
 void run_session(std::shared_ptr<HttpListener> listener, std::shared_ptr<Shard> shard,
                  tcp::socket socket) {
-  if (listener->tls()) {
-    std::make_shared<TlsSession>(std::move(listener), std::move(shard), std::move(socket))->run();
+  if (auto context = listener->tls()) {
+    std::make_shared<TlsSession>(std::move(listener), std::move(shard), std::move(socket),
+                                 std::move(context))
+        ->run();
   } else {
     std::make_shared<PlainSession>(std::move(listener), std::move(shard), std::move(socket))->run();
   }

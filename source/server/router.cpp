@@ -63,6 +63,24 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   routes_.push_back(std::move(route));
 }
 
+void Router::set_gate(RouteGate gate) {
+  gate_ = std::move(gate);
+}
+
+Router Router::only(
+    const std::function<bool(std::string_view method, std::string_view pattern)>& keep) const {
+  Router kept;
+  kept.gate_ = gate_;
+  for (const Route& route : routes_) {
+    if (keep(route.method, route.pattern)) kept.routes_.push_back(route);
+  }
+  // An API's own 404 goes with its routes.
+  for (const auto& entry : not_found_) {
+    if (keep("GET", entry.first)) kept.not_found_.push_back(entry);
+  }
+  return kept;
+}
+
 const Router::Route* Router::find(std::string_view method, std::string_view path) const {
   const Route* get = nullptr;
   for (const Route& route : routes_) {
@@ -89,6 +107,12 @@ void Router::add_not_found(std::string prefix, Handler handler) {
 
 void Router::dispatch(HttpRequest& request, Responder respond) const {
   if (const Route* route = find(request.method, request.path)) {
+    if (gate_) {
+      if (std::optional<HttpResponse> refused = gate_(request, route->method, route->pattern)) {
+        respond(std::move(*refused));
+        return;
+      }
+    }
     request.params.clear();
     segments_match(route->segments, request.path, &request.params);
     route->handler(request, std::move(respond));

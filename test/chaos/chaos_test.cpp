@@ -141,7 +141,7 @@ TEST_CASE("kill -9 rounds under load lose no event and no hook run or delivery")
                   endpoint_flag("flaky", flaky, "2s")};
   for (const auto& flag : delivery_flags())
     options.args.push_back(flag);
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   std::atomic<unsigned short> port{daemon.port()};
 
   const unsigned seed = std::random_device{}();
@@ -180,7 +180,8 @@ TEST_CASE("kill -9 rounds under load lose no event and no hook run or delivery")
   const double in_journal = metric(daemon, "hookd_journal_last_seq");
   std::size_t readable = 0;
   for (const auto& id : accepted)
-    readable += http(daemon.port(), "GET", "/v1/events/" + id).status == 200 ? 1 : 0;
+    readable +=
+        hookd::test::authorized_get(daemon.port(), "/v1/events/" + id).status == 200 ? 1 : 0;
   const std::size_t lost = missing(accepted, to_healthy) + missing(accepted, to_flaky) +
                            missing(accepted, hooked) + (accepted.size() - readable);
   const auto counts = load.counts();

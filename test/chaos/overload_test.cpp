@@ -116,7 +116,7 @@ TEST_CASE("10,000 idle connections do not stop a normal client") {
   options.args = {"--max-connections", std::to_string(kIdle + 100),
                   "--read-timeout",    "120s",
                   "--idle-timeout",    "120s"};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   IdleConnections idle;
   const std::size_t opened = idle.open(daemon.port(), kIdle);
   REQUIRE(opened == kIdle);
@@ -128,7 +128,7 @@ TEST_CASE("10,000 idle connections do not stop a normal client") {
   for (int i = 0; i < 50; ++i) {
     const std::string id = "beside-idle-" + std::to_string(i);
     accepted += post_json(daemon.port(), "/v1/events", event_body(id)).status == 202 ? 1 : 0;
-    found += http(daemon.port(), "GET", "/v1/events/" + id).status == 200 ? 1 : 0;
+    found += hookd::test::authorized_get(daemon.port(), "/v1/events/" + id).status == 200 ? 1 : 0;
     ready += http(daemon.port(), "GET", "/readyz").status == 200 ? 1 : 0;
   }
   const double open_connections = metric(daemon, "hookd_http_open_connections");

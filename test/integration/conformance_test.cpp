@@ -161,7 +161,7 @@ TEST_CASE("/metrics passes promtool check metrics", "[conformance][prometheus]")
                   "60",
                   "--hook-interpreter",
                   "/usr/bin/python3"};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto port = daemon.port();
 
   std::set<std::string> ids = post_fixtures(port);
@@ -169,7 +169,7 @@ TEST_CASE("/metrics passes promtool check metrics", "[conformance][prometheus]")
   CHECK(post_json(port, "/v1/events", R"({"type":"session.open"})").status == 400);
   CHECK(hookd::test::http(port, "POST", "/v1/events", "{}", {{"Content-Type", "text/plain"}})
             .status == 415);
-  CHECK(hookd::test::http(port, "GET", "/v1/events/evt_never_posted").status == 404);
+  CHECK(hookd::test::authorized_get(port, "/v1/events/evt_never_posted").status == 404);
   CHECK(hookd::test::http(port, "GET", "/no/such/route").status == 404);
 
   // The session-open hook has run (so hook metrics exist) and delivery has
@@ -178,7 +178,7 @@ TEST_CASE("/metrics passes promtool check metrics", "[conformance][prometheus]")
   REQUIRE(ids.count(open_id) == 1);
   bool hooked = wait_until(
       [&] {
-        auto reply = hookd::test::http(port, "GET", "/v1/events/" + open_id);
+        auto reply = hookd::test::authorized_get(port, "/v1/events/" + open_id);
         if (reply.status != 200) return false;
         auto view = boost::json::parse(reply.body).as_object();
         auto it = view.find("hook");
@@ -222,7 +222,7 @@ TEST_CASE("outbound signatures verify with the Standard Webhooks reference libra
       "--endpoint",
       "name=ref,url=http://127.0.0.1:" + std::to_string(receiver.port) + "/,secret=" + kSecret,
       "--retry-schedule", "100ms"};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
 
   std::set<std::string> ids = post_fixtures(daemon.port());
 
@@ -250,7 +250,7 @@ TEST_CASE("inbound: reference-signed requests are accepted, tampered ones refuse
           "[conformance][standard-webhooks]") {
   DaemonOptions options;
   options.env = {"HOOKD_INBOUND_SECRET=" + kSecret};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto port = daemon.port();
 
   // Without its own "id", the event takes the webhook-id as its id.
@@ -271,7 +271,7 @@ TEST_CASE("inbound: reference-signed requests are accepted, tampered ones refuse
   auto refused = post_json(port, "/v1/events", tampered, headers);
   INFO(refused.body);
   CHECK(refused.status == 401);
-  CHECK(hookd::test::http(port, "GET", "/v1/events/" + msg_id).status == 404);
+  CHECK(hookd::test::authorized_get(port, "/v1/events/" + msg_id).status == 404);
 
   auto first = post_json(port, "/v1/events", body, headers);
   INFO(first.body);
@@ -282,7 +282,7 @@ TEST_CASE("inbound: reference-signed requests are accepted, tampered ones refuse
   INFO(again.body);
   CHECK(again.status == 200);
 
-  auto stored = hookd::test::http(port, "GET", "/v1/events/" + msg_id);
+  auto stored = hookd::test::authorized_get(port, "/v1/events/" + msg_id);
   INFO(stored.body);
   REQUIRE(stored.status == 200);
   auto view = boost::json::parse(stored.body).as_object();

@@ -75,16 +75,20 @@ struct Workload {
     INFO(accepted.body);
     REQUIRE(accepted.status == 202);
 
-    Reply view = hookd::test::wait_for_event_view(port, id, [](const json::object& v) {
-      return hookd::test::hook_outcome(v) == "ok" &&
-             hookd::test::delivery_state(v, "live") == "delivered" &&
-             hookd::test::delivery_state(v, "down") == "dead_letter";
-    });
+    const std::vector<std::pair<std::string, std::string>> admin = {
+        {"Authorization", "Bearer " + kAdminToken}};
+    Reply view = hookd::test::wait_for_event_view(
+        port, id,
+        [](const json::object& v) {
+          return hookd::test::hook_outcome(v) == "ok" &&
+                 hookd::test::delivery_state(v, "live") == "delivered" &&
+                 hookd::test::delivery_state(v, "down") == "dead_letter";
+        },
+        admin);
     INFO(view.body);
     REQUIRE(view.status == 200);
     CHECK(sink.delivered().count(id) == 1);
-    auto endpoints =
-        http(port, "GET", "/v1/endpoints", "", {{"Authorization", "Bearer " + kAdminToken}});
+    auto endpoints = http(port, "GET", "/v1/endpoints", "", admin);
     CHECK(endpoints.status == 200);
   }
 };

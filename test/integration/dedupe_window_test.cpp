@@ -22,8 +22,8 @@ Reply post_event(const Daemon& daemon, const std::string& id) {
 TEST_CASE("a duplicate within the dedupe window is 200 and one beyond it is new") {
   DaemonOptions short_window;
   short_window.args = {"--dedupe-window", "1s"};
-  Daemon daemon(short_window);
-  Daemon default_window;
+  Daemon daemon(hookd::test::with_read_token(short_window));
+  Daemon default_window(hookd::test::with_read_token({}));
 
   for (Daemon* d : {&daemon, &default_window}) {
     REQUIRE(post_event(*d, "evt_window").status == 202);
@@ -33,7 +33,7 @@ TEST_CASE("a duplicate within the dedupe window is 200 and one beyond it is new"
   std::this_thread::sleep_for(1500ms);
   Reply again = post_event(daemon, "evt_window");
   CHECK(again.status == 202);
-  Reply event = http(daemon.port(), "GET", "/v1/events/evt_window");
+  Reply event = hookd::test::authorized_get(daemon.port(), "/v1/events/evt_window");
   REQUIRE(event.status == 200);
   CHECK(event.body.find("\"seq\":2") != std::string::npos);  // the new one
   CHECK(post_event(daemon, "evt_window").status == 200);     // and it dedupes again

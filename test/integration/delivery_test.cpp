@@ -187,7 +187,7 @@ std::vector<std::string> post_events(const Daemon& daemon, const std::string& pr
 
 // GET /v1/events/{id} -> "deliveries" -> endpoint.
 json::object delivery_of(const Daemon& daemon, const std::string& id, const std::string& endpoint) {
-  auto reply = hookd::test::http(daemon.port(), "GET", "/v1/events/" + id);
+  auto reply = hookd::test::authorized_get(daemon.port(), "/v1/events/" + id);
   if (reply.status != 200) return {};
   boost::system::error_code ec;
   json::value v = json::parse(reply.body, ec);
@@ -269,7 +269,7 @@ TEST_CASE("a TLS sink receives every event signed, and a wrong CA fails verifica
       "0",
       "--admin-token",
       kAdminToken};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto ids = post_events(daemon, "tls", 20, {"session.open", "session.close"});
 
   REQUIRE(hookd::test::wait_until([&] { return contains_all(sink.delivered(), ids); }));
@@ -323,7 +323,7 @@ TEST_CASE("a sink failing half the time still gets every event, with a stable we
                   "200ms,400ms,800ms,1600ms,3200ms,3200ms,3200ms,3200ms",
                   "--min-backoff",
                   "0"};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto ids = post_events(daemon, "flaky", 40);
   REQUIRE(hookd::test::wait_until([&] { return contains_all(sink.delivered(), ids); }, 60s));
 
@@ -354,7 +354,7 @@ TEST_CASE("kill -9 mid-retry: every accepted event is delivered after the restar
                   "0",
                   "--admin-token",
                   kAdminToken};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto ids = post_events(daemon, "crash", 30, {"session.open", "session.close"});
   REQUIRE(hookd::test::wait_until([&] {
     auto d = delivery_of(daemon, ids.back(), "later");
@@ -387,7 +387,7 @@ TEST_CASE("410 disables the endpoint until it is enabled again, then the backlog
       "--retry-schedule", "100ms,100ms",
       "--min-backoff",    "0",
       "--admin-token",    kAdminToken};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto first = post_events(daemon, "gone-a", 5);
   REQUIRE(hookd::test::wait_until(
       [&] { return endpoint_info(daemon, "gone").at("state") == "disabled"; }));
@@ -439,7 +439,7 @@ TEST_CASE("dead letters are durable and replay re-sends them") {
       "--retry-schedule", "100ms,100ms",
       "--min-backoff",    "0",
       "--admin-token",    kAdminToken};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   const std::string before = [] {
     auto t = std::chrono::system_clock::now() - 1s;
     std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -503,7 +503,7 @@ TEST_CASE("an endpoint filtered to session.close never receives session.open") {
   DaemonOptions options;
   options.args = {"--endpoint", "name=closes,url=http://127.0.0.1:" + std::to_string(sink.port()) +
                                     "/in,events=session.close"};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto ids = post_events(daemon, "filter", 20, {"session.open", "session.close"});
   std::vector<std::string> opens, closes;
   for (std::size_t i = 0; i < ids.size(); ++i)
@@ -518,10 +518,13 @@ TEST_CASE("an endpoint filtered to session.close never receives session.open") {
     std::string id(r.at("id").as_string());
     CHECK(std::find(opens.begin(), opens.end(), id) == opens.end());
   }
-  // Without --admin-token the admin routes explain themselves.
-  auto reply = hookd::test::http(daemon.port(), "GET", "/v1/endpoints", "", admin());
+  // Without --admin-token the admin routes explain themselves; the read
+  // token still reads the endpoints.
+  auto reply =
+      hookd::test::http(daemon.port(), "POST", "/v1/endpoints/closes/replay", "{}", admin());
   CHECK(reply.status == 403);
   CHECK(reply.body.find("--admin-token") != std::string::npos);
+  CHECK(hookd::test::authorized_get(daemon.port(), "/v1/endpoints").status == 200);
 }
 
 TEST_CASE("splunk-hec and ndjson endpoints deliver every event in batches") {
@@ -535,7 +538,7 @@ TEST_CASE("splunk-hec and ndjson endpoints deliver every event in batches") {
                   "name=lake,url=" + base + "/ndjson,format=ndjson,batch=25,gzip=on",
                   "--admin-token",
                   kAdminToken};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto ids =
       post_events(daemon, "batch", 100, {"session.open", "session.close", "dbroles.job.finished"});
   auto by_format = [&](const std::string& format) {
@@ -576,7 +579,7 @@ TEST_CASE("429 with Retry-After is throttled and a redirect is a failure, both r
                   "100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms",
                   "--min-backoff",
                   "300ms"};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   auto ids = post_events(daemon, "throttle", 3);
   REQUIRE(hookd::test::wait_until([&] { return contains_all(throttling.delivered(), ids); }));
   REQUIRE(hookd::test::wait_until([&] { return contains_all(moved.delivered(), ids); }));

@@ -75,7 +75,8 @@ TEST_CASE("tools/demo runs a hook and delivers to its file endpoint on the first
   // 3. Both in GET /v1/events/{id}.
   json::value status;
   CHECK(hookd::test::wait_until([&] {
-    auto reply = hookd::test::http(port, "GET", std::string("/v1/events/") + kEventId);
+    auto reply = hookd::test::http(port, "GET", std::string("/v1/events/") + kEventId, "",
+                                   {{"Authorization", "Bearer " + token}});
     if (reply.status != 200) return false;
     status = json::parse(reply.body);
     const auto& o = status.as_object();

@@ -129,7 +129,8 @@ TEST_CASE("file endpoint: one JSON line per event, the ndjson fields, in a 0600 
   CHECK((st.st_mode & 0777) == 0600);
 
   // Delivered means on disk: the status says so, with no HTTP status.
-  auto reply = hookd::test::http(hookd.port(), "GET", "/v1/events/" + ids[3]);
+  auto reply = hookd::test::http(hookd.port(), "GET", "/v1/events/" + ids[3], "",
+                                 {{"Authorization", std::string("Bearer ") + kAdminToken}});
   json::value v = json::parse(reply.body);
   CHECK(v.at("deliveries").at("f").at("state").as_string() == "delivered");
   CHECK(v.at("deliveries").at("f").at("attempts").at(0).at("error").is_null());

@@ -24,7 +24,7 @@ std::string event_body(const std::string& id) {
 }
 
 bool readable(const Daemon& daemon, const std::string& id) {
-  return http(daemon.port(), "GET", "/v1/events/" + id).status == 200;
+  return hookd::test::authorized_get(daemon.port(), "/v1/events/" + id).status == 200;
 }
 
 }  // namespace
@@ -45,7 +45,7 @@ TEST_CASE("a full disk answers 507 until space returns, and loses nothing") {
                   "2s",
                   "--endpoint",
                   "name=held,url=http://127.0.0.1:" + std::to_string(free_port()) + "/hook"};
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
 
   std::vector<std::string> accepted;
   Reply refused;

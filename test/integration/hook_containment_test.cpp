@@ -136,7 +136,7 @@ struct Contained {
               "--hook-env",
               "HOOKD_DATA=" + data.string()};
     o.args.insert(o.args.end(), extra.begin(), extra.end());
-    daemon = std::make_unique<Daemon>(o);
+    daemon = std::make_unique<Daemon>(hookd::test::with_read_token(o));
   }
 
   // Posts an event of `type`; its id.
@@ -150,7 +150,7 @@ struct Contained {
   }
 
   boost::json::object view(const std::string& id) {
-    auto reply = hookd::test::http(daemon->port(), "GET", "/v1/events/" + id);
+    auto reply = hookd::test::authorized_get(daemon->port(), "/v1/events/" + id);
     if (reply.status != 200) return {};
     return boost::json::parse(reply.body).as_object();
   }

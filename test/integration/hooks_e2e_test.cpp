@@ -111,7 +111,7 @@ struct Hooked {
               "OUT_DIR=" + out.string()};
     o.env = {"HOOKD_INBOUND_SECRET=" + kSecret, "GIT_PASSWORD=" + kGitPassword,
              "HOOKD_E2E_CANARY=daemon-env-must-not-leak"};
-    daemon = std::make_unique<Daemon>(o);
+    daemon = std::make_unique<Daemon>(hookd::test::with_read_token(o));
   }
 
   // Posts one event (the fixture with `id`), signed; returns its id.
@@ -147,7 +147,7 @@ struct Hooked {
     boost::json::object hook;
     bool finished = wait_until(
         [&] {
-          auto reply = hookd::test::http(daemon->port(), "GET", "/v1/events/" + id);
+          auto reply = hookd::test::authorized_get(daemon->port(), "/v1/events/" + id);
           if (reply.status != 200) return false;
           auto view = boost::json::parse(reply.body).as_object();
           auto it = view.find("hook");

@@ -13,6 +13,7 @@
 #include "support/support.h"
 
 namespace json = boost::json;
+using hookd::test::authorized_get;
 using hookd::test::Daemon;
 using hookd::test::DaemonOptions;
 using hookd::test::http;
@@ -66,7 +67,7 @@ void check_all_stored(unsigned short port, const std::vector<std::string>& ids) 
   std::size_t missing = 0;
   std::string first_missing;
   for (const auto& id : ids) {
-    Reply reply = http(port, "GET", "/v1/events/" + id);
+    Reply reply = authorized_get(port, "/v1/events/" + id);
     if (reply.status != 200) {
       if (missing++ == 0) first_missing = id + " -> " + std::to_string(reply.status);
     }
@@ -78,7 +79,8 @@ void check_all_stored(unsigned short port, const std::vector<std::string>& ids) 
 }  // namespace
 
 TEST_CASE("hookd answers the ingest API's status codes", "[ingest][integration]") {
-  Daemon daemon(DaemonOptions{{"--max-body-bytes", "4096"}});
+  Daemon daemon(
+      DaemonOptions{{"--max-body-bytes", "4096", "--api-token", hookd::test::kReadToken}});
   unsigned short port = daemon.port();
 
   auto accepted = post_json(port, "/v1/events", event("evt-int-1"));
@@ -106,14 +108,14 @@ TEST_CASE("hookd answers the ingest API's status codes", "[ingest][integration]"
             .status == 415);
   CHECK(http(port, "POST", "/v1/events", event("evt-int-2")).status == 415);
 
-  auto stored = http(port, "GET", "/v1/events/evt-int-1");
+  auto stored = authorized_get(port, "/v1/events/evt-int-1");
   REQUIRE(stored.status == 200);
   auto body = json::parse(stored.body);
   CHECK(body.at("id") == "evt-int-1");
   CHECK(body.at("state") == "done");  // no hooks, no endpoints: nothing left to do
   CHECK(body.at("payload").at("sid") == "evt-int-1");
 
-  CHECK(http(port, "GET", "/v1/events/evt-unknown").status == 404);
+  CHECK(authorized_get(port, "/v1/events/evt-unknown").status == 404);
   CHECK(http(port, "GET", "/v1/nothing").status == 404);
   auto not_allowed = http(port, "DELETE", "/v1/events");
   CHECK(not_allowed.status == 405);
@@ -133,7 +135,8 @@ TEST_CASE("hookd requires Standard Webhooks signatures when a secret is set",
   std::string secret_text(vector.at("secret").as_string());
   auto secret = hookd::WebhookSecret::parse(secret_text);
   REQUIRE(secret.ok());
-  Daemon daemon(DaemonOptions{{"--inbound-secret", secret_text}});
+  Daemon daemon(
+      DaemonOptions{{"--inbound-secret", secret_text, "--api-token", hookd::test::kReadToken}});
   unsigned short port = daemon.port();
   std::int64_t now = hookd::now_unix_ms() / 1000;
 
@@ -164,41 +167,41 @@ TEST_CASE("hookd requires Standard Webhooks signatures when a secret is set",
   auto svix = signed_post("svix-", "msg_svix", body, now);
   CHECK(svix.status == 202);
   CHECK(ids_of(svix) == std::vector<std::string>{"msg_svix"});
-  CHECK(http(port, "GET", "/v1/events/msg_svix").status == 200);
+  CHECK(authorized_get(port, "/v1/events/msg_svix").status == 200);
 }
 
 TEST_CASE("hookd keeps events and ids across a restart", "[ingest][integration]") {
-  Daemon daemon;
+  Daemon daemon(DaemonOptions{hookd::test::read_token_flags()});
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     auto reply = post_json(daemon.port(), "/v1/events", R"({"type":"session.close","payload":{}})");
     REQUIRE(reply.status == 202);
     ids.push_back(ids_of(reply).at(0));
   }
-  auto before = json::parse(http(daemon.port(), "GET", "/v1/events/" + ids[2]).body);
+  auto before = json::parse(authorized_get(daemon.port(), "/v1/events/" + ids[2]).body);
 
   CHECK(daemon.terminate() == 0);
   daemon.restart();
 
   check_all_stored(daemon.port(), ids);
-  auto after = json::parse(http(daemon.port(), "GET", "/v1/events/" + ids[2]).body);
+  auto after = json::parse(authorized_get(daemon.port(), "/v1/events/" + ids[2]).body);
   CHECK(after.at("seq") == before.at("seq"));
   CHECK(after.at("timestamp") == before.at("timestamp"));
   CHECK(after.at("payload") == before.at("payload"));
 
   // The idempotency index is back: re-posting a stored id is a 200.
-  auto stored = http(daemon.port(), "GET", "/v1/events/" + ids[0]);
+  auto stored = authorized_get(daemon.port(), "/v1/events/" + ids[0]);
   auto repost = post_json(daemon.port(), "/v1/events",
                           R"({"id":")" + ids[0] + R"(","type":"session.close","payload":{}})");
   CHECK(repost.status == 200);
   CHECK(ids_of(repost) == std::vector<std::string>{ids[0]});
-  CHECK(http(daemon.port(), "GET", "/v1/events/" + ids[0]).body == stored.body);
+  CHECK(authorized_get(daemon.port(), "/v1/events/" + ids[0]).body == stored.body);
 }
 
 TEST_CASE("kill -9 right after acknowledged POSTs loses none of them", "[ingest][integration]") {
   for (const char* fsync : {"batch", "always"}) {
     DYNAMIC_SECTION("--fsync " << fsync) {
-      Daemon daemon(DaemonOptions{{"--fsync", fsync}});
+      Daemon daemon(DaemonOptions{{"--fsync", fsync, "--api-token", hookd::test::kReadToken}});
       int per_thread = std::string(fsync) == "always" ? 25 : 50;
       auto acknowledged = post_burst(daemon.port(), 4, per_thread, std::string("burst-") + fsync);
       CHECK(acknowledged.size() == static_cast<std::size_t>(4 * per_thread));
@@ -214,10 +217,10 @@ TEST_CASE("kill -9 right after acknowledged POSTs loses none of them", "[ingest]
 }
 
 TEST_CASE("hookd /metrics is Prometheus text", "[ingest][integration]") {
-  Daemon daemon;
+  Daemon daemon(DaemonOptions{hookd::test::read_token_flags()});
   unsigned short port = daemon.port();
   REQUIRE(post_json(port, "/v1/events", event("evt-metrics")).status == 202);
-  http(port, "GET", "/v1/events/evt-metrics");
+  authorized_get(port, "/v1/events/evt-metrics");
   http(port, "GET", "/some/random/path/12345");
 
   auto scrape = http(port, "GET", "/metrics");

@@ -272,6 +272,12 @@ std::string get_request(const std::string& target) {
   return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 }
 
+// A read of a stored event, with the read token.
+std::string authorized_get_request(const std::string& target) {
+  return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+         hookd::test::kReadToken + "\r\n\r\n";
+}
+
 // hookd_http_open_connections as the daemon reports it (the asking
 // connection included), or -1 when it cannot be read.
 double open_connections(unsigned short port) {
@@ -302,9 +308,12 @@ std::vector<std::string> ids_of(const Reply& reply) {
   return ids;
 }
 
-DaemonOptions with_flags(std::vector<std::string> args, std::vector<std::string> env = {}) {
+// Every daemon here also takes the read token: reading events back needs it.
+DaemonOptions with_flags(std::vector<std::string> args = {}, std::vector<std::string> env = {}) {
   DaemonOptions options;
   options.args = std::move(args);
+  for (auto& flag : hookd::test::read_token_flags())
+    options.args.push_back(flag);
   options.env = std::move(env);
   return options;
 }
@@ -325,7 +334,7 @@ void check_still_accepts(Daemon& daemon, const std::string& id) {
   Reply accepted = post_json(daemon.port(), "/v1/events", event_json(id));
   CHECK(accepted.status == 202);
   CHECK(ids_of(accepted) == std::vector<std::string>{id});
-  Reply stored = http(daemon.port(), "GET", "/v1/events/" + id);
+  Reply stored = authorized_get(daemon.port(), "/v1/events/" + id);
   REQUIRE(stored.status == 200);
   CHECK(json::parse(stored.body).at("payload").at("sid") == id.c_str());
 }
@@ -335,7 +344,7 @@ std::vector<std::string> missing_ids(unsigned short port, const std::vector<std:
   std::vector<std::string> missing;
   HttpConnection connection(port);
   for (const auto& id : ids) {
-    Reply reply = connection.request("GET", "/v1/events/" + id);
+    Reply reply = connection.request("GET", "/v1/events/" + id, "", hookd::test::read_auth());
     if (reply.status != 200) missing.push_back(id + " -> " + std::to_string(reply.status));
   }
   return missing;
@@ -451,7 +460,7 @@ TEST_CASE("malformed HTTP gets a 4xx JSON error and the connection is closed",
     CHECK(header_of(reply, "connection") == "close");
     CHECK(result.replies.size() == 1);
   }
-  CHECK(http(port, "GET", "/v1/events/rb-never-stored").status == 404);
+  CHECK(authorized_get(port, "/v1/events/rb-never-stored").status == 404);
 
   // The same oversized requests over a connection the client keeps open:
   // the answer must arrive while the client is still sending or waiting.
@@ -513,7 +522,7 @@ TEST_CASE("connections: close, pipelining, clients that vanish, churn",
     HttpConnection connection(port);
     connection.write_raw(post_request("{nope") + get_request("/healthz") +
                          post_request(event_json("rb-pipelined")) +
-                         get_request("/v1/events/rb-pipelined"));
+                         authorized_get_request("/v1/events/rb-pipelined"));
     CHECK(client_error_problem(connection.read_reply(), 400) == "");
     CHECK(connection.is_open());
     CHECK(connection.read_reply().status == 200);
@@ -542,7 +551,7 @@ TEST_CASE("connections: close, pipelining, clients that vanish, churn",
       socket.close();
     }
   }
-  CHECK(http(port, "GET", "/v1/events/rb-half").status == 404);
+  CHECK(authorized_get(port, "/v1/events/rb-half").status == 404);
 
   // Many connections open at once, then dropped: silent ones, half
   // requests, and whole requests whose answers are never read.
@@ -585,7 +594,7 @@ TEST_CASE("connections: close, pipelining, clients that vanish, churn",
 
 TEST_CASE("malformed JSON bodies on POST /v1/events get 400 with a JSON error",
           "[robustness][integration]") {
-  Daemon daemon;
+  Daemon daemon(with_flags());
   unsigned short port = daemon.port();
 
   auto with_payload = [](const std::string& payload) {
@@ -697,7 +706,7 @@ TEST_CASE("malformed JSON bodies on POST /v1/events get 400 with a JSON error",
     CHECK(connection->is_open());
     if (!connection->is_open()) connection.emplace(port);
   }
-  CHECK(http(port, "GET", "/v1/events/rb-twice").status == 404);
+  CHECK(authorized_get(port, "/v1/events/rb-twice").status == 404);
 
   // Odd but valid input is accepted and stored as sent (same JSON value).
   struct Valid {
@@ -727,7 +736,7 @@ TEST_CASE("malformed JSON bodies on POST /v1/events get 400 with a JSON error",
     CHECK(reply.status == 202);
     CHECK(ids_of(reply) == std::vector<std::string>{v.id});
     // Sent as is: the test client does not normalise "/v1/events/..".
-    Reply stored = connection->request("GET", "/v1/events/" + v.id);
+    Reply stored = connection->request("GET", "/v1/events/" + v.id, "", hookd::test::read_auth());
     REQUIRE(stored.status == 200);
     CHECK(deep_parse(stored.body).at("payload") == deep_parse(v.payload));
   }
@@ -748,7 +757,7 @@ TEST_CASE("malformed JSON bodies on POST /v1/events get 400 with a JSON error",
   CHECK(batch.status == 202);
   std::vector<std::string> batch_ids = ids_of(batch);
   REQUIRE(batch_ids.size() == 10000);
-  CHECK(http(port, "GET", "/v1/events/" + batch_ids.back()).status == 200);
+  CHECK(authorized_get(port, "/v1/events/" + batch_ids.back()).status == 200);
 
   check_alive(daemon);
   check_still_accepts(daemon, "rb-json-after");
@@ -774,7 +783,7 @@ TEST_CASE("a seeded mutation fuzz loop never gets a 5xx, a hang or a crash",
     requests.push_back(post_request(body));
     requests.push_back(chunked_post(body, 37));
   }
-  requests.push_back(get_request("/v1/events/evt_01JD8Z6T9V7Q2M4K8R3N5P1X0A"));
+  requests.push_back(authorized_get_request("/v1/events/evt_01JD8Z6T9V7Q2M4K8R3N5P1X0A"));
   requests.push_back(get_request("/healthz"));
   requests.push_back(get_request("/readyz?verbose=1"));
   requests.push_back(post_head("Content-Length: 27\r\nwebhook-id: msg_1\r\nwebhook-timestamp: "
@@ -1074,13 +1083,13 @@ TEST_CASE("garbage webhook headers get 401 with a JSON error when a secret is se
             400) == "");
 
   check_alive(daemon);
-  CHECK(http(port, "GET", "/v1/events/msg_good").status == 200);
+  CHECK(authorized_get(port, "/v1/events/msg_good").status == 200);
   CHECK(error_log_lines(daemon) == 0);
 }
 
 TEST_CASE("accepted events survive garbage around them and a restart",
           "[robustness][integration]") {
-  Daemon daemon;
+  Daemon daemon(with_flags());
   unsigned short port = daemon.port();
   const std::vector<std::string> garbage_requests = {
       "HELLO\r\n\r\n",
@@ -1147,12 +1156,12 @@ TEST_CASE("accepted events survive garbage around them and a restart",
   INFO("first missing: " << (missing.empty() ? std::string() : missing.front()));
   CHECK(missing.empty());
   for (const auto& id : accepted) {
-    Reply stored = http(port, "GET", "/v1/events/" + id);
+    Reply stored = authorized_get(port, "/v1/events/" + id);
     if (stored.status != 200) continue;
     CHECK(json::parse(stored.body).at("payload").at("sid") == id.c_str());
   }
   // Nothing from the vanished clients was stored.
-  CHECK(http(port, "GET", "/v1/events/rb-lost-rb-survivor-0").status == 404);
+  CHECK(authorized_get(port, "/v1/events/rb-lost-rb-survivor-0").status == 404);
   // The idempotency index came back too.
   CHECK(post_json(port, "/v1/events", event_json(accepted.front())).status == 200);
   check_alive(daemon);
@@ -1164,10 +1173,10 @@ TEST_CASE("accepted events survive garbage around them and a restart",
 // get_event 404).
 TEST_CASE("error bodies stay valid JSON when the path decodes to non-UTF-8 bytes",
           "[robustness][integration]") {
-  Daemon daemon;
+  Daemon daemon(with_flags());
   for (const char* target : {"/%FF", "/v1/events/%FF%FE", "/v1/%C0%AF/x", "/v1/events/%00"}) {
     INFO(target);
-    Reply reply = http(daemon.port(), "GET", target);
+    Reply reply = http(daemon.port(), "GET", target, "", read_auth());
     CHECK(client_error_problem(reply, 404) == "");
   }
   check_alive(daemon);
@@ -1179,7 +1188,7 @@ TEST_CASE("error bodies stay valid JSON when the path decodes to non-UTF-8 bytes
 // smuggled past any proxy that frames it differently (was a finding).
 TEST_CASE("a Transfer-Encoding other than chunked is refused, not smuggled",
           "[robustness][integration]") {
-  Daemon daemon;
+  Daemon daemon(with_flags());
   const std::string inner = post_request(event_json("rb-smuggled"));
   for (const std::string coding : {"gzip", "chunked, gzip", "xchunked", "identity"}) {
     INFO("Transfer-Encoding: " << coding);
@@ -1190,7 +1199,7 @@ TEST_CASE("a Transfer-Encoding other than chunked is refused, not smuggled",
     CHECK(header_of(result.replies.front(), "connection") == "close");
     CHECK(result.replies.size() == 1);
   }
-  CHECK(http(daemon.port(), "GET", "/v1/events/rb-smuggled").status == 404);
+  CHECK(authorized_get(daemon.port(), "/v1/events/rb-smuggled").status == 404);
   check_alive(daemon);
 }
 
@@ -1199,7 +1208,7 @@ TEST_CASE("a Transfer-Encoding other than chunked is refused, not smuggled",
 // fields could reach about twice --max-header-bytes (was a finding; the
 // server now bounds the whole block itself).
 TEST_CASE("the header size limit bounds the whole header block", "[robustness][integration]") {
-  Daemon daemon;
+  Daemon daemon(with_flags());
   std::string fields;
   while (fields.size() < (30 << 10))
     fields += "X: y\r\n";
@@ -1213,7 +1222,7 @@ TEST_CASE("the header size limit bounds the whole header block", "[robustness][i
 // an event would be stored altered: it is refused with a 400 instead, while
 // a genuine large double (1e20) and the 64-bit extremes are kept exactly.
 TEST_CASE("an integer beyond 64 bits is refused, not stored altered", "[robustness][integration]") {
-  Daemon daemon;
+  Daemon daemon(with_flags());
   for (const std::string number :
        {"123456789012345678901234567890", "-9223372036854775809", "18446744073709551616"}) {
     INFO(number);
@@ -1226,7 +1235,7 @@ TEST_CASE("an integer beyond 64 bits is refused, not stored altered", "[robustne
       daemon.port(), "/v1/events",
       R"({"id":"rb-wide-ok","type":"a.b","payload":{"x":1e20,"y":"123456789012345678901234567890"}})");
   REQUIRE(kept.status == 202);
-  Reply stored = http(daemon.port(), "GET", "/v1/events/rb-wide-ok");
+  Reply stored = authorized_get(daemon.port(), "/v1/events/rb-wide-ok");
   REQUIRE(stored.status == 200);
   CHECK(stored.body.find("123456789012345678901234567890") != std::string::npos);
   check_alive(daemon);
@@ -1259,7 +1268,7 @@ TEST_CASE("a header field over 64 KiB gets 431 at the largest --max-header-bytes
 // the next response on the connection; and HEAD of a GET route is served, not
 // refused with 405 (both were findings).
 TEST_CASE("a response to HEAD has no body", "[robustness][integration]") {
-  Daemon daemon;
+  Daemon daemon(with_flags());
   Exchange result = roundtrip(
       daemon.port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + get_request("/healthz"));
   std::size_t end_of_head = result.raw.find("\r\n\r\n");

@@ -60,7 +60,7 @@ TEST_CASE("with two inbound secrets, requests signed by either are accepted, oth
   SECTION("HOOKD_INBOUND_SECRET, one per line") {
     options.env = {"HOOKD_INBOUND_SECRET=" + kOld + "\n" + kNew + "\n"};
   }
-  Daemon daemon(options);
+  Daemon daemon(hookd::test::with_read_token(options));
   const auto port = daemon.port();
 
   const std::string body = event_body("session.open");
@@ -78,7 +78,7 @@ TEST_CASE("with two inbound secrets, requests signed by either are accepted, oth
   INFO(by_unknown.body);
   CHECK(by_unknown.status == 401);
   CHECK(by_unknown.body.find("no matching signature") != std::string::npos);
-  CHECK(hookd::test::http(port, "GET", "/v1/events/msg_rotation_unknown").status == 404);
+  CHECK(hookd::test::authorized_get(port, "/v1/events/msg_rotation_unknown").status == 404);
 
   // A sender mid-rotation may send both signatures, space-separated: one
   // that matches is enough, wherever it stands.
@@ -92,7 +92,7 @@ TEST_CASE("with two inbound secrets, requests signed by either are accepted, oth
 
   for (const char* id : {"msg_rotation_old", "msg_rotation_new", "msg_rotation_both"}) {
     INFO(id);
-    CHECK(hookd::test::http(port, "GET", std::string("/v1/events/") + id).status == 200);
+    CHECK(hookd::test::authorized_get(port, std::string("/v1/events/") + id).status == 200);
   }
   CHECK(daemon.log().find("\"inbound_secrets\":2") != std::string::npos);
 }

@@ -3,7 +3,8 @@
 // set to a canary of its own, serves real traffic (signed ingest, a hook
 // printing its whole environment, a clone over HTTPS with basic auth, a
 // delivery to hookd-sink, dead letters and their replay, the admin and ops
-// routes), stops, and then no canary is found in any byte of its data
+// routes, reads with an API token, the Svix API with a static token and a
+// JWT), stops, and then no canary is found in any byte of its data
 // directory, in its log, or in any answer it gave.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "hookd/api/jwt.h"
 #include "hookd/core/event.h"
 #include "hookd/core/signature.h"
 #include "support/data_dir_scan.h"
@@ -52,8 +54,20 @@ struct Canaries {
   std::string down_key = "canary-down-key-4e8f";
   std::string down_url_password = "canary-down-url-password-7a3f";
   std::string down_header = "canary-down-header-1d2c";
-  // API tokens of the Svix API (/api/v1) go here once it takes them: a static
-  // token and a signing key for HS256 JWTs, each its own canary.
+  // The Svix API's static tokens (which also read /v1/events) and the key
+  // its HS256 JWTs are signed with.
+  std::string api_token = "canary-api-token-4c8e";
+  std::string api_token_2 = "canary-api-token-second-6b1f";
+  std::string api_jwt_secret = "canary-api-jwt-secret-3d7a";
+
+  // A token svix-server would issue with api_jwt_secret: a credential too.
+  std::string api_jwt() const {
+    std::int64_t now = hookd::now_unix_ms() / 1000;
+    return hookd::api::sign_hs256_jwt(R"({"iat":)" + std::to_string(now) + R"(,"exp":)" +
+                                          std::to_string(now + 3600) +
+                                          R"(,"iss":"svix-server","sub":"org_secrets"})",
+                                      api_jwt_secret);
+  }
 
   // name -> text to search for: each canary, and each whsec_ secret as
   // configured and as its base64 alone.
@@ -73,6 +87,9 @@ struct Canaries {
         {"down endpoint key", down_key},
         {"down endpoint URL password", down_url_password},
         {"down endpoint header value", down_header},
+        {"API token", api_token},
+        {"second API token", api_token_2},
+        {"API JWT secret", api_jwt_secret},
     };
     for (const auto& [name, key] :
          std::vector<std::pair<std::string, std::string>>{{"inbound old", inbound_old_key},
@@ -163,8 +180,11 @@ TEST_CASE("no secret given to hookd shows in its data dir, its log or its answer
                   "--log-level", "debug"};
   options.env = {
       "HOOKD_INBOUND_SECRET=" + whsec(c.inbound_old_key) + "\n" + whsec(c.inbound_new_key),
-      "HOOKD_ADMIN_TOKEN=" + c.admin_token, "GIT_PASSWORD=" + c.git_password,
+      "HOOKD_ADMIN_TOKEN=" + c.admin_token,
+      "GIT_PASSWORD=" + c.git_password,
       "GIT_SSH_KEYPASS=" + c.ssh_keypass,
+      "HOOKD_API_TOKEN=" + c.api_token + "\n" + c.api_token_2,
+      "HOOKD_API_JWT_SECRET=" + c.api_jwt_secret,
       "GIT_SSH_KEY=-----BEGIN OPENSSH PRIVATE KEY-----\n" + c.ssh_key_material +
           "\n-----END OPENSSH PRIVATE KEY-----\n"};
   hookd::test::Daemon daemon(options);
@@ -250,6 +270,40 @@ TEST_CASE("no secret given to hookd shows in its data dir, its log or its answer
   CHECK(failed_again);
   answers.keep(hookd::test::http(port, "GET", "/v1/endpoints", "", admin));
 
+  // Reads: the admin token and either API token open them, nothing else.
+  const std::string stored = "/v1/events/msg_secrets_open";
+  const Headers api = {{"Authorization", "Bearer " + c.api_token}};
+  const Headers api_2 = {{"Authorization", "Bearer " + c.api_token_2}};
+  CHECK(answers.keep(hookd::test::http(port, "GET", stored)).status == 401);
+  CHECK(answers
+            .keep(hookd::test::http(port, "GET", stored, "",
+                                    {{"Authorization", "Bearer wrong-token"}}))
+            .status == 401);
+  CHECK(answers.keep(hookd::test::http(port, "GET", stored, "", api)).status == 200);
+  CHECK(answers.keep(hookd::test::http(port, "GET", stored, "", api_2)).status == 200);
+  CHECK(answers.keep(hookd::test::http(port, "GET", "/v1/endpoints", "", api)).status == 200);
+  CHECK(answers.keep(hookd::test::post_json(port, "/v1/endpoints/down/replay", "{}", api)).status ==
+        401);
+
+  // The Svix API with a JWT and with a static token.
+  const std::string jwt = c.api_jwt();
+  const Headers by_jwt = {{"Authorization", "Bearer " + jwt}};
+  auto app = answers.keep(hookd::test::post_json(
+      port, "/api/v1/app/", R"({"name":"secrets","uid":"org_secrets"})", by_jwt));
+  INFO(app.body);
+  CHECK(app.status == 201);
+  auto message = answers.keep(
+      hookd::test::post_json(port, "/api/v1/app/org_secrets/msg/",
+                             hookd::test::fixture("hoop-webhooks/session-open.message.json"), api));
+  INFO(message.body);
+  CHECK(message.status == 202);
+  CHECK(answers.keep(hookd::test::http(port, "GET", "/api/v1/app/org_secrets/msg/", "", api_2))
+            .status == 200);
+  CHECK(answers
+            .keep(hookd::test::http(port, "GET", "/api/v1/app/", "",
+                                    {{"Authorization", "Bearer wrong"}}))
+            .status == 401);
+
   answers.keep(hookd::test::http(port, "GET", "/healthz"));
   answers.keep(hookd::test::http(port, "GET", "/readyz"));
   answers.keep(hookd::test::http(port, "GET", "/metrics"));
@@ -262,7 +316,9 @@ TEST_CASE("no secret given to hookd shows in its data dir, its log or its answer
     INFO(part);
     REQUIRE(fs::exists(data / part));  // the search below had these to look at
   }
-  for (const auto& [what, needle] : c.needles()) {
+  auto needles = c.needles();
+  needles["API JWT"] = jwt;
+  for (const auto& [what, needle] : needles) {
     INFO(what << ": " << needle);
     std::string files;
     for (const auto& file : hookd::test::files_containing(data, needle))

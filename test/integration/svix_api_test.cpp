@@ -164,7 +164,7 @@ TEST_CASE("Hoop's gateway call sequence, trailing slashes and fixture bodies, as
     ids.push_back(id);
 
     // The message is an event of the journal: GET /v1/events finds it.
-    Reply event = http(port, "GET", "/v1/events/" + id);
+    Reply event = http(port, "GET", "/v1/events/" + id, "", bearer());
     REQUIRE(event.status == 200);
     json::object stored = object_of(event);
     CHECK(str(stored, "type") == str(in, "eventType"));

@@ -151,7 +151,8 @@ std::string one_endpoint(const std::string& event_type, const std::string& name,
 // The state GET /v1/events/{id} shows for one API endpoint ("" for none).
 std::string delivery_state(const Daemon& daemon, const std::string& id,
                            const std::string& endpoint) {
-  auto reply = hookd::test::http(daemon.port(), "GET", "/v1/events/" + id);
+  auto reply = hookd::test::http(daemon.port(), "GET", "/v1/events/" + id, "",
+                                 hookd::test::bearer_auth(kToken));
   if (reply.status != 200) return {};
   json::value status = json::parse(reply.body);
   auto view = status.as_object().if_contains("api_deliveries");
@@ -293,7 +294,8 @@ TEST_CASE(
   CHECK(by_all.back().at("msg").at("eventType") == "session.open");
 
   // GET /v1/events/{id} shows the API endpoints' side too.
-  auto status = hookd::test::http(daemon.port(), "GET", "/v1/events/" + m1);
+  auto status = hookd::test::http(daemon.port(), "GET", "/v1/events/" + m1, "",
+                                  hookd::test::bearer_auth(kToken));
   CHECK(status.body.find(id_of(endpoints, "prod")) != std::string::npos);
 
   // Resend: a manual attempt, through the filter that kept m2 from "open".

@@ -291,7 +291,8 @@ TEST_CASE("syslog over TCP: rsyslog receives every event once, as valid RFC 5424
   for (const auto& r : records)
     check_rfc5424(r, hookd.pid());
 
-  auto status = hookd::test::http(hookd.port(), "GET", "/v1/events/evt_sys_3");
+  auto status = hookd::test::http(hookd.port(), "GET", "/v1/events/evt_sys_3", "",
+                                  {{"Authorization", std::string("Bearer ") + kAdminToken}});
   REQUIRE(status.status == 200);
   CHECK(json::parse(status.body).at("deliveries").at("rs").at("state").as_string() == "delivered");
 }

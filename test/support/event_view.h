@@ -12,11 +12,13 @@
 
 namespace hookd::test {
 
-// GET /v1/events/<id> (with `headers`) until it answers 200 with a view that
-// `done` accepts, or 30 s pass; the last answer either way.
-Reply wait_for_event_view(unsigned short port, const std::string& id,
-                          const std::function<bool(const boost::json::object& view)>& done,
-                          const std::vector<std::pair<std::string, std::string>>& headers = {});
+// GET /v1/events/<id> (with `headers`, by default read_auth()) until it
+// answers 200 with a view that `done` accepts, or 30 s pass; the last answer
+// either way.
+Reply wait_for_event_view(
+    unsigned short port, const std::string& id,
+    const std::function<bool(const boost::json::object& view)>& done,
+    const std::vector<std::pair<std::string, std::string>>& headers = read_auth());
 
 // The view's deliveries.<endpoint>.state ("delivered", "dead_letter", ...),
 // empty when it has none.

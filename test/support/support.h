@@ -118,6 +118,29 @@ Reply http(unsigned short port, const std::string& method, const std::string& ta
            const std::string& body = "",
            const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// GET /v1/events/{id} and /v1/endpoints need a bearer token: a test that
+// reads them starts hookd with read_token_flags() (an --api-token) and sends
+// read_auth(), as authorized_get() does.
+inline const std::string kReadToken = "hookd-test-read-token";
+inline std::vector<std::string> read_token_flags() {
+  return {"--api-token", kReadToken};
+}
+// "Authorization: Bearer <token>", as one header for http().
+inline std::vector<std::pair<std::string, std::string>> bearer_auth(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+inline std::vector<std::pair<std::string, std::string>> read_auth() {
+  return bearer_auth(kReadToken);
+}
+inline Reply authorized_get(unsigned short port, const std::string& target) {
+  return http(port, "GET", target, "", read_auth());
+}
+inline DaemonOptions with_read_token(DaemonOptions options) {
+  for (auto& flag : read_token_flags())
+    options.args.push_back(flag);
+  return options;
+}
+
 inline Reply post_json(unsigned short port, const std::string& target, const std::string& body,
                        std::vector<std::pair<std::string, std::string>> headers = {}) {
   headers.emplace_back("Content-Type", "application/json");

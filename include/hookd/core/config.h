@@ -20,7 +20,8 @@ namespace hookd {
 struct Config {
   // Server
   std::string listen = "127.0.0.1:8080";
-  std::size_t threads = 0;  // 0: one per core
+  std::string admin_listen;  // empty: --listen serves every route
+  std::size_t threads = 0;   // 0: one per core
   std::filesystem::path data_dir = "./hookd-data";
   std::string port_file;  // written with the bound port once listening
   std::size_t max_connections = 10000;
@@ -31,6 +32,7 @@ struct Config {
   Milliseconds drain_timeout{30000};
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_client_ca;  // set: the main listener requires client certificates
 
   // Ingest
   std::size_t max_events_per_request = 10000;

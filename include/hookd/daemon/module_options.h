@@ -20,6 +20,7 @@
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
+#include "hookd/server/route_access.h"
 
 namespace hookd {
 
@@ -28,7 +29,10 @@ struct ModuleOptions {
   // to them (scripts under the data dir) may depend on the daemon's.
   std::filesystem::path data_dir;
   HttpServerOptions server;
+  // --admin-listen: probes, metrics and the token routes on their own socket.
+  std::optional<HttpServerOptions> admin_server;
   IngestOptions ingest;
+  AccessTokens access;  // what the read and admin routes accept
   JournalOptions journal;
   DeliveryOptions delivery;
   api::ApiOptions api;

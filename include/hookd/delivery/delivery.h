@@ -78,8 +78,9 @@ class Delivery {
   void reload();
 
   // GET /v1/endpoints, POST /v1/endpoints/{name}/replay,
-  // POST /v1/endpoints/{name}/enable; all need "Authorization: Bearer
-  // <admin_token>" (endpoint URLs and headers may carry secrets).
+  // POST /v1/endpoints/{name}/enable. The POSTs check "Authorization: Bearer
+  // <admin_token>" themselves; GET relies on the router's gate
+  // (server/route_access.h), which also lets API tokens read.
   void add_routes(Router& router);
 
   // {"<endpoint>":{"state":"delivered|pending|dead_letter|filtered",

@@ -2,7 +2,7 @@
 // (SO_REUSEPORT), keep-alive and pipelining, read timeouts and size limits.
 // Routes are plain functions of HttpRequest (router.h), so handlers never
 // see Beast. start() and port() belong to the thread that owns the server;
-// drain() may be called from any thread.
+// drain() and reload_tls() may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -29,6 +29,7 @@ struct HttpServerOptions {
   std::size_t max_connections = 10000;            // per process; beyond: refused
   std::string tls_cert_file;                      // both set: HTTPS
   std::string tls_key_file;
+  std::string tls_client_ca_file;  // set: clients need a certificate it signed (mTLS)
 };
 
 class HttpServer {
@@ -39,6 +40,11 @@ class HttpServer {
   // Binds one acceptor per reactor on the same port and starts accepting.
   Status start();
   unsigned short port() const;
+
+  // Reads the certificate, key and client CA files again: connections
+  // accepted from now on use them, open ones keep what they started with.
+  // On an error the old ones stay. Any thread; reads files (blocks briefly).
+  Status reload_tls();
 
   // Stops accepting; in-flight requests finish, idle keep-alive connections
   // close. `done` runs (on some reactor) when no connection is left.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,12 @@ namespace hookd {
 
 using Handler = std::function<void(HttpRequest&, Responder)>;
 
+// Asked before a route's handler runs, with the matched route's method and
+// pattern: an answer it returns is sent instead and the handler never runs.
+// Called on every reactor thread at once: must not block or mutate.
+using RouteGate = std::function<std::optional<HttpResponse>(
+    const HttpRequest& request, std::string_view method, std::string_view pattern)>;
+
 // Patterns match one segment per "{name}": "/v1/events/{id}". Unknown paths
 // get 404; known paths with another method 405. HEAD goes to the GET route
 // of a path unless a HEAD route is added.
@@ -25,6 +32,12 @@ class Router {
   // instead of the plain 404: an API under a prefix (the Svix API under
   // /api/v1/) answers in its own error shape.
   void add_not_found(std::string prefix, Handler handler);
+  // One gate for every route (see RouteGate); replaces any earlier one.
+  void set_gate(RouteGate gate);
+  // A router with the routes `keep` accepts, in the same order, and the
+  // same gate: one listener's share of the routes.
+  Router only(
+      const std::function<bool(std::string_view method, std::string_view pattern)>& keep) const;
   // Fills request.params and calls the handler, or answers 404/405.
   void dispatch(HttpRequest& request, Responder respond) const;
   // The pattern dispatch() would route this method and path to (also when
@@ -44,6 +57,7 @@ class Router {
 
   std::vector<Route> routes_;
   std::vector<std::pair<std::string, Handler>> not_found_;  // prefix, handler
+  RouteGate gate_;
 };
 
 }  // namespace hookd

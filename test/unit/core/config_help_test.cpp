@@ -44,9 +44,9 @@ TEST_CASE("help puts each flag under its group, once") {
   std::string text = help_text();
   std::vector<std::pair<std::string, std::vector<std::string>>> groups = {
       {"Server:",
-       {"--listen", "--data-dir", "--threads", "--port-file", "--tls-cert", "--tls-key",
-        "--max-connections", "--max-header-bytes", "--max-body-bytes", "--read-timeout",
-        "--idle-timeout", "--drain-timeout"}},
+       {"--listen", "--admin-listen", "--data-dir", "--threads", "--port-file", "--tls-cert",
+        "--tls-key", "--tls-client-ca", "--max-connections", "--max-header-bytes",
+        "--max-body-bytes", "--read-timeout", "--idle-timeout", "--drain-timeout"}},
       {"Ingest:",
        {"--inbound-secret", "--signature-tolerance", "--max-events-per-request", "--retry-after"}},
       {"Journal:",

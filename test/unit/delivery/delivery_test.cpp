@@ -239,7 +239,7 @@ TEST_CASE("endpoint spec: every error names the endpoint and the key") {
       {base + ",batch=10", R"(endpoint "siem": key "batch")"},  // webhook: one per request
       {base + ",format=ndjson,gzip=yes", R"(endpoint "siem": key "gzip")"},
       {base + ",gzip=on", R"(endpoint "siem": key "gzip")"},
-      {base + ",gzip", R"(endpoint "siem": "gzip" is not key=value)"},
+      {base + ",gzip", R"(endpoint "siem": entry 3 is not key=value)"},
   };
   for (const auto& c : cases) {
     std::string message = parse_error(c.spec);

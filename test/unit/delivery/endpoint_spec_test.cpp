@@ -82,6 +82,10 @@ TEST_CASE("credentials in an endpoint URL become Basic auth and are never shown"
       {"http://us%40er:p%3Aw%20d@127.0.0.1:9/", "http://127.0.0.1:9/", std::string("us@er:p:w d")},
       {"http://:secret@[::1]:9/x", "http://[::1]:9/x", std::string(":secret")},
       {"not a url", "not a url", std::nullopt},
+      // Not URLs (a space), but the user info is still taken out.
+      {"https://us er:p w@siem.example.com/in", "https://siem.example.com/in", std::nullopt},
+      {"https://user:p w@", "https://", std::nullopt},
+      {"no scheme user:pw@host", "no scheme user:pw@host", std::nullopt},
   };
   for (const auto& c : cases) {
     INFO(c.url);
@@ -89,6 +93,39 @@ TEST_CASE("credentials in an endpoint URL become Basic auth and are never shown"
     auto auth = hookd::basic_auth_from_url(c.url);
     REQUIRE(auth.has_value() == c.user_password.has_value());
     if (auth) CHECK(*auth == "Basic " + hookd::base64_encode(*c.user_password));
+  }
+}
+
+TEST_CASE("endpoint spec errors show no URL user info and no entry that is not key=value") {
+  const std::string secret = "hunter2-spec-secret";
+  const std::string whsec = "whsec_" + hookd::base64_encode("spec-test-webhook-secret");
+  struct Case {
+    std::string spec;
+    std::string expected;  // part of the message
+  };
+  const std::vector<Case> cases = {
+      {"name=s,url=https://user:" + secret + " x@siem/in", R"("https://siem/in" is not a URL)"},
+      {"name=s,url=https://user:" + secret + "@/in", R"("https:///in" has no host)"},
+      {"name=s,url=syslog+tcp://user:" + secret + "@siem:99999",
+       R"("syslog+tcp://siem:99999" has a bad port)"},
+      {"name=s,url=file://user:" + secret + "@/", "does not name a file"},
+      {"name=s,url=ftp://user:" + secret + "@siem/", "must be http://"},
+      {"url=https://user:" + secret + "@siem/,secret=" + whsec,
+       R"(endpoint with keys "url", "secret": missing key "name")"},
+      {secret, R"(endpoint with keys (none): missing key "name")"},
+      {"name=s,url=https://siem/,header=Authorization: Bearer abc," + secret,
+       R"(endpoint "s": entry 4 is not key=value)"},
+      {"name=s,url=https://siem/,format=splunk-hec,token=abc," + secret + ",batch=5",
+       R"(endpoint "s": entry 5 is not key=value)"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = hookd::parse_endpoint_spec(c.spec);
+    REQUIRE_FALSE(parsed.ok());
+    const std::string& message = parsed.error().message;
+    INFO(c.spec << " -> " << message);
+    CHECK(message.find(c.expected) != std::string::npos);
+    CHECK(message.find(secret) == std::string::npos);
+    CHECK(message.find(whsec) == std::string::npos);
   }
 }
 
