@@ -168,6 +168,8 @@ HookRunnerOptions hook_runner_options(const Config& config) {
   options.extra_env = config.hook_env;
   options.work_dir = config.data_dir / "hook-runs";
   options.max_waiting = config.hook_max_waiting;
+  options.executor = config.hook_executor;
+  if (config.hook_preload) options.preload = *config.hook_preload;
   // Running hooks must be killed and reaped before main's own drain
   // deadline closes the journal under them.
   options.drain_timeout = std::max<Milliseconds>(

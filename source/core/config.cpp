@@ -234,6 +234,29 @@ std::vector<Flag> flags() {
         return std::nullopt;
       },
       true);
+  add("hook-executor", nullptr,
+      "how hook runs start: prewarm (forked from a warm interpreter per runbooks commit) or "
+      "spawn (a new interpreter each run); default prewarm when the interpreter is CPython",
+      one_of(&Config::hook_executor, {"prewarm", "spawn"}));
+  add("hook-preload", nullptr,
+      "comma-separated modules the prewarm interpreter imports once, empty for none (default "
+      "json,os,sys,base64,hashlib,hmac,datetime,socket,ssl,http.client,urllib.request)",
+      [](Config& c, const std::string& v) -> std::optional<std::string> {
+        std::vector<std::string> modules;
+        std::istringstream in(v);
+        for (std::string name; std::getline(in, name, ',');) {
+          bool valid = !name.empty() && name.front() != '.' && name.back() != '.' &&
+                       name.find("..") == std::string::npos &&
+                       !std::isdigit(static_cast<unsigned char>(name.front()));
+          for (char ch : name) {
+            valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.');
+          }
+          if (!valid) return "expected module names separated by commas, got \"" + name + "\"";
+          modules.push_back(name);
+        }
+        c.hook_preload = std::move(modules);
+        return std::nullopt;
+      });
   // Delivery
   add("endpoint", nullptr,
       "SIEM endpoint 'name=NAME,url=URL[,events=a.b|c.d][,format=webhook|splunk-hec|ndjson]"

@@ -23,6 +23,7 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
   run.script_name = hook_script_name(event.type);
   run.commit = snapshot.commit_id;
   run.started_unix_ms = now_unix_ms();
+  run.accepted_unix_ms = event.arrival_unix_ms;
   run.payload_json = event.payload_json;
   run.process.argv = {options.interpreter, script->string()};
   run.process.timeout = options.timeout;

@@ -69,6 +69,8 @@ struct Config {
   std::uint64_t hook_output_max_bytes = 4096;
   std::size_t hook_max_waiting = 10000;
   std::vector<std::string> hook_env;  // NAME=VALUE
+  std::string hook_executor;          // prewarm | spawn; empty: prewarm for a CPython interpreter
+  std::optional<std::vector<std::string>> hook_preload;  // unset: the hook runner's default set
 
   // Delivery
   std::vector<std::string> endpoints;  // raw specs, parsed by delivery

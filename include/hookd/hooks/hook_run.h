@@ -25,6 +25,7 @@ struct HookRun {
   std::uint64_t seq = 0;  // the event's, in the journal
   std::string event_id, type, script_name, commit;
   std::int64_t started_unix_ms = 0;
+  std::int64_t accepted_unix_ms = 0;  // the event's arrival
   std::string payload_json;       // until prepare_run_dir() puts it in the environment
   std::filesystem::path run_dir;  // empty until prepare_run_dir()
   int cpu_slot = -1;              // CpuSpread's, or -1

@@ -1,0 +1,564 @@
+# hookd's prewarm zygote: one warm CPython per runbooks snapshot that forks a
+# child per hook run instead of starting an interpreter each time.
+#
+# hookd starts `INTERPRETER -c BOOTSTRAP hookd-zygote COMMIT` (see zygote.cpp)
+# with a SOCK_SEQPACKET socket as stdin and the environment a hook gets; the
+# bootstrap receives this text as the first record and executes it with the
+# socket as `control`. Records and the conversation: zygote_protocol.h.
+#
+# A child must not be able to tell it was forked: its environment, cwd, std
+# descriptors, sys.argv, sys.path[0], __main__ and its exit status are what
+# `INTERPRETER SCRIPT` would give it (child_main), and how it ends is what
+# CPython's own shutdown does (finish), minus tearing down the modules the
+# zygote preloaded (touching them all would copy every shared page).
+import atexit
+import builtins
+import gc
+import os
+import signal
+import socket
+import struct
+import sys
+from importlib.machinery import SourceFileLoader
+
+VERSION = 1
+MAX_RECORD = 192 * 1024
+LOAD, RUN, REAP = 1, 2, 3
+READY, STARTED, FAILED, STATUS, ERROR = 16, 17, 18, 19, 20
+(T_RUN_ID, T_SCRIPT, T_ARG, T_ENV, T_CWD, T_PARAM, T_PRELOAD, T_PID, T_STATUS, T_ERROR, T_NOTE,
+ T_IMPLEMENTATION, T_VERSION, T_INTERPRETER) = range(1, 15)
+HEADER = struct.Struct(">IBB")
+FIELD = struct.Struct(">BI")
+PR_SET_DUMPABLE = 4
+MAX_NOTE = 1000
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class RunError(Exception):
+    """A run that cannot start: FAILED, and nothing was forked."""
+
+
+def encode(mtype, fields):
+    body = bytearray()
+    for tag, value in fields:
+        if isinstance(value, int):
+            value = value.to_bytes(8, "big")
+        elif isinstance(value, str):
+            value = value.encode("utf-8", "surrogateescape")
+        body += FIELD.pack(tag, len(value))
+        body += value
+    return HEADER.pack(len(body) + 2, VERSION, mtype) + bytes(body)
+
+
+def decode(record):
+    if len(record) < HEADER.size:
+        raise ProtocolError("record shorter than its header")
+    length, version, mtype = HEADER.unpack_from(record)
+    if length != len(record) - 4 or version != VERSION:
+        raise ProtocolError("bad record header")
+    fields = {}
+    at = HEADER.size
+    while at < len(record):
+        if len(record) - at < FIELD.size:
+            raise ProtocolError("field header cut short")
+        tag, n = FIELD.unpack_from(record, at)
+        at += FIELD.size
+        if n > len(record) - at:
+            raise ProtocolError("field longer than the record")
+        fields.setdefault(tag, []).append(bytes(record[at:at + n]))
+        at += n
+    return mtype, fields
+
+
+def one(fields, tag):
+    values = fields.get(tag)
+    if not values or len(values) != 1:
+        raise ProtocolError("expected one field %d" % tag)
+    return values[0]
+
+
+def u64(fields, tag):
+    value = one(fields, tag)
+    if len(value) != 8:
+        raise ProtocolError("field %d is not a u64" % tag)
+    return int.from_bytes(value, "big")
+
+
+class Zygote:
+    def __init__(self, control):
+        # The socket moves off fd 0, which becomes /dev/null like a run's.
+        self.ctl = socket.socket(fileno=os.dup(control.detach()))
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        for level, size in ((socket.SO_SNDBUF, 2 * MAX_RECORD), (socket.SO_RCVBUF, 2 * MAX_RECORD)):
+            try:
+                self.ctl.setsockopt(socket.SOL_SOCKET, level, size)
+            except OSError:
+                pass
+        self.children = {}  # run id -> pid, forked and not reaped
+        self.unreaped = {}  # run id -> pid: REAP came before the exit was visible
+        self.compiled = {}  # script path (bytes) -> code object
+        self.startup_env = {}
+        self.interpreter = ""
+        self.libc = None
+
+    # ---------------------------------------------------------------- I/O
+
+    def send(self, mtype, fields, fds=()):
+        record = encode(mtype, fields)
+        if fds:
+            self.ctl.sendmsg([record], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                         struct.pack("%di" % len(fds), *fds))])
+        else:
+            self.ctl.sendmsg([record])
+
+    def receive(self):
+        """(record, fds); record None at the end of the stream."""
+        data, ancillary, flags, _ = self.ctl.recvmsg(MAX_RECORD + 1, socket.CMSG_SPACE(8 * 4),
+                                                     socket.MSG_CMSG_CLOEXEC)
+        fds = []
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                usable = len(payload) - len(payload) % 4
+                fds.extend(struct.unpack("%di" % (usable // 4), payload[:usable]))
+        if not data and not fds:
+            return None, []
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            for fd in fds:
+                os.close(fd)
+            raise ProtocolError("record too large")
+        return data, fds
+
+    # --------------------------------------------------------------- load
+
+    def load(self, fields):
+        self.interpreter = os.fsdecode(one(fields, T_INTERPRETER))
+        given = dict(e.partition(b"=")[::2] for e in fields.get(T_ENV, []))
+        # What the interpreter set at start-up (PEP 538 locale coercion)
+        # it sets in every spawned run too.
+        self.startup_env = {k: v for k, v in os.environb.items() if given.get(k) != v}
+        missing = [n for n in ("fork", "pidfd_open", "setpgid") if not hasattr(os, n)]
+        if sys.implementation.name != "cpython" or missing:
+            self.send(READY, [(T_ERROR, "%s %s cannot be a zygote%s" % (
+                sys.implementation.name, sys.version.split()[0],
+                " (no os.%s)" % ", os.".join(missing) if missing else ""))])
+            return False
+        notes = []
+        for name in fields.get(T_PRELOAD, []):
+            try:
+                __import__(os.fsdecode(name))
+            except BaseException as e:  # a broken module must not stop the others
+                notes.append("preload %s: %s: %s" % (os.fsdecode(name), type(e).__name__, e))
+        import warnings
+        for path in fields.get(T_SCRIPT, []):
+            try:
+                with open(path, "rb") as f:
+                    source = f.read()
+                # A script whose compilation says anything at all runs with
+                # spawn, which says it exactly as the interpreter does.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    self.compiled[path] = compile(source, os.fsdecode(path), "exec",
+                                                  dont_inherit=True)
+            except BaseException as e:
+                notes.append("%s: %s: %s" % (os.fsdecode(path), type(e).__name__, e))
+        self.harden()
+        gc.collect()
+        # Objects that exist now are never collected: a child's collections
+        # do not touch (and so copy) the zygote's pages.
+        gc.freeze()
+        ready = [(T_PID, os.getpid()), (T_IMPLEMENTATION, sys.implementation.name),
+                 (T_VERSION, sys.version.split()[0])]
+        budget = MAX_RECORD - 4096
+        for path in self.compiled:
+            budget -= len(path) + FIELD.size
+            if budget < 0:
+                break
+            ready.append((T_SCRIPT, path))
+        for note in notes:
+            note = note[:MAX_NOTE]
+            budget -= len(note.encode("utf-8", "surrogateescape")) + FIELD.size
+            if budget < 0:
+                break
+            ready.append((T_NOTE, note))
+        self.send(READY, ready)
+        return True
+
+    def harden(self):
+        # Not dumpable: a hook running as the same user cannot ptrace the
+        # zygote or read its memory, so it cannot reach into later runs.
+        # Each child makes itself dumpable again, as a spawned run is.
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0:
+                self.libc = libc
+        except Exception:
+            pass
+
+    # ---------------------------------------------------------------- run
+
+    def run(self, fields, fds):
+        run_id = u64(fields, T_RUN_ID)
+        try:
+            if len(fds) != 2:
+                raise RunError("expected 2 descriptors, got %d" % len(fds))
+            script = one(fields, T_SCRIPT)
+            code = self.compiled.get(script)
+            if code is None:
+                raise RunError("script not loaded: %s" % os.fsdecode(script))
+            params = parse_params(fields.get(T_PARAM, []))
+            cwd = one(fields, T_CWD)
+            if not os.path.isdir(cwd):
+                raise RunError("cwd %s is not a directory" % os.fsdecode(cwd))
+            go_read, go_write = os.pipe()
+            flush_stdio()
+            try:
+                pid = os.fork()
+            except OSError as e:
+                os.close(go_read)
+                os.close(go_write)
+                raise RunError("fork: %s" % e)
+        except RunError as e:
+            self.send(FAILED, [(T_RUN_ID, run_id), (T_ERROR, str(e))])
+            return
+        if pid == 0:
+            try:
+                os.close(go_write)  # or the child would wait on itself
+                self.child(code, fields, params, fds, go_read)
+            finally:
+                os._exit(127)
+        os.close(go_read)
+        try:
+            # Also done by the child; here too, so the group exists by the
+            # time hookd may signal it.
+            try:
+                os.setpgid(pid, pid)
+            except OSError:
+                pass
+            try:
+                pidfd = os.pidfd_open(pid)
+            except OSError as e:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                self.send(FAILED, [(T_RUN_ID, run_id), (T_ERROR, "pidfd_open: %s" % e)])
+                return
+            try:
+                self.send(STARTED, [(T_RUN_ID, run_id), (T_PID, pid)], [pidfd])
+            finally:
+                os.close(pidfd)
+            self.children[run_id] = pid
+            # Only now may the script run: hookd knows its pid.
+            try:
+                os.write(go_write, b"g")
+            except OSError:
+                pass  # it died already; hookd sees that through its pidfd
+        finally:
+            os.close(go_write)
+
+    def reap(self, fields):
+        run_id = u64(fields, T_RUN_ID)
+        pid = self.children.pop(run_id, None)
+        if pid is None:
+            self.send(STATUS, [(T_RUN_ID, run_id), (T_ERROR, "no such run")])
+            return
+        self.unreaped[run_id] = pid
+        self.reap_exited()
+
+    def reap_exited(self):
+        for run_id, pid in list(self.unreaped.items()):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                del self.unreaped[run_id]
+                self.send(STATUS, [(T_RUN_ID, run_id), (T_ERROR, "not a child")])
+                continue
+            if done:
+                del self.unreaped[run_id]
+                self.send(STATUS, [(T_RUN_ID, run_id), (T_STATUS, status)])
+
+    def serve(self):
+        timeout = None
+        while True:
+            # hookd asks for a reap once the child's pidfd is readable, which
+            # may be a moment before waitpid sees it: poll for those briefly.
+            wanted = 0.002 if self.unreaped else None
+            if wanted != timeout:
+                self.ctl.settimeout(wanted)
+                timeout = wanted
+            fds = []
+            try:
+                record, fds = self.receive()
+                if record is None:
+                    return  # hookd is done with this zygote
+                mtype, fields = decode(record)
+                if mtype == RUN:
+                    self.run(fields, fds)
+                elif mtype == REAP:
+                    self.reap(fields)
+                else:
+                    raise ProtocolError("unexpected message type %d" % mtype)
+            except socket.timeout:
+                self.reap_exited()
+            except ProtocolError as e:
+                self.send(ERROR, [(T_ERROR, str(e))])
+                return
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
+    # -------------------------------------------------------------- child
+
+    def child(self, code, fields, params, fds, go_read):
+        """The forked child. Never returns."""
+        try:
+            if self.libc is not None:
+                self.libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+            os.setpgid(0, 0)
+            os.dup2(fds[0], 0)
+            os.dup2(fds[1], 1)
+            os.dup2(fds[1], 2)
+            apply_params(params, one(fields, T_CWD))
+            if os.read(go_read, 1) != b"g":
+                raise RunError("the zygote exited before the run could start")
+            self.ctl.detach()  # closed below; nothing must close that number again
+            os.closerange(3, 1 << 20)
+        except BaseException as e:
+            try:
+                os.write(2, ("hookd: cannot start the hook: %s\n" % e).encode())
+            finally:
+                os._exit(127)
+        environ = os.environb
+        environ.clear()
+        for entry in fields.get(T_ENV, []):
+            name, _, value = entry.partition(b"=")
+            environ[name] = value
+        for name, value in self.startup_env.items():
+            environ[name] = value
+        script = os.fsdecode(one(fields, T_SCRIPT))
+        sys.argv = [os.fsdecode(a) for a in fields.get(T_ARG, [])]
+        sys.orig_argv = [self.interpreter] + sys.argv
+        if not sys.flags.safe_path and sys.path:
+            sys.path[0] = os.path.dirname(os.path.realpath(script))
+        run_main(code, script)
+
+
+def parse_params(entries):
+    params = []
+    for entry in entries:
+        name, eq, value = os.fsdecode(entry).partition("=")
+        if not eq:
+            raise RunError("bad run parameter %r" % name)
+        if name == "cgroup":
+            params.append((0, name, value))
+        elif name.startswith("rlimit."):
+            import resource
+            which = getattr(resource, "RLIMIT_" + name[len("rlimit."):], None)
+            soft, colon, hard = value.partition(":")
+            if which is None or not colon:
+                raise RunError("bad run parameter %r" % entry)
+            try:
+                limits = tuple(resource.RLIM_INFINITY if v == "inf" else int(v) for v in (soft, hard))
+            except ValueError:
+                raise RunError("bad run parameter %r" % entry) from None
+            params.append((1, which, limits))
+        elif name in ("groups", "gid", "uid"):
+            try:
+                ids = [int(v) for v in value.split(",")] if value else []
+            except ValueError:
+                raise RunError("bad run parameter %r" % entry) from None
+            if name != "groups" and len(ids) != 1:
+                raise RunError("bad run parameter %r" % entry)
+            params.append(({"groups": 2, "gid": 3, "uid": 4}[name], name, ids))
+        else:
+            raise RunError("unknown run parameter %r" % name)
+    params.sort(key=lambda p: p[0])
+    return params
+
+
+def apply_params(params, cwd):
+    """In the child: the cgroup and limits, the cwd, then who it runs as."""
+    chdir_done = False
+    for order, what, value in params:
+        if order >= 2 and not chdir_done:
+            os.chdir(cwd)
+            chdir_done = True
+        if order == 0:
+            with open(os.path.join(value, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        elif order == 1:
+            import resource
+            resource.setrlimit(what, value)
+        elif what == "groups":
+            os.setgroups(value)
+        elif what == "gid":
+            os.setgid(value[0])
+        else:
+            os.setuid(value[0])
+    if not chdir_done:
+        os.chdir(cwd)
+
+
+def flush_stdio():
+    for stream in (sys.stderr, sys.stdout):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+# ------------------------------------------------- the script, as __main__
+
+def run_main(code, script):
+    """Runs the code object as `python SCRIPT` runs the file, then ends the
+    process the way the interpreter would have."""
+    main = type(sys)("__main__")
+    namespace = main.__dict__
+    namespace["__loader__"] = SourceFileLoader("__main__", script)
+    namespace["__annotations__"] = {}
+    namespace["__builtins__"] = builtins
+    namespace["__file__"] = script
+    namespace["__cached__"] = None
+    sys.modules["__main__"] = main
+    preloaded = set(sys.modules)
+    exit_code, interrupted, error = 0, False, None
+    try:
+        exec(code, namespace)
+    except BaseException as e:
+        error = e
+    # As the interpreter does before it reports how the script ended.
+    flush_stdio()
+    if isinstance(error, SystemExit):
+        exit_code = system_exit_code(error)
+    elif error is not None:
+        # The traceback starts at the script, as the interpreter's does.
+        tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+        error.__traceback__ = tb
+        sys.last_type, sys.last_value, sys.last_traceback = type(error), error, tb
+        try:
+            sys.excepthook(type(error), error, tb)
+        except BaseException:
+            pass
+        exit_code, interrupted = 1, isinstance(error, KeyboardInterrupt)
+    error = None
+    finish(exit_code, interrupted, [m for m in sys.modules if m not in preloaded])
+
+
+def system_exit_code(e):
+    """What CPython's handling of an uncaught SystemExit makes of it."""
+    code = e.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF if -(1 << 63) <= code < (1 << 63) else 0xFF
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(str(code))
+            sys.stderr.write("\n")
+        else:
+            os.write(2, ("%s\n" % code).encode())
+    except BaseException:
+        pass
+    return 1
+
+
+def finish(exit_code, interrupted, imported):
+    """CPython's shutdown as a script sees it: non-daemon threads joined,
+    atexit handlers, stdio flushed (exit status 120 when that fails), the
+    script's own modules cleared so finalizers run and files get flushed."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException as e:
+            unraisable(threading, e)
+    atexit._run_exitfuncs()
+    failed = flush_std_files(set())
+    gc.collect()
+    for name in ["__main__"] + imported[::-1]:
+        module = sys.modules.get(name)
+        if module is not None:
+            clear_module(module)
+    gc.collect()
+    # What finalizers printed; a stream that failed before is not reported twice.
+    failed |= flush_std_files(failed)
+    if failed:
+        exit_code = 120
+    if interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(exit_code)
+
+
+def flush_std_files(quiet):
+    """The names of the streams whose flush failed."""
+    failed = set()
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        if stream is None or getattr(stream, "closed", False):
+            continue
+        try:
+            stream.flush()
+        except BaseException as e:
+            if name not in quiet:
+                unraisable(stream, e)
+            failed.add(name)
+    return failed
+
+
+def unraisable(obj, e):
+    """CPython's 'Exception ignored in:' report."""
+    try:
+        import traceback
+        text = "Exception ignored in: %r\n" % (obj,)
+        # As from C: no Python frame of the zygote's in the report.
+        text += "".join(traceback.format_exception_only(type(e), e))
+        if sys.stderr is not None and not getattr(sys.stderr, "closed", False):
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        else:
+            os.write(2, text.encode("utf-8", "backslashreplace"))
+    except BaseException:
+        pass
+
+
+def clear_module(module):
+    """As the interpreter clears a module at shutdown: names starting with
+    one underscore first, then the rest, never __builtins__."""
+    namespace = module.__dict__
+    for pass_ in (0, 1):
+        for name in list(namespace):
+            if name == "__builtins__" or not isinstance(name, str):
+                continue
+            single = name.startswith("_") and not name.startswith("__")
+            if (pass_ == 0) == single:
+                namespace[name] = None
+
+
+def main(control):
+    zygote = Zygote(control)
+    record, fds = zygote.receive()
+    for fd in fds:
+        os.close(fd)
+    if record is None:
+        return
+    mtype, fields = decode(record)
+    if mtype != LOAD:
+        zygote.send(ERROR, [(T_ERROR, "expected LOAD")])
+        return
+    if zygote.load(fields):
+        zygote.serve()
+
+
+try:
+    main(control)  # noqa: F821 (the bootstrap's)
+except BaseException:
+    import traceback
+    traceback.print_exc()  # hookd logs the zygote's output when it ends
+finally:
+    flush_stdio()
+    os._exit(0)
