@@ -249,7 +249,8 @@ std::vector<Flag> flags() {
                        name.find("..") == std::string::npos &&
                        !std::isdigit(static_cast<unsigned char>(name.front()));
           for (char ch : name) {
-            valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.');
+            valid =
+                valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.');
           }
           if (!valid) return "expected module names separated by commas, got \"" + name + "\"";
           modules.push_back(name);

@@ -20,9 +20,9 @@ class SpawnExecutor final : public Executor {
 
  private:
   boost::asio::io_context& io_;
-  Counter& runs_ = metrics().counter("hookd_hook_executor_runs_total",
-                                     "Hook runs by the executor that started them",
-                                     {{"executor", "spawn"}});
+  Counter& runs_ =
+      metrics().counter("hookd_hook_executor_runs_total",
+                        "Hook runs by the executor that started them", {{"executor", "spawn"}});
 };
 
 }  // namespace

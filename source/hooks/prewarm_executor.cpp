@@ -30,11 +30,10 @@ constexpr const char* kReadyMetric = "hookd_hook_zygote_ready";
 constexpr auto kHealthyLife = std::chrono::seconds(60);
 
 struct PrewarmMetrics {
-  Counter& runs = metrics().counter("hookd_hook_executor_runs_total",
-                                    "Hook runs by the executor that started them",
-                                    {{"executor", "prewarm"}});
-  Counter& starts =
-      metrics().counter("hookd_hook_zygote_starts_total", "Prewarm zygotes started");
+  Counter& runs =
+      metrics().counter("hookd_hook_executor_runs_total",
+                        "Hook runs by the executor that started them", {{"executor", "prewarm"}});
+  Counter& starts = metrics().counter("hookd_hook_zygote_starts_total", "Prewarm zygotes started");
   Counter& failures = metrics().counter("hookd_hook_zygote_failures_total",
                                         "Prewarm zygotes that ended without being retired");
 };
@@ -57,7 +56,8 @@ std::uint64_t rss_bytes(int pid) {
 std::vector<std::string> zygote_environment(const HookEnvironment& environment,
                                             const std::filesystem::path& dir) {
   auto env = environment.for_run("", dir);
-  std::erase_if(env, [](const std::string& e) { return e.starts_with("HOOP_RUNBOOK_HOOK_PAYLOAD="); });
+  std::erase_if(env,
+                [](const std::string& e) { return e.starts_with("HOOP_RUNBOOK_HOOK_PAYLOAD="); });
   return env;
 }
 
@@ -84,8 +84,9 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
                                int pid = self ? self->current_pid() : 0;
                                return pid > 0 ? static_cast<double>(rss_bytes(pid)) : 0.0;
                              });
-    metrics().gauge_callback(kReadyMetric, "1 while a prewarm zygote for the current commit is ready",
-                             {}, [weak]() -> double {
+    metrics().gauge_callback(kReadyMetric,
+                             "1 while a prewarm zygote for the current commit is ready", {},
+                             [weak]() -> double {
                                auto self = weak.lock();
                                return self && self->current_ready() ? 1.0 : 0.0;
                              });
@@ -218,8 +219,9 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     std::filesystem::create_directories(options.work_dir, ec);
     std::string dir = (options.work_dir / "run-zygote-XXXXXX").string();
     if (::mkdtemp(dir.data()) == nullptr) {
-      log::warn("hook zygote not started", {{"error", "mkdtemp " + dir + ": " +
-                                                          std::error_code(errno, std::generic_category()).message()}});
+      log::warn("hook zygote not started",
+                {{"error", "mkdtemp " + dir + ": " +
+                               std::error_code(errno, std::generic_category()).message()}});
       return std::nullopt;
     }
     ZygoteOptions z;

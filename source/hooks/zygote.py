@@ -99,9 +99,11 @@ class Zygote:
                 self.ctl.setsockopt(socket.SOL_SOCKET, level, size)
             except OSError:
                 pass
+        self.buffer = bytearray(MAX_RECORD + 1)
         self.children = {}  # run id -> pid, forked and not reaped
         self.unreaped = {}  # run id -> pid: REAP came before the exit was visible
         self.compiled = {}  # script path (bytes) -> code object
+        self.script_dirs = {}  # script path (bytes) -> sys.path[0] for it
         self.startup_env = {}
         self.interpreter = ""
         self.libc = None
@@ -118,8 +120,11 @@ class Zygote:
 
     def receive(self):
         """(record, fds); record None at the end of the stream."""
-        data, ancillary, flags, _ = self.ctl.recvmsg(MAX_RECORD + 1, socket.CMSG_SPACE(8 * 4),
-                                                     socket.MSG_CMSG_CLOEXEC)
+        # Into one buffer: every page the zygote writes after a fork is
+        # copied while a child still shares it, so it writes few.
+        n, ancillary, flags, _ = self.ctl.recvmsg_into([self.buffer], socket.CMSG_SPACE(8 * 4),
+                                                       socket.MSG_CMSG_CLOEXEC)
+        data = memoryview(self.buffer)[:n]
         fds = []
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -164,6 +169,8 @@ class Zygote:
                     warnings.simplefilter("error")
                     self.compiled[path] = compile(source, os.fsdecode(path), "exec",
                                                   dont_inherit=True)
+                # The interpreter's sys.path[0] for a script: its real directory.
+                self.script_dirs[path] = os.path.dirname(os.path.realpath(os.fsdecode(path)))
             except BaseException as e:
                 notes.append("%s: %s: %s" % (os.fsdecode(path), type(e).__name__, e))
         self.harden()
@@ -215,50 +222,23 @@ class Zygote:
             cwd = one(fields, T_CWD)
             if not os.path.isdir(cwd):
                 raise RunError("cwd %s is not a directory" % os.fsdecode(cwd))
-            go_read, go_write = os.pipe()
             flush_stdio()
             try:
                 pid = os.fork()
             except OSError as e:
-                os.close(go_read)
-                os.close(go_write)
                 raise RunError("fork: %s" % e)
         except RunError as e:
             self.send(FAILED, [(T_RUN_ID, run_id), (T_ERROR, str(e))])
             return
         if pid == 0:
             try:
-                os.close(go_write)  # or the child would wait on itself
-                self.child(code, fields, params, fds, go_read)
+                self.child(run_id, code, fields, params, fds)
             finally:
                 os._exit(127)
-        os.close(go_read)
-        try:
-            # Also done by the child; here too, so the group exists by the
-            # time hookd may signal it.
-            try:
-                os.setpgid(pid, pid)
-            except OSError:
-                pass
-            try:
-                pidfd = os.pidfd_open(pid)
-            except OSError as e:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                self.send(FAILED, [(T_RUN_ID, run_id), (T_ERROR, "pidfd_open: %s" % e)])
-                return
-            try:
-                self.send(STARTED, [(T_RUN_ID, run_id), (T_PID, pid)], [pidfd])
-            finally:
-                os.close(pidfd)
-            self.children[run_id] = pid
-            # Only now may the script run: hookd knows its pid.
-            try:
-                os.write(go_write, b"g")
-            except OSError:
-                pass  # it died already; hookd sees that through its pidfd
-        finally:
-            os.close(go_write)
+        # The child reports itself (STARTED or FAILED) and the zygote stays
+        # its parent until hookd asks for the reap: the less the zygote does
+        # while a child shares its pages, the fewer get copied.
+        self.children[run_id] = pid
 
     def reap(self, fields):
         run_id = u64(fields, T_RUN_ID)
@@ -313,7 +293,7 @@ class Zygote:
 
     # -------------------------------------------------------------- child
 
-    def child(self, code, fields, params, fds, go_read):
+    def child(self, run_id, code, fields, params, fds):
         """The forked child. Never returns."""
         try:
             if self.libc is not None:
@@ -323,27 +303,39 @@ class Zygote:
             os.dup2(fds[1], 1)
             os.dup2(fds[1], 2)
             apply_params(params, one(fields, T_CWD))
-            if os.read(go_read, 1) != b"g":
-                raise RunError("the zygote exited before the run could start")
-            self.ctl.detach()  # closed below; nothing must close that number again
-            os.closerange(3, 1 << 20)
+            # Opened by the process itself, so certainly of this process; and
+            # the script runs only once hookd knows of it.
+            pidfd = os.pidfd_open(os.getpid())
+            self.send(STARTED, [(T_RUN_ID, run_id), (T_PID, os.getpid())], [pidfd])
         except BaseException as e:
             try:
-                os.write(2, ("hookd: cannot start the hook: %s\n" % e).encode())
+                self.send(FAILED, [(T_RUN_ID, run_id), (T_PID, os.getpid()), (T_ERROR, str(e))])
             finally:
                 os._exit(127)
-        environ = os.environb
-        environ.clear()
+        try:
+            self.ctl.detach()  # closed below; nothing must close that number again
+            os.closerange(3, 1 << 20)
+        except BaseException:
+            os._exit(127)
+        # os.environ and os.environb share this dict; the C environment is
+        # changed with it, as their own methods would (and subprocesses see it).
+        data = os.environ._data
+        for name in list(data):
+            os.unsetenv(name)
+        data.clear()
         for entry in fields.get(T_ENV, []):
             name, _, value = entry.partition(b"=")
-            environ[name] = value
+            os.putenv(name, value)
+            data[name] = value
         for name, value in self.startup_env.items():
-            environ[name] = value
-        script = os.fsdecode(one(fields, T_SCRIPT))
+            os.putenv(name, value)
+            data[name] = value
+        script_path = one(fields, T_SCRIPT)
+        script = os.fsdecode(script_path)
         sys.argv = [os.fsdecode(a) for a in fields.get(T_ARG, [])]
         sys.orig_argv = [self.interpreter] + sys.argv
         if not sys.flags.safe_path and sys.path:
-            sys.path[0] = os.path.dirname(os.path.realpath(script))
+            sys.path[0] = self.script_dirs[script_path]
         run_main(code, script)
 
 
@@ -424,7 +416,9 @@ def run_main(code, script):
     namespace["__file__"] = script
     namespace["__cached__"] = None
     sys.modules["__main__"] = main
-    preloaded = set(sys.modules)
+    # Modules imported from here on are the run's own (sys.modules keeps
+    # insertion order); the zygote's are not torn down.
+    preloaded = len(sys.modules)
     exit_code, interrupted, error = 0, False, None
     try:
         exec(code, namespace)
@@ -445,7 +439,9 @@ def run_main(code, script):
             pass
         exit_code, interrupted = 1, isinstance(error, KeyboardInterrupt)
     error = None
-    finish(exit_code, interrupted, [m for m in sys.modules if m not in preloaded])
+    newest_first = reversed(sys.modules)
+    finish(exit_code, interrupted,
+           [next(newest_first) for _ in range(max(0, len(sys.modules) - preloaded))])
 
 
 def system_exit_code(e):
@@ -467,11 +463,15 @@ def system_exit_code(e):
 
 
 def finish(exit_code, interrupted, imported):
+    # `imported`: the run's own modules, the last imported first.
     """CPython's shutdown as a script sees it: non-daemon threads joined,
     atexit handlers, stdio flushed (exit status 120 when that fails), the
     script's own modules cleared so finalizers run and files get flushed."""
     threading = sys.modules.get("threading")
-    if threading is not None:
+    # Only when the run started threads (or registered their exit hooks):
+    # otherwise it has nothing to wait for, and costs copied pages.
+    if threading is not None and (len(threading._active) > 1 or threading._limbo or
+                                  threading._threading_atexits):
         try:
             threading._shutdown()
         except BaseException as e:
@@ -479,7 +479,7 @@ def finish(exit_code, interrupted, imported):
     atexit._run_exitfuncs()
     failed = flush_std_files(set())
     gc.collect()
-    for name in ["__main__"] + imported[::-1]:
+    for name in ["__main__"] + imported:
         module = sys.modules.get(name)
         if module is not None:
             clear_module(module)

@@ -73,8 +73,7 @@ Result<ZygoteMessage> decode_zygote_message(std::string_view record) {
                       std::to_string(record.size() - 4) + " bytes follow it");
   }
   if (static_cast<std::uint8_t>(record[4]) != kZygoteProtocolVersion) {
-    return make_error("protocol version " +
-                      std::to_string(static_cast<unsigned char>(record[4])));
+    return make_error("protocol version " + std::to_string(static_cast<unsigned char>(record[4])));
   }
   ZygoteMessage message;
   message.type = static_cast<ZygoteMessageType>(static_cast<unsigned char>(record[5]));

@@ -47,9 +47,9 @@ struct HookRunnerOptions {
   // interpreter is named like CPython.
   std::string executor;
   // Modules a prewarm zygote imports before its first run.
-  std::vector<std::string> preload = {"json",     "os",   "sys",         "base64",
-                                      "hashlib",  "hmac", "datetime",    "socket",
-                                      "ssl",      "http.client", "urllib.request"};
+  std::vector<std::string> preload = {"json",    "os",          "sys",           "base64",
+                                      "hashlib", "hmac",        "datetime",      "socket",
+                                      "ssl",     "http.client", "urllib.request"};
 };
 
 // The "hooks" journal consumer. Every durable event whose type has a script

@@ -34,17 +34,16 @@ struct RunbooksSnapshot;
 
 struct PrewarmOptions {
   std::string interpreter = "/usr/bin/python3";
-  std::vector<std::string> preload;    // modules each zygote imports
-  HookEnvironment environment;         // a hook's; the zygote gets it too, without a payload
-  std::filesystem::path work_dir;      // where run directories go (the zygote's too)
+  std::vector<std::string> preload;  // modules each zygote imports
+  HookEnvironment environment;       // a hook's; the zygote gets it too, without a payload
+  std::filesystem::path work_dir;    // where run directories go (the zygote's too)
   std::function<std::shared_ptr<const RunbooksSnapshot>()> snapshot;
   std::chrono::milliseconds restart_min{1000}, restart_max{60000};
   std::chrono::milliseconds snapshot_poll{1000};  // how often a new commit is looked for
 };
 
 // `fallback` (the spawn executor) runs what the zygote cannot.
-std::unique_ptr<Executor> make_prewarm_executor(boost::asio::io_context& io,
-                                                PrewarmOptions options,
+std::unique_ptr<Executor> make_prewarm_executor(boost::asio::io_context& io, PrewarmOptions options,
                                                 std::unique_ptr<Executor> fallback);
 
 // The executor --hook-executor asks for: "spawn", "prewarm", or empty for

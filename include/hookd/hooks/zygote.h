@@ -31,12 +31,12 @@ namespace hookd {
 struct HookRun;
 
 struct ZygoteOptions {
-  std::string interpreter;                    // argv[0] of the zygote and of spawned runs
-  std::vector<std::string> env;               // its whole environment
-  std::filesystem::path dir;                  // its cwd (empty and its own)
-  std::vector<std::string> preload;           // modules to import
-  std::vector<std::filesystem::path> scripts;  // to compile
-  std::string commit;                         // for logs and its command line
+  std::string interpreter;                          // argv[0] of the zygote and of spawned runs
+  std::vector<std::string> env;                     // its whole environment
+  std::filesystem::path dir;                        // its cwd (empty and its own)
+  std::vector<std::string> preload;                 // modules to import
+  std::vector<std::filesystem::path> scripts;       // to compile
+  std::string commit;                               // for logs and its command line
   std::chrono::milliseconds load_timeout{60000};    // from start to READY
   std::chrono::milliseconds answer_timeout{10000};  // from RUN to STARTED or FAILED
   std::size_t output_max_bytes = 4096;              // of its own output, logged when it ends
@@ -59,7 +59,7 @@ struct ZygoteFork {
   bool may_start_elsewhere = true;
 };
 
-class Zygote : public std::enable_shared_from_this<Zygote> {
+class Zygote {
  public:
   // Starts the process and sends it LOAD. `ended` runs once on `io` when it
   // is gone, whatever the reason.
@@ -74,7 +74,6 @@ class Zygote : public std::enable_shared_from_this<Zygote> {
   // READY, not retired or gone, and this script compiled cleanly.
   bool can_run(const std::filesystem::path& script) const;
   bool ready() const;
-  std::size_t runs_in_flight() const;  // forked and not reaped yet
 
   // A child for `run` (prepared: env and cwd set), forked and in its own
   // process group; `params` are the RUN's PARAM entries. Blocks until the

@@ -31,19 +31,27 @@
 //   hookd -> RUN      RUN_ID, SCRIPT, ARG* (sys.argv), ENV* (the run's whole
 //                     environment), CWD, PARAM* ("name=value", see below);
 //                     SCM_RIGHTS: [stdin, stdout+stderr write end]
-//   zygote -> STARTED RUN_ID, PID; SCM_RIGHTS: [pidfd of the child]
-//          or FAILED  RUN_ID, ERROR (nothing was started)
-//   hookd -> REAP     RUN_ID, once the child has exited (its pidfd is readable)
+//   zygote -> FAILED  RUN_ID, ERROR: nothing was forked
+//   child -> STARTED  RUN_ID, PID; SCM_RIGHTS: [its own pidfd]. The forked
+//                     child sends this itself (it holds the socket until it
+//                     closes its descriptors), once it is in its own process
+//                     group and before the script runs.
+//       or FAILED     RUN_ID, PID, ERROR: it could not set itself up, and
+//                     exits without running the script
+//   hookd -> REAP     RUN_ID, once the child has exited (its pidfd is
+//                     readable), or after a FAILED with PID
 //   zygote -> STATUS  RUN_ID, STATUS (the raw waitpid status)
 //          or STATUS  RUN_ID, ERROR (not a child of this zygote)
 //   zygote -> ERROR   ERROR: hookd sent a bad record; the zygote exits
 //
 // The zygote stays the parent of every child until hookd asks for the reap,
 // so a pid it reported is never recycled while hookd may still signal its
-// group, and the pidfd it sends was opened while that was certain. The child
-// runs the script only after the zygote sent STARTED: if the zygote dies
-// before, hookd never hears of a child that ran, and can start the run
-// elsewhere without running it twice.
+// group, and the pidfd (opened by the child for itself) is certainly of that
+// child; hookd also checks that it names PID. A child runs its script only
+// after it sent STARTED: a run hookd never heard of never ran, so hookd can
+// start it elsewhere without running it twice. The zygote does next to
+// nothing between a fork and the next record: whatever it writes while a
+// child shares its pages is copied.
 //
 // Run parameters (PARAM) are applied in the child before the script, in this
 // order, and a name the zygote does not know fails the run before the fork:
