@@ -1,7 +1,5 @@
 #include "hookd/hooks/prewarm_executor.h"
 
-#include <stdlib.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <condition_variable>
@@ -52,10 +50,11 @@ std::uint64_t rss_bytes(int pid) {
   return 0;
 }
 
-// A hook's environment, as the zygote's own: no payload, its directory as HOME.
-std::vector<std::string> zygote_environment(const HookEnvironment& environment,
-                                            const std::filesystem::path& dir) {
-  auto env = environment.for_run("", dir);
+// A hook's environment, as the zygote's own: no payload, and a HOME that does
+// not exist (a run's HOME is its own directory; nothing the runs could write
+// may be read by the zygote at start-up, such as a user site directory).
+std::vector<std::string> zygote_environment(const HookEnvironment& environment) {
+  auto env = environment.for_run("", "/nonexistent");
   std::erase_if(env,
                 [](const std::string& e) { return e.starts_with("HOOP_RUNBOOK_HOOK_PAYLOAD="); });
   return env;
@@ -65,14 +64,8 @@ bool named_like_cpython(const std::string& interpreter) {
   return std::filesystem::path(interpreter).filename().string().starts_with("python");
 }
 
-// Zygotes are started, and their directories made and removed, on a thread
-// of its own: posix_spawn and the filesystem would hold up a reactor.
+// Zygotes are started on a thread of its own: posix_spawn would hold up a reactor.
 struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
-  struct Entry {
-    std::shared_ptr<Zygote> zygote;
-    std::filesystem::path dir;
-  };
-
   PrewarmState(asio::io_context& io, PrewarmOptions o, std::unique_ptr<Executor> f)
       : io(io), options(std::move(o)), fallback(std::move(f)) {}
 
@@ -102,30 +95,26 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     if (lifecycle.joinable()) lifecycle.join();
     metrics().remove_gauge_callback(kRssMetric, {});
     metrics().remove_gauge_callback(kReadyMetric, {});
-    std::map<std::uint64_t, Entry> left;
+    std::map<std::uint64_t, std::shared_ptr<Zygote>> left;
     {
       std::lock_guard lock(mutex);
       left.swap(zygotes);
       current = 0;
     }
-    for (auto& [id, entry] : left) {
-      entry.zygote->kill();
-      remove_dir(entry.dir);
-    }
-    for (const auto& dir : dirs_to_remove)
-      remove_dir(dir);
+    for (auto& [id, zygote] : left)
+      zygote->kill();
   }
 
   int current_pid() {
     std::lock_guard lock(mutex);
     auto it = zygotes.find(current);
-    return it == zygotes.end() ? 0 : it->second.zygote->pid();
+    return it == zygotes.end() ? 0 : it->second->pid();
   }
 
   bool current_ready() {
     std::lock_guard lock(mutex);
     auto it = zygotes.find(current);
-    return it != zygotes.end() && it->second.zygote->ready();
+    return it != zygotes.end() && it->second->ready();
   }
 
   ChildProcess start(const HookRun& run, std::function<void(ProcessResult)> done) {
@@ -133,8 +122,8 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     {
       std::lock_guard lock(mutex);
       auto it = zygotes.find(current);
-      if (it != zygotes.end() && it->second.zygote->commit() == run.commit) {
-        zygote = it->second.zygote;
+      if (it != zygotes.end() && it->second->commit() == run.commit) {
+        zygote = it->second;
       } else if (!disabled) {
         wake.notify_one();  // a commit without a zygote yet
       }
@@ -170,15 +159,6 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     while (!stopping) {
       refresh(lock);
       if (stopping) break;
-      std::vector<std::filesystem::path> dirs;
-      dirs.swap(dirs_to_remove);
-      if (!dirs.empty()) {
-        lock.unlock();
-        for (const auto& dir : dirs)
-          remove_dir(dir);
-        lock.lock();
-        continue;
-      }
       auto next = Clock::now() + options.snapshot_poll;
       if (restart_at > Clock::now() && restart_at < next) next = restart_at;
       wake.wait_until(lock, next);
@@ -192,52 +172,37 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     if (!snapshot) return;
     auto it = zygotes.find(current);
     if (it != zygotes.end()) {
-      if (it->second.zygote->commit() == snapshot->commit_id) return;
+      if (it->second->commit() == snapshot->commit_id) return;
       // A new commit: the old zygote ends when its last run does.
-      it->second.zygote->retire();
+      it->second->retire();
       current = 0;
     }
     std::uint64_t id = ++last_id;
     lock.unlock();
-    auto entry = start_zygote(id, *snapshot);
+    auto zygote = start_zygote(id, *snapshot);
     lock.lock();
-    if (!entry) {
-      restart_at = Clock::now() + next_backoff(false, {});
-      return;
-    }
-    if (stopping) {
-      entry->zygote->kill();
-      dirs_to_remove.push_back(entry->dir);
-      return;
-    }
-    zygotes[id] = std::move(*entry);
+    if (stopping) return zygote->kill();
+    zygotes[id] = std::move(zygote);
     current = id;
   }
 
-  std::optional<Entry> start_zygote(std::uint64_t id, const RunbooksSnapshot& snapshot) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.work_dir, ec);
-    std::string dir = (options.work_dir / "run-zygote-XXXXXX").string();
-    if (::mkdtemp(dir.data()) == nullptr) {
-      log::warn("hook zygote not started",
-                {{"error", "mkdtemp " + dir + ": " +
-                               std::error_code(errno, std::generic_category()).message()}});
-      return std::nullopt;
-    }
+  std::shared_ptr<Zygote> start_zygote(std::uint64_t id, const RunbooksSnapshot& snapshot) {
+    // Its cwd; it reads nothing there (the bootstrap takes '' off sys.path).
+    std::error_code ignored;
+    std::filesystem::create_directories(options.work_dir, ignored);
     ZygoteOptions z;
     z.interpreter = options.interpreter;
-    z.env = zygote_environment(options.environment, dir);
-    z.dir = dir;
+    z.env = zygote_environment(options.environment);
+    z.dir = options.work_dir;
     z.preload = options.preload;
     for (const auto& [name, path] : snapshot.scripts)
       z.scripts.push_back(path);
     z.commit = snapshot.commit_id;
     prewarm_metrics().starts.inc();
     std::weak_ptr<PrewarmState> weak = shared_from_this();
-    auto zygote = Zygote::start(io, std::move(z), [weak, id](const ZygoteEnd& end) {
+    return Zygote::start(io, std::move(z), [weak, id](const ZygoteEnd& end) {
       if (auto self = weak.lock()) self->ended(id, end);
     });
-    return Entry{std::move(zygote), dir};
   }
 
   // On the io_context: a zygote is gone.
@@ -247,8 +212,7 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
       std::lock_guard lock(mutex);
       auto it = zygotes.find(id);
       if (it == zygotes.end()) return;
-      gone = std::move(it->second.zygote);
-      dirs_to_remove.push_back(it->second.dir);
+      gone = std::move(it->second);
       zygotes.erase(it);
       if (id == current) current = 0;
       if (end.unsupported) {
@@ -279,11 +243,6 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     return backoff;
   }
 
-  static void remove_dir(const std::filesystem::path& dir) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
   asio::io_context& io;
   const PrewarmOptions options;
   std::unique_ptr<Executor> fallback;
@@ -293,9 +252,8 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
   std::condition_variable wake;
   bool stopping = false;
   bool disabled = false;
-  std::map<std::uint64_t, Entry> zygotes;  // the current one and those retiring
+  std::map<std::uint64_t, std::shared_ptr<Zygote>> zygotes;  // the current one, those retiring
   std::uint64_t current = 0, last_id = 0;
-  std::vector<std::filesystem::path> dirs_to_remove;
   Clock::time_point restart_at{};
   std::chrono::milliseconds backoff{0};
 };

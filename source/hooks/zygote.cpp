@@ -89,10 +89,14 @@ std::optional<int> wait_status(const ZygoteMessage& m) {
 }  // namespace
 
 const char* zygote_bootstrap() {
+  // `-c` puts '' (the cwd) first on sys.path; it goes before the first
+  // import, and the zygote puts the scripts' directory there instead.
   return "#hookd-zygote\n"
+         "import sys;p=sys.path[:1]==[''] and not sys.flags.safe_path\n"
+         "if p:del sys.path[0]\n"
          "import socket;c=socket.socket(fileno=0)\n"
          "exec(compile(c.recv(1<<20),'hookd-zygote.py','exec'),"
-         "{'__name__':'hookd_zygote','control':c})\n";
+         "{'__name__':'hookd_zygote','control':c,'path0':p})\n";
 }
 
 const char* zygote_source() {

@@ -104,6 +104,7 @@ class Zygote:
         self.unreaped = {}  # run id -> pid: REAP came before the exit was visible
         self.compiled = {}  # script path (bytes) -> code object
         self.script_dirs = {}  # script path (bytes) -> sys.path[0] for it
+        self.path0 = False  # sys.path[0] is a run's to set (the bootstrap took '' out)
         self.startup_env = {}
         self.interpreter = ""
         self.libc = None
@@ -152,6 +153,12 @@ class Zygote:
                 sys.implementation.name, sys.version.split()[0],
                 " (no os.%s)" % ", os.".join(missing) if missing else ""))])
             return False
+        scripts = fields.get(T_SCRIPT, [])
+        if path0 and scripts:  # noqa: F821 (the bootstrap's)
+            # Imported as a spawned run imports them: from its script's
+            # directory first (the snapshot's scripts share one).
+            sys.path.insert(0, os.path.dirname(os.path.realpath(os.fsdecode(scripts[0]))))
+            self.path0 = True
         notes = []
         for name in fields.get(T_PRELOAD, []):
             try:
@@ -159,7 +166,7 @@ class Zygote:
             except BaseException as e:  # a broken module must not stop the others
                 notes.append("preload %s: %s: %s" % (os.fsdecode(name), type(e).__name__, e))
         import warnings
-        for path in fields.get(T_SCRIPT, []):
+        for path in scripts:
             try:
                 with open(path, "rb") as f:
                     source = f.read()
@@ -334,7 +341,7 @@ class Zygote:
         script = os.fsdecode(script_path)
         sys.argv = [os.fsdecode(a) for a in fields.get(T_ARG, [])]
         sys.orig_argv = [self.interpreter] + sys.argv
-        if not sys.flags.safe_path and sys.path:
+        if self.path0:
             sys.path[0] = self.script_dirs[script_path]
         run_main(code, script)
 
