@@ -262,7 +262,9 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
   // Signals go to the group only before the reap: never to a recycled pid.
   void send(int sig) {
     if (reaped || pid <= 0) return;
-    pidfd_signal(pidfd.native_handle(), sig);
+    // An adopted child whose parent is gone may have been reaped by another:
+    // then its group id may be anyone's.
+    if (pidfd_signal(pidfd.native_handle(), sig) != 0 && errno == ESRCH && external_reap) return;
     ::kill(-pid, sig);
   }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -75,6 +76,24 @@ int pidfd_pid(int pidfd) {
   text[n] = '\0';
   const char* at = std::strstr(text, "\nPid:");
   return at == nullptr ? -1 : std::atoi(at + 5);
+}
+
+// Whether `pid` is a child of `parent` and leads its own process group
+// (/proc/<pid>/stat: ppid and pgrp), which is what a zygote's run child is.
+bool child_leading_its_group(int pid, int parent) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[1024];
+  ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  text[n] = '\0';
+  const char* end = std::strrchr(text, ')');  // the name may hold anything but ')'-last
+  int ppid = 0, pgrp = 0;
+  char state = 0;
+  if (end == nullptr || std::sscanf(end + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) return false;
+  return ppid == parent && pgrp == pid;
 }
 
 // A raw wait status as the zygote reported it, if it is one.
@@ -239,9 +258,12 @@ struct Zygote::State : std::enable_shared_from_this<Zygote::State> {
   bool on_started(const ZygoteMessage& m, std::vector<int>& fds) {
     auto id = m.get_u64(Tag::run_id);
     auto pid = m.get_u64(Tag::pid);
+    // hookd will signal this process group: it must be the pidfd's process,
+    // a child of this zygote, in a group of its own.
     if (!id || !pid || *pid == 0 || *pid > 0x7FFFFFFF || fds.size() != 1 ||
-        pidfd_pid(fds[0]) != static_cast<int>(*pid)) {
-      return refuse("a malformed STARTED");
+        pidfd_pid(fds[0]) != static_cast<int>(*pid) ||
+        !child_leading_its_group(static_cast<int>(*pid), zygote_pid)) {
+      return refuse("a STARTED that is not for a child of its own in a group of its own");
     }
     AdoptedChild child;
     child.pid = static_cast<int>(*pid);

@@ -29,6 +29,11 @@ READY, STARTED, FAILED, STATUS, ERROR = 16, 17, 18, 19, 20
  T_IMPLEMENTATION, T_VERSION, T_INTERPRETER) = range(1, 15)
 HEADER = struct.Struct(">IBB")
 FIELD = struct.Struct(">BI")
+# The records that come and go once per run, packed and unpacked whole: the
+# less Python the zygote runs between forks, the fewer pages it writes (and
+# every page it writes while a child shares it is copied).
+RUN_ID_ONLY = struct.Struct(">IBBBIQ")  # REAP: header, RUN_ID
+RUN_ID_PID = struct.Struct(">IBBBIQBIQ")  # STARTED and STATUS: header, RUN_ID, PID or STATUS
 PR_SET_DUMPABLE = 4
 MAX_NOTE = 1000
 
@@ -200,6 +205,9 @@ class Zygote:
                 break
             ready.append((T_NOTE, note))
         self.send(READY, ready)
+        # From here on the zygote writes nothing to stdout or stderr: no
+        # buffered byte of its own is copied into a child.
+        flush_stdio()
         return True
 
     def harden(self):
@@ -226,10 +234,7 @@ class Zygote:
             if code is None:
                 raise RunError("script not loaded: %s" % os.fsdecode(script))
             params = parse_params(fields.get(T_PARAM, []))
-            cwd = one(fields, T_CWD)
-            if not os.path.isdir(cwd):
-                raise RunError("cwd %s is not a directory" % os.fsdecode(cwd))
-            flush_stdio()
+            # A cwd that is not there fails in the child, which says so.
             try:
                 pid = os.fork()
             except OSError as e:
@@ -247,8 +252,7 @@ class Zygote:
         # while a child shares its pages, the fewer get copied.
         self.children[run_id] = pid
 
-    def reap(self, fields):
-        run_id = u64(fields, T_RUN_ID)
+    def reap(self, run_id):
         pid = self.children.pop(run_id, None)
         if pid is None:
             self.send(STATUS, [(T_RUN_ID, run_id), (T_ERROR, "no such run")])
@@ -266,7 +270,8 @@ class Zygote:
                 continue
             if done:
                 del self.unreaped[run_id]
-                self.send(STATUS, [(T_RUN_ID, run_id), (T_STATUS, status)])
+                self.ctl.sendmsg([RUN_ID_PID.pack(RUN_ID_PID.size - 4, VERSION, STATUS, T_RUN_ID, 8,
+                                                  run_id, T_STATUS, 8, status)])
 
     def serve(self):
         timeout = None
@@ -282,11 +287,17 @@ class Zygote:
                 record, fds = self.receive()
                 if record is None:
                     return  # hookd is done with this zygote
+                if len(record) == RUN_ID_ONLY.size and not fds:
+                    length, version, mtype, tag, n, run_id = RUN_ID_ONLY.unpack(record)
+                    if (length, version, mtype, tag, n) == (RUN_ID_ONLY.size - 4, VERSION, REAP,
+                                                             T_RUN_ID, 8):
+                        self.reap(run_id)
+                        continue
                 mtype, fields = decode(record)
                 if mtype == RUN:
                     self.run(fields, fds)
                 elif mtype == REAP:
-                    self.reap(fields)
+                    self.reap(u64(fields, T_RUN_ID))
                 else:
                     raise ProtocolError("unexpected message type %d" % mtype)
             except socket.timeout:
@@ -312,8 +323,11 @@ class Zygote:
             apply_params(params, one(fields, T_CWD))
             # Opened by the process itself, so certainly of this process; and
             # the script runs only once hookd knows of it.
-            pidfd = os.pidfd_open(os.getpid())
-            self.send(STARTED, [(T_RUN_ID, run_id), (T_PID, os.getpid())], [pidfd])
+            pid = os.getpid()
+            pidfd = os.pidfd_open(pid)
+            self.ctl.sendmsg([RUN_ID_PID.pack(RUN_ID_PID.size - 4, VERSION, STARTED, T_RUN_ID, 8,
+                                              run_id, T_PID, 8, pid)],
+                             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", pidfd))])
         except BaseException as e:
             try:
                 self.send(FAILED, [(T_RUN_ID, run_id), (T_PID, os.getpid()), (T_ERROR, str(e))])

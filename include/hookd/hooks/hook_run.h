@@ -25,11 +25,12 @@ struct HookRun {
   std::uint64_t seq = 0;  // the event's, in the journal
   std::string event_id, type, script_name, commit;
   std::int64_t started_unix_ms = 0;
-  std::int64_t accepted_unix_ms = 0;  // the event's arrival
-  std::string payload_json;           // until prepare_run_dir() puts it in the environment
-  std::filesystem::path run_dir;      // empty until prepare_run_dir()
-  int cpu_slot = -1;                  // CpuSpread's, or -1
-  ProcessOptions process;             // argv and bounds; env and cwd once prepared
+  std::string payload_json;       // until prepare_run_dir() puts it in the environment
+  std::filesystem::path run_dir;  // empty until prepare_run_dir()
+  int cpu_slot = -1;              // CpuSpread's, or -1
+  ProcessOptions process;         // argv and bounds; env and cwd once prepared
+  // The event's arrival, for accept-to-exit (hookd_hook_latency_seconds).
+  std::int64_t accepted_unix_ms = 0;
 };
 
 // The run for `event`, or nullopt when its type has no script in `snapshot`.

@@ -47,8 +47,9 @@ struct ProcessResult {
   std::chrono::microseconds duration{0};  // spawn to the child's exit
   std::string output;                     // stdout and stderr interleaved, capped
   std::uint64_t output_dropped_bytes = 0;
-  int pid = 0;           // also the process group id
-  std::string executor;  // what started it: "spawn", "prewarm" (empty: run_process itself)
+  int pid = 0;  // also the process group id
+  // What started it: "spawn" or "prewarm" (empty: run_process itself).
+  std::string executor;
 };
 
 // A handle on a running child. Copyable; outliving the run is harmless.
