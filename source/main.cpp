@@ -2,10 +2,12 @@
 // and delivery together, then runs the per-core reactors until SIGTERM.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -13,12 +15,18 @@
 #include <iostream>
 #include <thread>
 
+#include "hookd/api/service.h"
 #include "hookd/core/config.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
-#include "hookd/core/signature.h"
+#include "hookd/core/private_dir.h"
+#include "hookd/core/service_credentials.h"
+#include "hookd/core/service_notify.h"
+#include "hookd/daemon/module_options.h"
 #include "hookd/delivery/delivery.h"
+#include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
+#include "hookd/hooks/orphan_reaper.h"
 #include "hookd/journal/journal.h"
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
@@ -79,155 +87,87 @@ void register_process_metrics() {
   m.gauge_callback("process_open_fds", "Number of open file descriptors.", {}, count_open_fds);
 }
 
-// Config -> each module's options. What can fail here is the configuration,
-// so it ends start-up with exit code 2.
-
-Result<IngestOptions> ingest_options(const Config& config) {
-  IngestOptions ingest;
-  if (!config.inbound_secret.empty()) {
-    auto secret = WebhookSecret::parse(config.inbound_secret);
-    if (!secret) return make_error("--inbound-secret: " + secret.error().message);
-    ingest.inbound_secret = *secret;
-  }
-  ingest.signature_tolerance_seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(config.signature_tolerance).count();
-  ingest.max_events_per_request = config.max_events_per_request;
-  // Retry-After is whole seconds: round up, at least 1.
-  ingest.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(config.retry_after +
-                                                          std::chrono::milliseconds(999))
-             .count()));
-  return ingest;
-}
-
-Result<DeliveryOptions> delivery_options_from(const Config& config) {
-  DeliveryOptions options;
-  for (const auto& text : config.endpoints) {
-    auto spec = parse_endpoint_spec(text);
-    if (!spec) return make_error("--endpoint: " + spec.error().message);
-    for (const auto& other : options.endpoints) {
-      if (other.name == spec->name) {
-        return make_error("--endpoint: endpoint \"" + spec->name + "\" given twice");
-      }
+// Keep-alives for a service manager that set WatchdogSec: sent from reactor
+// 0, so a reactor that stops turning stops them too.
+void arm_watchdog(boost::asio::steady_timer& timer, const ServiceNotifier& notifier,
+                  std::chrono::microseconds interval) {
+  timer.expires_after(interval);
+  timer.async_wait([&timer, &notifier, interval](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto sent = notifier.watchdog(); !sent) {
+      log::warn("watchdog notify failed", {{"error", sent.error().message}});
     }
-    options.endpoints.push_back(std::move(spec).value());
-  }
-  if (!config.retry_schedule.empty()) {
-    auto schedule = parse_retry_schedule(config.retry_schedule);
-    if (!schedule) return make_error("--retry-schedule: " + schedule.error().message);
-    options.retry_schedule = std::move(schedule).value();
-  }
-  options.jitter = config.retry_jitter;
-  options.min_backoff_throttled = config.min_backoff;
-  options.dir = config.data_dir / "delivery";
-  options.window = config.delivery_window;
-  options.admin_token = config.admin_token;
-  return options;
+    arm_watchdog(timer, notifier, interval);
+  });
 }
 
-JournalOptions journal_options(const Config& config) {
-  JournalOptions options;
-  options.dir = config.data_dir / "journal";
-  options.max_bytes = config.journal_max_bytes;
-  options.segment_bytes = config.journal_segment_bytes;
-  options.max_pending_bytes = config.journal_max_pending_bytes;
-  options.fsync = config.fsync == "always" ? FsyncMode::always
-                  : config.fsync == "off"  ? FsyncMode::off
-                                           : FsyncMode::batch;
-  options.batch_window =
-      std::chrono::duration_cast<std::chrono::microseconds>(config.fsync_batch_window);
-  return options;
-}
-
-RunbooksOptions runbooks_options(const Config& config) {
-  RunbooksOptions options;
-  options.url = config.git_url;
-  options.branch = config.git_branch;
-  options.ttl = config.git_hook_config_ttl.value_or(std::chrono::seconds(0));
-  options.user = config.git_user;
-  options.password = config.git_password;
-  options.ca_file = config.git_ca;
-  options.ssh_key = config.git_ssh_key;
-  options.ssh_user = config.git_ssh_user;
-  options.ssh_keypass = config.git_ssh_keypass;
-  options.ssh_known_hosts = config.git_ssh_known_hosts;
-  options.fetch_timeout =
-      std::max(std::chrono::seconds(1),
-               std::chrono::duration_cast<std::chrono::seconds>(config.git_fetch_timeout));
-  options.dir = config.data_dir / "runbooks";
-  return options;
-}
-
-HookRunnerOptions hook_runner_options(const Config& config) {
-  HookRunnerOptions options;
-  options.interpreter = config.hook_interpreter;
-  options.concurrency = config.hook_concurrency;
-  options.timeout = config.hook_timeout;
-  options.kill_grace = config.hook_kill_grace;
-  options.output_max_bytes = config.hook_output_max_bytes;
-  options.extra_env = config.hook_env;
-  options.work_dir = config.data_dir / "hook-runs";
-  options.max_waiting = config.hook_max_waiting;
-  options.executor = config.hook_executor;
-  if (config.hook_preload) options.preload = *config.hook_preload;
-  // Running hooks must be killed and reaped before main's own drain
-  // deadline closes the journal under them.
-  options.drain_timeout = std::max<Milliseconds>(
-      Milliseconds(1000), config.drain_timeout - config.hook_kill_grace - Milliseconds(1000));
-  return options;
-}
-
-HttpServerOptions server_options(const Config& config) {
-  HttpServerOptions options;
-  options.listen = config.listen;
-  options.max_body_bytes = config.max_body_bytes;
-  options.max_header_bytes = config.max_header_bytes;
-  options.read_timeout = config.read_timeout;
-  options.idle_timeout = config.idle_timeout;
-  options.max_connections = config.max_connections;
-  options.tls_cert_file = config.tls_cert;
-  options.tls_key_file = config.tls_key;
-  return options;
+// SIGHUP: delivery reopens its files and reads --endpoints-file again.
+void wait_for_sighup(boost::asio::signal_set& signals, Delivery& delivery) {
+  signals.async_wait([&signals, &delivery](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log::info("SIGHUP: reloading endpoints, reopening files");
+    delivery.reload();
+    wait_for_sighup(signals, delivery);
+  });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto parsed = parse_command_line(argc, argv);
+  // Before anything is created: every file and directory hookd (and libgit2,
+  // which follows the umask) makes is its user's alone, whatever the umask
+  // it was started with. Hooks inherit it too.
+  ::umask(077);
+  // systemd's LoadCredential= files stand in for unset flags and variables.
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  auto parsed =
+      parse_command_line(argc, argv, environment_with_credentials(credentials ? credentials : ""));
   if (!parsed) return fail_config(parsed.error().message);
   if (parsed->action != CommandLine::Action::run) {
     std::cout << parsed->text;
     return 0;
   }
-  Config config = parsed->config;
-  // Hooks run in their own working directories: every path handed to them
-  // (scripts under the data dir) must not depend on ours.
-  config.data_dir = std::filesystem::absolute(config.data_dir).lexically_normal();
+  const Config& config = parsed->config;
+  // Every flag is checked before anything touches the data directory.
+  auto checked = module_options(config);
+  if (!checked) return fail_config(checked.error().message);
+  ModuleOptions& options = checked.value();
+  const std::filesystem::path& data_dir = options.data_dir;
 
   log::Level level = log::Level::info;
   log::parse_level(config.log_level, level);
   log::configure(level, config.log_format == "text" ? log::Format::text : log::Format::json);
 
-  auto ingest = ingest_options(config);
-  if (!ingest) return fail_config(ingest.error().message);
+  // Before any thread starts: the reaper's SIGCHLD mask must be every
+  // thread's, and orphans of hooks must come back to hookd.
+  if (options.hooks) {
+    if (auto reaping = OrphanReaper::enable(); !reaping) {
+      log::warn("hook orphans go to init", {{"error", reaping.error().message}});
+    }
+  }
 
-  auto delivery_options = delivery_options_from(config);
-  if (!delivery_options) return fail_config(delivery_options.error().message);
-
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return fail_start("data-dir", config.data_dir.string() + ": " + ec.message());
+  auto private_dir = make_private_dir(data_dir);
+  if (!private_dir) return fail_config(private_dir.error().message);
+  if (private_dir->was) {
+    // Fixed rather than refused: older hookd versions created it 0755 themselves.
+    log::warn(
+        "data dir was accessible to other users: group and other permissions removed "
+        "from it and everything in it",
+        {{"data_dir", data_dir.string()},
+         {"mode_was", octal_mode(*private_dir->was)},
+         {"entries_fixed", private_dir->entries_tightened}});
+  }
 
   // Two daemons on one data dir would interleave journal writes: the lock
   // is held for the life of the process and released by the kernel on exit.
-  int lock_fd = ::open((config.data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int lock_fd = ::open((data_dir / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    return fail_start("data-dir", config.data_dir.string() + " is in use by another hookd");
+    return fail_start("data-dir", data_dir.string() + " is in use by another hookd");
   }
 
   register_process_metrics();
 
-  auto journal_result = open_file_journal(journal_options(config));
+  auto journal_result = open_file_journal(options.journal);
   if (!journal_result) return fail_start("journal", journal_result.error().message);
   std::unique_ptr<Journal> journal = std::move(journal_result).value();
 
@@ -235,10 +175,15 @@ int main(int argc, char** argv) {
 
   // Runbooks and hooks only when both a URL and a TTL are given, as in Hoop.
   std::unique_ptr<RunbooksSource> runbooks;
+  std::shared_ptr<Containment> containment;
   std::unique_ptr<HookRunner> hooks;
-  if (config.hooks_enabled()) {
+  if (options.hooks) {
+    auto opened = Containment::open(std::move(*options.containment));
+    if (!opened) return fail_config(opened.error().message);
+    containment = std::move(*opened);
+    options.hooks->containment = containment;
     try {
-      runbooks = std::make_unique<RunbooksSource>(runbooks_options(config));
+      runbooks = std::make_unique<RunbooksSource>(*options.runbooks);
     } catch (const std::exception& e) {
       return fail_config(std::string("runbooks: ") + e.what());
     }
@@ -246,8 +191,7 @@ int main(int argc, char** argv) {
     RunbooksSource* source = runbooks.get();
     try {
       hooks = std::make_unique<HookRunner>(
-          reactor.context(0), *journal, [source] { return source->snapshot(); },
-          hook_runner_options(config));
+          reactor.context(0), *journal, [source] { return source->snapshot(); }, *options.hooks);
     } catch (const std::exception& e) {
       return fail_config(std::string("hooks: ") + e.what());
     }
@@ -259,7 +203,7 @@ int main(int argc, char** argv) {
 
   // Delivery gets the last reactor, so with two or more threads its TLS work
   // does not share a thread with the hook runner.
-  Delivery delivery(reactor.context(reactor.size() - 1), *journal, *delivery_options);
+  Delivery delivery(reactor.context(reactor.size() - 1), *journal, options.delivery);
 
   Router router;
   std::vector<std::pair<std::string, EventStatusView>> views;
@@ -276,6 +220,11 @@ int main(int argc, char** argv) {
                                       detail = runner->stats_json();
                                       return true;
                                     }});
+    Containment* cage = containment.get();
+    checks.push_back(ReadinessCheck{"hook_containment", [cage](std::string& detail) {
+                                      detail = cage->describe_json();
+                                      return true;
+                                    }});
   } else {
     checks.push_back(ReadinessCheck{"runbooks", [](std::string& detail) {
                                       detail = R"({"enabled":false})";
@@ -284,9 +233,15 @@ int main(int argc, char** argv) {
   }
   views.emplace_back("deliveries",
                      [&delivery](std::string_view id) { return delivery.status_json(id); });
-  add_event_routes(router, *journal, *ingest, views);
+  add_event_routes(router, *journal, options.ingest, views);
   add_ops_routes(router, *journal, checks);
   delivery.add_routes(router);
+
+  // The Svix API's routes come after ingest's: the router tries routes in
+  // order, and POST /v1/events stays the first it looks at.
+  auto svix_api = api::ApiService::open(options.api, *journal);
+  if (!svix_api) return fail_start("api", svix_api.error().message);
+  (*svix_api)->add_routes(router);
 
   // Consumers register their journal cursors before the first request can
   // be accepted: a new consumer starts at the newest event.
@@ -296,7 +251,7 @@ int main(int argc, char** argv) {
   if (runbooks) runbooks->start();
   if (hooks) hooks->start();
 
-  HttpServer server(reactor, server_options(config), std::move(router));
+  HttpServer server(reactor, options.server, std::move(router));
   if (auto started = server.start(); !started) {
     return fail_start("listen", started.error().message);
   }
@@ -310,13 +265,25 @@ int main(int argc, char** argv) {
                                 {"threads", reactor.size()},
                                 {"tls", !config.tls_cert.empty()},
                                 {"fsync", config.fsync},
-                                {"data_dir", config.data_dir.string()},
-                                {"signatures_required", ingest->inbound_secret.has_value()},
+                                {"data_dir", data_dir.string()},
+                                {"signatures_required", !options.ingest.inbound_secrets.empty()},
+                                {"inbound_secrets", options.ingest.inbound_secrets.size()},
                                 {"hooks", config.hooks_enabled()}});
+
+  // The service manager (systemd Type=notify) learns that hookd serves now,
+  // and SIGHUP reloads delivery instead of ending the process.
+  auto& io = reactor.context(0);
+  const ServiceNotifier notifier = ServiceNotifier::from_environment();
+  if (auto sent = notifier.ready("listening on port " + std::to_string(server.port())); !sent) {
+    log::warn("service notify failed", {{"error", sent.error().message}});
+  }
+  boost::asio::steady_timer watchdog(io);
+  if (auto interval = notifier.watchdog_interval()) arm_watchdog(watchdog, notifier, *interval);
+  boost::asio::signal_set hangup(io, SIGHUP);
+  wait_for_sighup(hangup, delivery);
 
   // Drain order: stop taking requests, let in-flight ones finish, then the
   // consumers, then the journal (on a plain thread: close() fsyncs).
-  auto& io = reactor.context(0);
   boost::asio::steady_timer drain_deadline(io);
   std::thread closer;  // only touched on reactor 0, which is this thread
   auto finish = [&] {
@@ -327,6 +294,10 @@ int main(int argc, char** argv) {
     });
   };
   reactor.run([&] {
+    if (auto sent = notifier.stopping(); !sent) {
+      log::warn("service notify failed", {{"error", sent.error().message}});
+    }
+    hangup.cancel();
     drain_deadline.expires_after(config.drain_timeout);
     drain_deadline.async_wait([&](const boost::system::error_code& e) {
       if (e) return;
@@ -348,6 +319,10 @@ int main(int argc, char** argv) {
   if (closer.joinable()) closer.join();
   if (runbooks) runbooks->stop();
   journal->close();
+  // Whatever a run left (a drain that gave up waiting) is killed now.
+  hooks.reset();
+  containment.reset();
+  OrphanReaper::stop();
   log::info("hookd stopped");
   return 0;
 }

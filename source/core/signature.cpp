@@ -208,4 +208,20 @@ Status WebhookSecret::verify(std::string_view id, std::string_view timestamp_hea
   return Ok{};
 }
 
+Status verify_with_any(const std::vector<WebhookSecret>& secrets, std::string_view id,
+                       std::string_view timestamp_header, std::string_view signature_header,
+                       std::string_view body, std::int64_t now_unix,
+                       std::int64_t tolerance_seconds) {
+  if (secrets.empty()) return make_error("no secret to verify with");
+  auto verify = [&](const WebhookSecret& secret) {
+    return secret.verify(id, timestamp_header, signature_header, body, now_unix, tolerance_seconds);
+  };
+  Status first = verify(secrets.front());
+  if (first) return first;
+  for (std::size_t i = 1; i < secrets.size(); ++i) {
+    if (verify(secrets[i])) return Ok{};
+  }
+  return first;
+}
+
 }  // namespace hookd

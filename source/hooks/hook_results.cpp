@@ -22,6 +22,7 @@ struct ResultMetrics {
   Counter& ok = runs("ok");
   Counter& failed = runs("failed");
   Counter& timeout = runs("timeout");
+  Counter& oom = runs("oom");
   Counter& spawn_error = runs("spawn_error");
   Counter& interrupted = runs("interrupted");
   Histogram& duration =
@@ -56,6 +57,7 @@ void count(const HookRun& run, const ProcessResult& result, std::string_view out
   if (outcome == "ok") tally(counts.ok, m.ok);
   if (outcome == "failed") tally(counts.failed, m.failed);
   if (outcome == "timeout") tally(counts.timeout, m.timeout);
+  if (outcome == "oom") tally(counts.oom, m.oom);
   if (outcome == "spawn_error") tally(counts.spawn_error, m.spawn_error);
   if (outcome == "interrupted") tally(counts.interrupted, m.interrupted);
   counts.output_dropped_bytes += result.output_dropped_bytes;
@@ -102,6 +104,7 @@ void log_finished(const HookRun& run, const ProcessResult& result, std::string_v
                         {"duration_ms", duration_ms},
                         {"output", output},
                         {"output_dropped_bytes", result.output_dropped_bytes},
+                        {"processes_killed", result.processes_killed},
                         {"pid", result.pid}});
   };
   if (result.signal) {
@@ -116,6 +119,7 @@ void log_finished(const HookRun& run, const ProcessResult& result, std::string_v
 std::string_view hook_outcome(const ProcessResult& result, bool interrupted) {
   if (!result.spawn_error.empty()) return "spawn_error";
   if (interrupted) return "interrupted";
+  if (result.oom_killed) return "oom";
   if (result.timed_out) return "timeout";
   if (result.exit_code && *result.exit_code == 0) return "ok";
   return "failed";
@@ -152,6 +156,7 @@ void HookResults::finished(const HookRun& run, const ProcessResult& result, bool
   o["output"] = output;
   o["output_truncated"] = result.output_dropped_bytes > 0;
   o["output_dropped_bytes"] = result.output_dropped_bytes;
+  o["processes_killed"] = result.processes_killed;
   if (!result.spawn_error.empty()) o["error"] = result.spawn_error;
   o["started_at"] = format_rfc3339(run.started_unix_ms);
   o["finished_at"] = format_rfc3339(now_unix_ms());

@@ -79,6 +79,7 @@ std::string stats_json(const HookResults::Counts& counts, const QueueState& queu
   runs["ok"] = counts.ok;
   runs["failed"] = counts.failed;
   runs["timeout"] = counts.timeout;
+  runs["oom"] = counts.oom;
   runs["spawn_error"] = counts.spawn_error;
   runs["interrupted"] = counts.interrupted;
   boost::json::object o;
@@ -110,7 +111,8 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
         drain_timer(strand),
         executor(make_hook_executor(io, options, snapshot_fn, hook_environment(options),
                                     &executor_name)),
-        pool(options.spawn_threads, *executor, options.work_dir, hook_environment(options)),
+        pool(options.spawn_threads, *executor, options.work_dir, hook_environment(options),
+             options.containment),
         results(options.max_results),
         cpus(allowed_cpus()) {}
 

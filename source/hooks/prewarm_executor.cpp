@@ -291,6 +291,8 @@ std::unique_ptr<Executor> make_hook_executor(
   }
   bool prewarm = options.executor == "prewarm" ||
                  (options.executor.empty() && named_like_cpython(options.interpreter));
+  // Until the zygote's children apply a RunCage's setup, contained runs spawn.
+  if (options.containment) prewarm = false;
   if (name) *name = prewarm ? "prewarm" : "spawn";
   auto spawn = make_spawn_executor(io);
   if (!prewarm) return spawn;

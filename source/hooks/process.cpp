@@ -19,7 +19,9 @@
 #include <system_error>
 
 #include "hookd/core/result.h"
+#include "hookd/hooks/child_setup.h"
 #include "hookd/hooks/kill_sequence.h"
+#include "hookd/hooks/orphan_reaper.h"
 #include "hookd/hooks/output_capture.h"
 
 namespace hookd {
@@ -62,10 +64,16 @@ struct SpawnedChild {
   int output_fd = -1;  // the read end of its stdout+stderr
 };
 
-Result<SpawnedChild> spawn_in_own_group(ProcessOptions& options) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: " + errno_text(errno));
+// A contained child: its own session, set up by ChildSetup before exec.
+Result<SpawnedChild> spawn_contained(ProcessOptions& options, int output_fd) {
+  std::string cwd = options.cwd.string();
+  auto spawned = spawn_with_setup({options.argv, options.env, cwd, output_fd, *options.setup});
+  if (!spawned) return spawned.error();
+  OwnedChildren::add(spawned->pid);
+  return SpawnedChild{spawned->pid, spawned->pidfd, -1};
+}
 
+Result<SpawnedChild> spawn_plain(ProcessOptions& options, int output_fd) {
   std::vector<char*> argv;
   for (auto& a : options.argv)
     argv.push_back(a.data());
@@ -95,8 +103,8 @@ Result<SpawnedChild> spawn_in_own_group(ProcessOptions& options) {
   } else {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   }
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
   // Every descriptor is meant to be O_CLOEXEC already; this also covers
   // one opened by a library that forgot.
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
@@ -108,25 +116,49 @@ Result<SpawnedChild> spawn_in_own_group(ProcessOptions& options) {
                : ::posix_spawn(&child, argv[0], &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  ::close(fds[1]);
   if (rc != 0) {
-    ::close(fds[0]);
     std::string what = options.argv.empty() ? std::string("(no argv)") : options.argv[0];
     return make_error(what + ": " + errno_text(rc));
   }
-  // Not yet reaped, so the pid cannot have been reused.
-  if (options.cpu >= 0) start_on_cpu(child, options.cpu);
-
   int pidfd = pidfd_open_fd(child);
   if (pidfd < 0) {
     // Cannot watch it without blocking: end it now rather than leak it.
     int err = errno;
     ::kill(-child, SIGKILL);
     ::waitpid(child, nullptr, 0);
-    ::close(fds[0]);
     return make_error("pidfd_open: " + errno_text(err));
   }
-  return SpawnedChild{child, pidfd, fds[0]};
+  OwnedChildren::add(child);
+  return SpawnedChild{child, pidfd, -1};
+}
+
+Result<SpawnedChild> spawn_in_own_group(ProcessOptions& options) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: " + errno_text(errno));
+  // The child puts the write end on 1 and 2: it must not be one of them.
+  if (fds[1] <= 2) {
+    int moved = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
+    ::close(fds[1]);
+    if (moved < 0) {
+      ::close(fds[0]);
+      return make_error("pipe: " + errno_text(errno));
+    }
+    fds[1] = moved;
+  }
+  auto child = [&] {
+    // Until the pid is recorded the orphan reaper must not look.
+    OwnedChildren::SpawnGuard guard;
+    return options.setup ? spawn_contained(options, fds[1]) : spawn_plain(options, fds[1]);
+  }();
+  ::close(fds[1]);
+  if (!child) {
+    ::close(fds[0]);
+    return child;
+  }
+  // Not yet reaped, so the pid cannot have been reused.
+  if (options.cpu >= 0) start_on_cpu(child->pid, options.cpu);
+  child->output_fd = fds[0];
+  return child;
 }
 
 }  // namespace
@@ -159,6 +191,7 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
         external_reap([](std::optional<int>) {});
       } else {
         ::waitpid(pid, nullptr, 0);
+        OwnedChildren::remove(pid);
       }
     }
   }
@@ -288,6 +321,7 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
       }
     }
     reaped = true;
+    OwnedChildren::remove(pid);
     boost::system::error_code ignored;
     pidfd.close(ignored);
   }

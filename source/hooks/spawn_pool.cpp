@@ -3,14 +3,16 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "hookd/hooks/containment.h"
 #include "hookd/hooks/executor.h"
 #include "hookd/hooks/hook_run.h"
 
 namespace hookd {
 
 SpawnPool::SpawnPool(std::size_t threads, Executor& executor, std::filesystem::path work_dir,
-                     HookEnvironment environment)
+                     HookEnvironment environment, std::shared_ptr<Containment> containment)
     : executor_(executor),
+      containment_(std::move(containment)),
       work_dir_(std::move(work_dir)),
       environment_(std::move(environment)),
       threads_(std::make_shared<boost::asio::thread_pool>(threads)) {}
@@ -44,8 +46,35 @@ bool SpawnPool::start(std::shared_ptr<HookRun> run, std::function<void(ChildProc
           failed.spawn_error = prepared.error().message;
           return done(std::move(failed));
         }
+        if (containment_) {
+          auto cage = containment_->open_run(
+              run->run_dir, run->process.argv.size() > 1 ? run->process.argv[1] : std::string());
+          if (!cage) {
+            ProcessResult failed;
+            failed.spawn_error = cage.error().message;
+            return done(std::move(failed));
+          }
+          run->process.setup = (*cage)->setup();
+          done = after_cage(std::shared_ptr<RunCage>(std::move(*cage)), std::move(done));
+        }
         started(executor_.start(*run, std::move(done)));
       });
+}
+
+std::function<void(ProcessResult)> SpawnPool::after_cage(std::shared_ptr<RunCage> cage,
+                                                         std::function<void(ProcessResult)> done) {
+  return [this, cage = std::move(cage), done = std::move(done)](ProcessResult result) mutable {
+    auto end = [cage = std::move(cage), done = std::move(done),
+                result = std::move(result)]() mutable {
+      auto report = cage->end();
+      result.oom_killed = report.oom_killed;
+      result.processes_killed = report.processes_killed;
+      done(std::move(result));
+    };
+    // A closed pool drops the job: then it runs here.
+    auto job = std::make_shared<decltype(end)>(std::move(end));
+    if (!submit([job] { (*job)(); })) (*job)();
+  };
 }
 
 bool SpawnPool::remove_run_dir(std::shared_ptr<const HookRun> run, std::function<void()> removed) {

@@ -95,12 +95,16 @@ Status GitSource::open_clone() {
       const char* url = nullptr;
       if (git_remote_lookup(origin.out(), existing.get(), "origin") == 0)
         url = git_remote_url(origin.get());
-      if (url && options_.url == url) {
-        repo_.reset(existing.release());
-        return Ok{};
+      // Compared without credentials: an older hookd stored the URL as given.
+      if (url && url_without_credentials(url) == options_.url) {
+        if (options_.url == url || remove_stored_credentials(existing.get())) {
+          repo_.reset(existing.release());
+          return Ok{};
+        }
+      } else {
+        log::warn("runbooks: the local clone points at another remote; cloning afresh",
+                  {{"dir", repo_dir_.string()}, {"url", redact_remote_url(options_.url)}});
       }
-      log::warn("runbooks: the local clone points at another remote; cloning afresh",
-                {{"dir", repo_dir_.string()}, {"url", redact_remote_url(options_.url)}});
     } else {
       log::warn("runbooks: the local clone is unusable; cloning afresh",
                 {{"dir", repo_dir_.string()}, {"error", last_git_message()}});
@@ -119,6 +123,34 @@ Status GitSource::open_clone() {
   }
   repo_.reset(fresh.release());
   return Ok{};
+}
+
+bool GitSource::remove_stored_credentials(git_repository* repo) const {
+  ConfigPtr config;
+  bool rewritten = git_remote_set_url(repo, "origin", options_.url.c_str()) == 0 &&
+                   git_repository_config(config.out(), repo) == 0;
+  if (rewritten) {
+    // "<url>\n<branch>", recorded by the last good fetch.
+    std::string source = config_string(config.get(), "hookd.source");
+    auto newline = source.find('\n');
+    std::string clean = url_without_credentials(source.substr(0, newline)) +
+                        (newline == std::string::npos ? "" : source.substr(newline));
+    if (clean != source) {
+      rewritten = git_config_set_string(config.get(), "hookd.source", clean.c_str()) == 0;
+    }
+  }
+  if (!rewritten) {
+    log::warn(
+        "runbooks: cannot remove the credentials from the local clone; cloning afresh",
+        {{"dir", repo_dir_.string()}, {"error", redact_secrets(last_git_message(), options_)}});
+    return false;
+  }
+  // FETCH_HEAD names the URL too; hookd never reads it.
+  std::error_code ec;
+  fs::remove(repo_dir_ / "FETCH_HEAD", ec);
+  log::info("runbooks: removed the credentials stored in the local clone's remote URL",
+            {{"dir", repo_dir_.string()}});
+  return true;
 }
 
 void GitSource::drop_clone() {

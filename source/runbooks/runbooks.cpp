@@ -213,7 +213,14 @@ void RunbooksSource::Impl::run_worker() {
 RunbooksSource::RunbooksSource(RunbooksOptions options) {
   if (options.url.empty()) throw std::invalid_argument("runbooks: the git URL is empty");
   if (options.dir.empty()) throw std::invalid_argument("runbooks: the data directory is empty");
-  impl_ = std::make_shared<Impl>(std::move(options));
+  if (!options.password.empty() && !take_credentials_from_url(options.url).password.empty()) {
+    log::warn(
+        "runbooks: --git-url carries a password and --git-password [GIT_PASSWORD] is set too; "
+        "--git-password is used");
+  }
+  // From here on the URL holds no secret: libgit2 gets the credentials through
+  // its callback, so the clone's config never stores them.
+  impl_ = std::make_shared<Impl>(credentials_out_of_url(std::move(options)));
   std::weak_ptr<Impl> weak = impl_;
   metrics().gauge_callback(
       "hookd_runbooks_snapshot_age_seconds",

@@ -10,6 +10,7 @@
 #include "hookd/core/event.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/server/append_status.h"
 
 namespace hookd {
 
@@ -172,16 +173,19 @@ struct AppendAnswer {
       }
       case AppendResult::Code::full:
         stats->full.inc();
-        return respond(retry_later(503, "journal full: " + result.message, retry_after));
+        break;
       case AppendResult::Code::busy:
         stats->busy.inc();
-        return respond(retry_later(429, "journal busy: " + result.message, retry_after));
+        break;
       case AppendResult::Code::failed:
         stats->failed.inc();
         log::error("journal append failed", {{"error", result.message}});
-        return respond(HttpResponse::error(500, "journal append failed"));
+        break;
     }
-    respond(HttpResponse::error(500, "journal append: unknown result"));
+    AppendRefusal refusal =
+        append_refusal(result).value_or(AppendRefusal{500, "journal append: no result", false});
+    respond(refusal.retry_later ? retry_later(refusal.status, refusal.reason, retry_after)
+                                : HttpResponse::error(refusal.status, refusal.reason));
   }
 };
 
@@ -196,7 +200,7 @@ void post_events(Journal& journal, const IngestOptions& options,
 
   ParseOptions parse;
   parse.max_events = options.max_events_per_request;
-  if (options.inbound_secret) {
+  if (!options.inbound_secrets.empty()) {
     std::string_view id = webhook_header(request, "webhook-id", "svix-id");
     std::string_view timestamp = webhook_header(request, "webhook-timestamp", "svix-timestamp");
     std::string_view signature = webhook_header(request, "webhook-signature", "svix-signature");
@@ -209,9 +213,8 @@ void post_events(Journal& journal, const IngestOptions& options,
       return respond(HttpResponse::error(
           401, std::string("missing webhook-") + missing + " header (or svix-" + missing + ")"));
     }
-    auto verified =
-        options.inbound_secret->verify(id, timestamp, signature, request.body, now_unix_ms() / 1000,
-                                       options.signature_tolerance_seconds);
+    auto verified = verify_with_any(options.inbound_secrets, id, timestamp, signature, request.body,
+                                    now_unix_ms() / 1000, options.signature_tolerance_seconds);
     if (!verified) {
       stats.signature.inc();
       log::debug("webhook signature rejected", {{"reason", verified.error().message}});

@@ -1,21 +1,20 @@
 // Runbooks over HTTPS against a git server set up as a deployment would run
-// one: nginx terminating TLS with a certificate from a CA made here and
-// checking basic auth, fcgiwrap running Debian's git-http-backend.
-#include <unistd.h>
-
+// one (support/git_https_server.h): nginx terminating TLS with a certificate
+// from a CA made here and checking basic auth, fcgiwrap running Debian's
+// git-http-backend. Credentials reach it through libgit2's callback only, and
+// never rest in the data directory.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <memory>
 #include <sstream>
-#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "hookd/runbooks/runbooks.h"
-#include "support/certificates.h"
+#include "support/data_dir_scan.h"
+#include "support/git_https_server.h"
 #include "support/runbooks_repos.h"
 #include "support/support.h"
 
@@ -23,12 +22,13 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using hookd::RunbooksOptions;
 using hookd::RunbooksSource;
-using hookd::test::ChildProcess;
 using hookd::test::commit_script;
+using hookd::test::files_containing;
 using hookd::test::git;
+using hookd::test::GitHttpsServer;
 using hookd::test::read_file;
+using hookd::test::requests_logged;
 using hookd::test::TempDir;
-using hookd::test::TestCertificates;
 using hookd::test::wait_for_commit;
 using hookd::test::wait_for_failures;
 using hookd::test::wait_until;
@@ -41,124 +41,9 @@ constexpr const char* kUser = "hookd";
 constexpr const char* kPassword = "Right-pw-5f0c2a";
 constexpr const char* kWrongPassword = "Wrong-pw-9b17e4";
 
-// "ca" signs "server" (127.0.0.1 and localhost) and "elsewhere" (another
-// name); "other-ca" signs nothing the server uses. Made once per binary.
-const TestCertificates& certs() {
-  static const auto made = [] {
-    auto c = std::make_unique<TestCertificates>();
-    c->make_ca("ca");
-    c->make_ca("other-ca");
-    c->make_leaf("server", "ca",
-                 "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-    c->make_leaf("elsewhere", "ca",
-                 "subjectAltName=DNS:elsewhere.example\nextendedKeyUsage=serverAuth\n");
-    return c;
-  }();
-  return *made;
+const hookd::test::TestCertificates& certs() {
+  return hookd::test::git_https_certificates();
 }
-
-// nginx (TLS with certs().pem(leaf), basic auth for kUser/kPassword) in
-// front of fcgiwrap running git-http-backend over the bare repositories under
-// root(). Its own config, logs, pid file and sockets in a temporary
-// directory; both run as children of the test, in the foreground, and stop
-// when this is destroyed.
-class GitHttpsServer {
- public:
-  explicit GitHttpsServer(const std::string& leaf) {
-    const fs::path& d = dir_.path();
-    fs::create_directories(root());
-    fs::create_directories(d / "temp");
-    std::string hash;
-    if (hookd::test::run_command(std::string("openssl passwd -apr1 '") + kPassword + "'", &hash) !=
-        0) {
-      throw std::runtime_error("openssl passwd: " + hash);
-    }
-    write_file(d / "htpasswd", std::string(kUser) + ":" + hash);
-
-    fs::path socket = d / "fcgi.sock";
-    fcgiwrap_ =
-        ChildProcess({"/usr/sbin/fcgiwrap", "-s", "unix:" + socket.string()}, d / "fcgiwrap.log");
-    if (!wait_until([&] { return fs::exists(socket) || !fcgiwrap_.running(); }, 10s) ||
-        !fcgiwrap_.running()) {
-      throw std::runtime_error("fcgiwrap did not start: " + read_file(d / "fcgiwrap.log"));
-    }
-
-    port_ = hookd::test::free_port();
-    auto path = [&](const std::string& name) { return (d / name).string(); };
-    // As root the workers would otherwise become nobody, who cannot read
-    // this private directory.
-    std::string user = ::geteuid() == 0 ? "user root;\n" : "";
-    write_file(d / "nginx.conf",
-               "daemon off;\nmaster_process on;\nworker_processes 1;\n" + user + "pid " +
-                   path("nginx.pid") + ";\nerror_log " + path("error.log") +
-                   " info;\n"
-                   "events { worker_connections 64; }\n"
-                   "http {\n"
-                   "  access_log " +
-                   path("access.log") + ";\n  client_body_temp_path " + path("temp/body") +
-                   ";\n  fastcgi_temp_path " + path("temp/fastcgi") + ";\n  proxy_temp_path " +
-                   path("temp/proxy") + ";\n  scgi_temp_path " + path("temp/scgi") +
-                   ";\n  uwsgi_temp_path " + path("temp/uwsgi") +
-                   ";\n"
-                   "  server {\n"
-                   "    listen 127.0.0.1:" +
-                   std::to_string(port_) + " ssl;\n    ssl_certificate " +
-                   certs().pem(leaf).string() + ";\n    ssl_certificate_key " +
-                   certs().key(leaf).string() +
-                   ";\n"
-                   "    location / {\n"
-                   "      auth_basic runbooks;\n"
-                   "      auth_basic_user_file " +
-                   path("htpasswd") + ";\n      fastcgi_pass unix:" + socket.string() +
-                   ";\n"
-                   "      fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;\n"
-                   "      fastcgi_param GIT_PROJECT_ROOT " +
-                   root().string() +
-                   ";\n"
-                   "      fastcgi_param GIT_HTTP_EXPORT_ALL 1;\n"
-                   "      fastcgi_param REMOTE_USER $remote_user;\n"
-                   "      fastcgi_param PATH_INFO $uri;\n"
-                   "      fastcgi_param QUERY_STRING $query_string;\n"
-                   "      fastcgi_param REQUEST_METHOD $request_method;\n"
-                   "      fastcgi_param CONTENT_TYPE $content_type;\n"
-                   "      fastcgi_param CONTENT_LENGTH $content_length;\n"
-                   "    }\n"
-                   "  }\n"
-                   "}\n");
-    nginx_ = ChildProcess(
-        {"/usr/sbin/nginx", "-p", d.string(), "-c", path("nginx.conf"), "-e", path("error.log")},
-        d / "nginx.out");
-    if (!wait_until([&] { return hookd::test::port_open(port_) || !nginx_.running(); }, 10s) ||
-        !nginx_.running()) {
-      throw std::runtime_error("nginx did not start: " + read_file(d / "nginx.out") + error_log());
-    }
-  }
-
-  unsigned short port() const { return port_; }
-  fs::path root() const { return dir_.path() / "repos"; }
-  std::string url(const std::string& repo) const {
-    return "https://127.0.0.1:" + std::to_string(port_) + "/" + repo;
-  }
-  std::string access_log() const { return read_file(dir_.path() / "access.log"); }
-  std::string error_log() const { return read_file(dir_.path() / "error.log"); }
-
-  // A bare repository root()/<name> with the runbooks of make_runbooks_repo,
-  // pushed from the work tree `work` (made here).
-  void serve_runbooks(const std::string& name, const fs::path& work) const {
-    hookd::test::make_runbooks_repo(work);
-    git(root(), "init -q --bare -b main " + name);
-    push(work, name);
-  }
-  void push(const fs::path& work, const std::string& name) const {
-    git(work, "push -q '" + (root() / name).string() + "' main");
-  }
-
- private:
-  TempDir dir_;  // first: outlives both processes
-  ChildProcess fcgiwrap_;
-  ChildProcess nginx_;  // after fcgiwrap: stopped before it
-  unsigned short port_ = 0;
-};
 
 RunbooksOptions https_options(const GitHttpsServer& server, const fs::path& data) {
   auto o = hookd::test::runbooks_test_options(server.url("runbooks.git"), data);
@@ -168,28 +53,12 @@ RunbooksOptions https_options(const GitHttpsServer& server, const fs::path& data
   return o;
 }
 
-// Requests in nginx's access log (combined format) by this user with this status.
-int requests_logged(const std::string& access_log, const std::string& user, int status) {
-  std::istringstream lines(access_log);
-  std::string line;
-  int n = 0;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string address, dash, who;
-    fields >> address >> dash >> who;
-    auto after_request = line.find("\" ");
-    if (after_request == std::string::npos || who != user) continue;
-    n += std::atoi(line.c_str() + after_request + 2) == status;
-  }
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("clones over HTTPS with basic auth and the test CA, then fetches a pushed commit",
           "[runbooks][https]") {
   TempDir tmp;
-  GitHttpsServer server("server");
+  GitHttpsServer server("server", kUser, kPassword);
   fs::path work = tmp.path() / "work";
   server.serve_runbooks("runbooks.git", work);
   std::string first = git(work, "rev-parse HEAD");
@@ -220,7 +89,7 @@ TEST_CASE("clones over HTTPS with basic auth and the test CA, then fetches a pus
 
 TEST_CASE("a wrong password is refused with 401, counted, and never logged", "[runbooks][https]") {
   TempDir tmp;
-  GitHttpsServer server("server");
+  GitHttpsServer server("server", kUser, kPassword);
   server.serve_runbooks("runbooks.git", tmp.path() / "work");
 
   // The real daemon, configured as an operator would: the password only in
@@ -298,7 +167,7 @@ TEST_CASE("a certificate the CA does not vouch for fails verification and leaves
     adjust = [](RunbooksOptions&) {};
     reason = "IP address mismatch";
   }
-  GitHttpsServer server(leaf);
+  GitHttpsServer server(leaf, kUser, kPassword);
   server.serve_runbooks("runbooks.git", tmp.path() / "work");
   auto o = https_options(server, tmp.path() / "data");
   adjust(o);
@@ -316,4 +185,112 @@ TEST_CASE("a certificate the CA does not vouch for fails verification and leaves
   source.stop();
   // Refused at the handshake: no request, so the credentials never left.
   CHECK(server.access_log().empty());
+}
+
+namespace {
+
+// A password with every character a URL's userinfo must percent-encode, as
+// the server knows it and as an operator writes it into --git-url.
+constexpr const char* kUrlPassword = "Url:p@ss/w%rd-71c3";
+constexpr const char* kUrlPasswordEncoded = "Url%3Ap%40ss%2Fw%25rd-71c3";
+
+// A server whose account takes kUrlPassword, and options that give the
+// credentials in the URL only: no --git-user, no --git-password.
+struct UrlCredentials {
+  TempDir tmp;
+  GitHttpsServer server{"server", kUser, kUrlPassword};
+  fs::path work = tmp.path() / "work";
+  fs::path data = tmp.path() / "data";
+  RunbooksOptions options;
+
+  UrlCredentials() {
+    server.serve_runbooks("runbooks.git", work);
+    options = hookd::test::runbooks_test_options(url(), data);
+    options.ca_file = certs().pem("ca");
+  }
+
+  std::string url() const {
+    return "https://" + std::string(kUser) + ":" + kUrlPasswordEncoded +
+           "@127.0.0.1:" + std::to_string(server.port()) + "/runbooks.git";
+  }
+
+  std::string clone_config(const std::string& key) const {
+    std::string value;
+    hookd::test::run_command("git -C '" + (data / "runbooks" / "repo").string() + "' config " + key,
+                             &value);
+    while (!value.empty() && value.back() == '\n')
+      value.pop_back();
+    return value;
+  }
+
+  // The files under the data dir holding the password, in either spelling.
+  std::vector<fs::path> holding_secret() const {
+    auto found = files_containing(data, kUrlPassword);
+    auto encoded = files_containing(data, kUrlPasswordEncoded);
+    found.insert(found.end(), encoded.begin(), encoded.end());
+    return found;
+  }
+
+  void check_nothing_stored() const {
+    CHECK(clone_config("remote.origin.url") == server.url("runbooks.git"));
+    std::string files;
+    for (const auto& file : holding_secret())
+      files += file.string() + "\n";
+    INFO(files);
+    CHECK(files.empty());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("credentials in the URL are sent through the callback and never stored",
+          "[runbooks][https][secrets]") {
+  UrlCredentials setup;
+  RunbooksSource source(setup.options);
+  source.start();
+  bool cloned = wait_for_commit(source, git(setup.work, "rev-parse HEAD"));
+  INFO(source.stats().last_error << "\n" << setup.server.error_log());
+  REQUIRE(cloned);
+  // The server saw the user and accepted the decoded password.
+  CHECK(requests_logged(setup.server.access_log(), kUser, 200) >= 2);
+  std::string status = source.status_json();
+  source.stop();
+
+  CHECK(hookd::test::entries_under(setup.data) > 10);  // the search had a clone to look at
+  setup.check_nothing_stored();
+  CHECK(setup.clone_config("hookd.source") == setup.server.url("runbooks.git"));
+  CHECK(status.find(kUrlPasswordEncoded) == std::string::npos);
+  CHECK(status.find(kUrlPassword) == std::string::npos);
+}
+
+TEST_CASE("a clone that stored the password in its config is rewritten, not cloned again",
+          "[runbooks][https][secrets]") {
+  UrlCredentials setup;
+  const fs::path repo = setup.data / "runbooks" / "repo";
+  {
+    RunbooksSource first(setup.options);
+    first.start();
+    REQUIRE(wait_for_commit(first, git(setup.work, "rev-parse HEAD")));
+  }
+
+  // What an older hookd left behind: the URL as given, in the remote and in
+  // the record of the last good fetch ("<url>\n<branch>", no branch here).
+  git(repo, "config remote.origin.url '" + setup.url() + "'");
+  git(repo, "config hookd.source '" + setup.url() + "\n'");
+  REQUIRE_FALSE(setup.holding_secret().empty());
+  // A re-clone would remove the clone directory, and this with it.
+  write_file(repo / "hookd-test-marker", "kept\n");
+
+  std::string second = commit_script(setup.work, "session-open.runbook.py", "print('open v2')\n");
+  setup.server.push(setup.work, "runbooks.git");
+  RunbooksSource restarted(setup.options);
+  restarted.start();
+  bool fetched = wait_for_commit(restarted, second);
+  INFO(restarted.stats().last_error << "\n" << setup.server.error_log());
+  REQUIRE(fetched);
+  restarted.stop();
+
+  CHECK(fs::exists(repo / "hookd-test-marker"));
+  setup.check_nothing_stored();
+  CHECK(setup.clone_config("hookd.source") == setup.server.url("runbooks.git"));
 }

@@ -30,4 +30,14 @@ class TestCertificates {
   TempDir dir_;
 };
 
+// A self-signed P-256 certificate for 127.0.0.1, valid for a day, written as
+// <dir>/<name>.pem and <dir>/<name>.key, for a server that only needs some
+// certificate. Throws std::runtime_error (with openssl's output) on failure.
+struct CertificateFiles {
+  std::string cert;  // PEM certificate
+  std::string key;   // its PEM private key
+};
+CertificateFiles make_self_signed_certificate(const std::filesystem::path& dir,
+                                              const std::string& name);
+
 }  // namespace hookd::test

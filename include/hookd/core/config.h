@@ -12,30 +12,33 @@
 #include <vector>
 
 #include "hookd/core/result.h"
+#include "hookd/core/units.h"  // parse_duration, parse_size: the flag value units
 
 namespace hookd {
 
-using Milliseconds = std::chrono::milliseconds;
-
+// Grouped as --help shows the flags (see config_flags.cpp).
 struct Config {
   // Server
   std::string listen = "127.0.0.1:8080";
   std::size_t threads = 0;  // 0: one per core
   std::filesystem::path data_dir = "./hookd-data";
-  std::uint64_t max_body_bytes = 1 << 20;
-  std::uint64_t max_header_bytes = 16 << 10;
-  std::size_t max_events_per_request = 10000;
+  std::string port_file;  // written with the bound port once listening
   std::size_t max_connections = 10000;
+  std::uint64_t max_header_bytes = 16 << 10;
+  std::uint64_t max_body_bytes = 1 << 20;
   Milliseconds read_timeout{10000};
   Milliseconds idle_timeout{60000};
   Milliseconds drain_timeout{30000};
-  Milliseconds retry_after{1000};
   std::string tls_cert;
   std::string tls_key;
-  std::string inbound_secret;  // whsec_...; empty: signatures not required
+
+  // Ingest
+  std::size_t max_events_per_request = 10000;
+  // whsec_... each; a signature by any one is accepted (rotation); none:
+  // signatures not required.
+  std::vector<std::string> inbound_secrets;
   Milliseconds signature_tolerance{300000};
-  std::string admin_token;
-  std::string port_file;  // written with the bound port once listening
+  Milliseconds retry_after{1000};
 
   // Journal
   std::uint64_t journal_max_bytes = 1ull << 30;
@@ -44,14 +47,11 @@ struct Config {
   std::string fsync = "batch";  // batch | always | off
   Milliseconds fsync_batch_window{2};
 
-  // Logs
-  std::string log_level = "info";
-  std::string log_format = "json";
-
   // Runbooks (Hoop's names)
   std::string git_url;
   std::string git_branch;
   std::optional<std::chrono::seconds> git_hook_config_ttl;  // unset: hooks off
+  Milliseconds git_fetch_timeout{60000};
   std::string git_user;
   std::string git_password;
   std::string git_ca;
@@ -59,25 +59,49 @@ struct Config {
   std::string git_ssh_user = "git";
   std::string git_ssh_keypass;
   std::string git_ssh_known_hosts;
-  Milliseconds git_fetch_timeout{60000};
 
   // Hooks
   std::string hook_interpreter = "/usr/bin/python3";
-  std::size_t hook_concurrency = 0;  // 0: 2 x cores
+  std::vector<std::string> hook_env;  // NAME=VALUE
+  std::size_t hook_concurrency = 0;   // 0: 2 x cores
+  std::size_t hook_max_waiting = 10000;
   Milliseconds hook_timeout{30000};
   Milliseconds hook_kill_grace{5000};
   std::uint64_t hook_output_max_bytes = 4096;
-  std::size_t hook_max_waiting = 10000;
-  std::vector<std::string> hook_env;  // NAME=VALUE
-  std::string hook_executor;          // prewarm | spawn; empty: prewarm for a CPython interpreter
+  std::string hook_executor;  // prewarm | spawn; empty: prewarm for a CPython interpreter
   std::optional<std::vector<std::string>> hook_preload;  // unset: the hook runner's default set
+  // Hook containment and limits (0: unlimited)
+  std::string hook_containment = "auto";  // auto | cgroup-v2 | cgroup-v1 | subreaper | none
+  std::uint64_t hook_memory_max = 256ull << 20;
+  std::uint64_t hook_pids_max = 64;
+  double hook_cpu_max = 1.0;  // cores
+  std::uint64_t hook_open_files = 256;
+  std::string hook_user;   // empty: hookd's own
+  std::string hook_group;  // empty: the hook user's
 
   // Delivery
   std::vector<std::string> endpoints;  // raw specs, parsed by delivery
+  std::string endpoints_file;          // more specs, one per line; read again on SIGHUP
   std::string retry_schedule;          // empty: the default schedule
   double retry_jitter = 0.2;
   Milliseconds min_backoff{60000};
   std::size_t delivery_window = 1000;
+  std::string admin_token;
+
+  // Logging
+  std::string log_level = "info";
+  std::string log_format = "json";
+
+  // Svix API (/api/v1)
+  std::vector<std::string> api_tokens;  // static bearer tokens
+  std::string api_jwt_secret;           // verifies svix-server's HS256 JWTs
+  std::size_t api_max_applications = 10000;
+  std::size_t api_max_endpoints_per_app = 50;
+  std::size_t api_max_event_types = 1000;
+  std::size_t api_max_filter_types = 100;
+  std::size_t api_max_endpoint_headers = 20;
+  std::size_t api_max_indexed_messages = 200000;
+  std::size_t api_idempotency_keys = 10000;
 
   bool hooks_enabled() const { return !git_url.empty() && git_hook_config_ttl.has_value(); }
 };
@@ -91,14 +115,12 @@ struct CommandLine {
 
 using GetEnv = std::function<const char*(const char* name)>;
 
-// Parses argv and the environment. The error is one line naming the flag and
-// what is wrong with its value (the daemon prints it and exits 2).
+// Parses argv and the environment and checks each value's syntax. The error
+// is one line naming the flag and what is wrong with its value (the daemon
+// prints it and exits 2). What only a module can judge (an endpoint spec,
+// the listen address, TLS files) is checked by module_options() in
+// hookd/daemon/module_options.h, also before the data directory is touched.
 Result<CommandLine> parse_command_line(int argc, const char* const argv[],
                                        const GetEnv& getenv = nullptr);
-
-// "30", "30s", "500ms", "5m", "2h" (a bare number is seconds).
-std::optional<Milliseconds> parse_duration(std::string_view text);
-// "4096", "64KiB", "1MiB", "1GiB" (K/M/G are binary multiples too).
-std::optional<std::uint64_t> parse_size(std::string_view text);
 
 }  // namespace hookd

@@ -8,9 +8,20 @@
 #include <string_view>
 #include <vector>
 
+#include "hookd/core/event_id.h"
 #include "hookd/core/result.h"
+#include "hookd/core/rfc3339.h"
 
 namespace hookd {
+
+// What a message created through the Svix API (POST /api/v1/app/{app}/msg)
+// carries besides the event: delivery to the application's endpoints needs
+// it. The journal keeps it with the record; to_json leaves it out.
+struct MessageFields {
+  std::string app_id;                 // "app_..."
+  std::string event_id;               // the caller's eventId; empty when none
+  std::vector<std::string> channels;  // empty: none given
+};
 
 struct Event {
   std::string id;            // caller's id, or a generated time-ordered one
@@ -18,6 +29,7 @@ struct Event {
   std::string timestamp;     // RFC 3339, caller's or set on arrival
   std::string payload_json;  // the `payload` object, compact JSON
   std::int64_t arrival_unix_ms = 0;
+  std::optional<MessageFields> message;  // set for Svix API messages only
 };
 
 struct ParseOptions {
@@ -41,9 +53,10 @@ std::string to_json(const Event& event);
 // Parses what to_json produced (journal recovery); arrival time is not part of it.
 Result<Event> from_json(std::string_view json);
 
-// A new id: "evt_" + 26 Crockford base32 chars (ULID: ms timestamp + random),
-// so ids sort by creation time. Thread-safe and unique within the process.
-std::string new_event_id();
+// MessageFields as the journal stores them (compact JSON), and back; nullopt
+// for text encode_message_fields did not produce.
+std::string encode_message_fields(const MessageFields& fields);
+std::optional<MessageFields> decode_message_fields(std::string_view text);
 
 // Ids are 1..128 chars of [A-Za-z0-9_.:-].
 bool valid_event_id(std::string_view id);
@@ -54,11 +67,5 @@ bool valid_event_type(std::string_view type);
 
 // "session.open" -> "session-open.runbook.py" (the file under hoop-hooks/).
 std::string hook_script_name(std::string_view type);
-
-// RFC 3339 in UTC with milliseconds: "2026-11-24T10:15:02.123Z".
-std::string format_rfc3339(std::int64_t unix_ms);
-std::optional<std::int64_t> parse_rfc3339(std::string_view text);
-
-std::int64_t now_unix_ms();
 
 }  // namespace hookd

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hookd/core/result.h"
 
@@ -29,6 +30,14 @@ class WebhookSecret {
  private:
   std::string key_;
 };
+
+// WebhookSecret::verify under each of `secrets` in turn, so a sender moving
+// to a new secret is accepted with the old or the new one: Ok at the first
+// match, else the first secret's error (an empty list matches nothing).
+Status verify_with_any(const std::vector<WebhookSecret>& secrets, std::string_view id,
+                       std::string_view timestamp_header, std::string_view signature_header,
+                       std::string_view body, std::int64_t now_unix,
+                       std::int64_t tolerance_seconds = 300);
 
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);

@@ -6,7 +6,10 @@
 // Whatever starts it, a run's child must look the same to the script: the
 // argv, environment (exactly run.process.env), cwd, stdin on /dev/null,
 // stdout+stderr captured under the same cap, its own process group, and the
-// same timeout, kill_grace and linger (KillSequence) around it.
+// same timeout, kill_grace and linger (KillSequence) around it. When
+// run.process.setup is set (hooks/containment.h), the child applies that
+// ChildSetup before the script runs, as hooks/child_setup.h describes; the
+// SpawnPool opens and ends the run's RunCage around any executor.
 //
 // Implementations are thread-safe: start() is called on SpawnPool threads.
 #pragma once

@@ -21,14 +21,16 @@ namespace hookd {
 struct HookRun;
 struct ProcessResult;
 
-// A finished run's outcome: "ok" (exit 0), "failed", "timeout",
-// "spawn_error" or "interrupted" (cancelled by a drain: it runs again).
+// A finished run's outcome: "ok" (exit 0), "failed", "timeout", "oom" (the
+// memory limit killed a process of the run), "spawn_error" or
+// "interrupted" (cancelled by a drain: it runs again).
 std::string_view hook_outcome(const ProcessResult& result, bool interrupted);
 
 class HookResults {
  public:
   struct Counts {
     std::uint64_t ok = 0, failed = 0, timeout = 0, spawn_error = 0, interrupted = 0, skipped = 0;
+    std::uint64_t oom = 0;
     std::uint64_t output_dropped_bytes = 0;
   };
 

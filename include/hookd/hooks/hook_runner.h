@@ -25,6 +25,7 @@ class io_context;
 
 namespace hookd {
 
+class Containment;
 class Journal;
 struct RunbooksSnapshot;
 
@@ -50,6 +51,9 @@ struct HookRunnerOptions {
   std::vector<std::string> preload = {"json",    "os",          "sys",           "base64",
                                       "hashlib", "hmac",        "datetime",      "socket",
                                       "ssl",     "http.client", "urllib.request"};
+  // Each run's cgroup, limits and hook user (hooks/containment.h); null:
+  // runs are bounded by their process group only.
+  std::shared_ptr<Containment> containment;
 };
 
 // The "hooks" journal consumer. Every durable event whose type has a script

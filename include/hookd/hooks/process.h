@@ -19,6 +19,8 @@ class io_context;
 
 namespace hookd {
 
+struct ChildSetup;
+
 // What to execute and the bounds it runs under.
 struct ProcessOptions {
   std::vector<std::string> argv;               // argv[0] is the executable path (no PATH search)
@@ -36,6 +38,10 @@ struct ProcessOptions {
   int cpu = -1;
   // >= 0: the child's stdin instead of /dev/null (the caller keeps its copy).
   int stdin_fd = -1;
+  // Contained runs (hooks/containment.h): what the child does to itself
+  // before exec, in its own session. Null: posix_spawn into a new process
+  // group, nothing else.
+  std::shared_ptr<const ChildSetup> setup;
 };
 
 struct ProcessResult {
@@ -50,6 +56,9 @@ struct ProcessResult {
   int pid = 0;  // also the process group id
   // What started it: "spawn" or "prewarm" (empty: run_process itself).
   std::string executor;
+  // Set by the run's containment once it ended (RunCage::end()).
+  bool oom_killed = false;             // the memory limit killed a process of the run
+  std::uint64_t processes_killed = 0;  // left alive by the run, killed at its end
 };
 
 // A handle on a running child. Copyable; outliving the run is harmless.
@@ -68,7 +77,8 @@ class ChildProcess {
   std::shared_ptr<Impl> impl_;
 };
 
-// Starts one child in a new process group with stdin on /dev/null and
+// Starts one child in a new process group (with options.setup: a session of
+// its own, set up by spawn_with_setup) with stdin on /dev/null and
 // stdout+stderr on one pipe; only ProcessOptions::env is its environment and
 // no descriptor of the daemon beyond 0-2 is inherited. `done` runs exactly
 // once on `io` (never inline) after the child is reaped, its process group

@@ -25,23 +25,29 @@ class thread_pool;
 
 namespace hookd {
 
+class Containment;
 class Executor;
+class RunCage;
 struct HookRun;
 
 class SpawnPool {
  public:
   // Run directories go under `work_dir`. `executor` must outlive close().
+  // With `containment`, each run gets a RunCage before its child starts
+  // (its setup in run.process.setup, whichever executor starts it), ended
+  // on a pool thread once the executor reports the child gone.
   SpawnPool(std::size_t threads, Executor& executor, std::filesystem::path work_dir,
-            HookEnvironment environment);
+            HookEnvironment environment, std::shared_ptr<Containment> containment = nullptr);
   ~SpawnPool();  // close(); never from a pool thread
   SpawnPool(const SpawnPool&) = delete;
   SpawnPool& operator=(const SpawnPool&) = delete;
 
-  // Queues the run: its directory, then executor.start(). `started` gets the
-  // child's handle on the pool thread. `done` gets the result once: as
-  // Executor::start() says, or on the pool thread without a child when no
-  // directory could be made or abandon_queued() came first. A run still
-  // queued at close() is dropped, with neither. False once closed.
+  // Queues the run: its directory (and cage), then executor.start().
+  // `started` gets the child's handle on the pool thread. `done` gets the
+  // result once: as Executor::start() says (after the cage's end, on a pool
+  // thread, when contained), or on the pool thread without a child when no
+  // directory or cage could be made or abandon_queued() came first. A run
+  // still queued at close() is dropped, with neither. False once closed.
   bool start(std::shared_ptr<HookRun> run, std::function<void(ChildProcess)> started,
              std::function<void(ProcessResult)> done);
 
@@ -62,7 +68,12 @@ class SpawnPool {
  private:
   bool submit(std::function<void()> job);
 
+  // Wraps `done` so the run's cage ends first, off the executor's reactor.
+  std::function<void(ProcessResult)> after_cage(std::shared_ptr<RunCage> cage,
+                                                std::function<void(ProcessResult)> done);
+
   Executor& executor_;
+  const std::shared_ptr<Containment> containment_;
   const std::filesystem::path work_dir_;
   const HookEnvironment environment_;
   std::atomic<bool> abandoned_{false};

@@ -17,6 +17,7 @@
 
 #include "hookd/core/event.h"
 #include "hookd/core/result.h"
+#include "hookd/journal/crc32c.h"  // crc32c(), as framed around every record
 
 namespace hookd {
 
@@ -72,6 +73,12 @@ class Journal {
   virtual std::uint64_t cursor(std::string_view name) const = 0;
   virtual void commit(std::string_view name, std::uint64_t seq) = 0;
 
+  // Forgets a consumer that is gone for good (a deleted endpoint): its cursor
+  // is dropped, so segments are no longer kept for it, and registering the
+  // name again starts at the newest event. Not pure, so that a backend with
+  // nothing to forget (or a test double) need not override it.
+  virtual void unregister_consumer(const std::string& /*name*/) {}
+
   // Called on the journal thread with the newest durable seq after each
   // commit. Listeners must only post work, never block.
   virtual void on_durable(std::function<void(std::uint64_t last_seq)> listener) = 0;
@@ -95,9 +102,5 @@ struct JournalOptions {
 // options.dir, recovered (torn tail truncated) on open. Throws nothing;
 // start-up errors come back as Error.
 Result<std::unique_ptr<Journal>> open_file_journal(const JournalOptions& options);
-
-// CRC32C (Castagnoli) of `size` bytes, continuing from `crc` (0 to start), as
-// framed around every journal record. SSE4.2 when the CPU has it.
-std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0);
 
 }  // namespace hookd

@@ -58,6 +58,9 @@ class GitSource {
   struct Callbacks;
 
   Status open_clone();
+  // Rewrites an existing clone's stored remote URL (and hookd.source) without
+  // the credentials an older hookd kept there; false when it cannot.
+  bool remove_stored_credentials(git_repository* repo) const;
   // The branch asked for, or the branch the remote's HEAD names (or points
   // at); "HEAD" itself for a detached HEAD.
   Result<FetchedRef> pick_ref(const git_remote_head** heads, std::size_t head_count,

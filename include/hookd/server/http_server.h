@@ -1,77 +1,24 @@
 // HttpServer: HTTP/1.1 (and HTTPS) over Beast, one acceptor per reactor
 // (SO_REUSEPORT), keep-alive and pipelining, read timeouts and size limits.
-// Routes are plain functions of HttpRequest, so handlers never see Beast.
+// Routes are plain functions of HttpRequest (router.h), so handlers never
+// see Beast. start() and port() belong to the thread that owns the server;
+// drain() may be called from any thread.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
 
 #include "hookd/core/result.h"
+#include "hookd/server/http_message.h"
+#include "hookd/server/router.h"
 
 namespace hookd {
 
 class Reactor;
-
-struct HttpRequest {
-  std::string method;                                        // "GET", "POST", ...
-  std::string target;                                        // as sent: path + query
-  std::string path;                                          // decoded path, no query
-  std::string query;                                         // raw query string, without '?'
-  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
-  std::string body;
-  std::map<std::string, std::string> params;  // from "{name}" route segments
-
-  // First header with this (case-insensitive) name, or "".
-  std::string_view header(std::string_view name) const;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
-
-  static HttpResponse json(int status, std::string body);
-  // {"error": message}
-  static HttpResponse error(int status, std::string_view message);
-};
-
-// May be called from any thread, exactly once.
-using Responder = std::function<void(HttpResponse)>;
-using Handler = std::function<void(HttpRequest&, Responder)>;
-
-// Routes by method and path pattern: "/v1/events/{id}" matches one segment
-// per "{name}". Unknown paths get 404; known paths with another method 405.
-// HEAD goes to the GET route of a path unless a HEAD route is added.
-class Router {
- public:
-  void add(std::string method, std::string pattern, Handler handler);
-  // Fills request.params and calls the handler, or answers 404/405.
-  void dispatch(HttpRequest& request, Responder respond) const;
-  // The pattern dispatch() would route this method and path to (also when
-  // only the method differs, the 405 case), or "" when no pattern matches.
-  // A bounded metric label, unlike the raw path.
-  std::string match(std::string_view method, std::string_view path) const;
-
- private:
-  struct Route {
-    std::string method;
-    std::string pattern;
-    std::vector<std::string> segments;
-    Handler handler;
-  };
-  // The route for exactly this method, else GET's for HEAD; null if none.
-  const Route* find(std::string_view method, std::string_view path) const;
-
-  std::vector<Route> routes_;
-};
+class HttpListener;
 
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:8080";          // host:port, [v6]:port; port 0 picks one
@@ -98,8 +45,7 @@ class HttpServer {
   void drain(std::function<void()> done);
 
  private:
-  struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<HttpListener> listener_;
 };
 
 }  // namespace hookd

@@ -13,13 +13,14 @@
 
 #include "hookd/core/signature.h"
 #include "hookd/journal/journal.h"
-#include "hookd/server/http_server.h"
+#include "hookd/server/router.h"
 
 namespace hookd {
 
 struct IngestOptions {
-  // Set: every POST must carry valid Standard Webhooks headers.
-  std::optional<WebhookSecret> inbound_secret;
+  // Not empty: every POST must carry valid Standard Webhooks headers, signed
+  // by any one of these (more than one while a sender rotates its secret).
+  std::vector<WebhookSecret> inbound_secrets;
   std::int64_t signature_tolerance_seconds = 300;
   std::size_t max_events_per_request = 10000;
   int retry_after_seconds = 1;  // for 429 and 503

@@ -233,7 +233,7 @@ TEST_CASE("POST /v1/events verifies Standard Webhooks signatures", "[ingest]") {
   auto secret = WebhookSecret::parse(vector.secret);
   REQUIRE(secret.ok());
   IngestOptions options;
-  options.inbound_secret = secret.value();
+  options.inbound_secrets = {secret.value()};
   add_event_routes(router, *journal, options);
 
   std::int64_t now = now_unix_ms() / 1000;

@@ -1,0 +1,43 @@
+// ModuleOptions: every module's options, made from one Config. Each flag
+// value that only its module can judge is checked here (the listen address,
+// the TLS certificate and key, endpoint specs, the retry schedule, the
+// inbound secret, the hook interpreter, the port file's directory), so that
+// the daemon refuses a bad value with exit code 2 before anything touches
+// the data directory. Reads the files the flags name; writes nothing.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+
+#include "hookd/api/service.h"
+#include "hookd/core/config.h"
+#include "hookd/core/result.h"
+#include "hookd/delivery/delivery.h"
+#include "hookd/hooks/containment.h"
+#include "hookd/hooks/hook_runner.h"
+#include "hookd/journal/journal.h"
+#include "hookd/runbooks/runbooks.h"
+#include "hookd/server/http_server.h"
+#include "hookd/server/ingest.h"
+
+namespace hookd {
+
+struct ModuleOptions {
+  // Absolute: hooks run in their own working directories, so no path handed
+  // to them (scripts under the data dir) may depend on the daemon's.
+  std::filesystem::path data_dir;
+  HttpServerOptions server;
+  IngestOptions ingest;
+  JournalOptions journal;
+  DeliveryOptions delivery;
+  api::ApiOptions api;
+  // Both set exactly when config.hooks_enabled().
+  std::optional<RunbooksOptions> runbooks;
+  std::optional<HookRunnerOptions> hooks;
+  std::optional<ContainmentOptions> containment;
+};
+
+// The error is one line naming the flag, like parse_command_line()'s.
+Result<ModuleOptions> module_options(const Config& config);
+
+}  // namespace hookd

@@ -1,0 +1,89 @@
+// RunCage: one hook run's containment, from before its child starts until
+// everything the run started is gone. In the cgroup modes it is the run's
+// cgroup in each hierarchy (run-<n> under hookd's own hookd-<pid>); in
+// subreaper mode the end of the run is the subreaper's sweep of orphans.
+//
+// A run's cgroups are recycled: one that ended empty goes to the next run
+// (counters are read against what they said at the start), since creating
+// and removing cgroups costs milliseconds a run.
+//
+// Thread-safe; open() and end() block on cgroupfs (pool threads only).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hookd/core/result.h"
+#include "hookd/hooks/cgroup_layout.h"
+#include "hookd/hooks/child_setup.h"
+
+namespace hookd {
+
+// How long the end of a run waits for its processes to go.
+inline constexpr std::chrono::milliseconds kCageKillWithin{5000};
+
+// What the end of a run found.
+struct CageReport {
+  bool oom_killed = false;             // the memory limit killed a process of the run
+  std::uint64_t processes_killed = 0;  // still alive when the run ended
+};
+
+// Names of run cgroups that ended empty, ready for another run. Thread-safe.
+class IdleRunCgroups {
+ public:
+  explicit IdleRunCgroups(std::size_t max_idle) : max_idle_(max_idle) {}
+  std::optional<std::string> take();
+  // False when full or closed: then the caller removes the cgroups.
+  bool give_back(std::string name);
+  // Takes no more; the names still idle.
+  std::vector<std::string> close();
+
+ private:
+  const std::size_t max_idle_;
+  std::mutex mutex_;
+  std::vector<std::string> names_;
+  bool closed_ = false;
+};
+
+// Where and how a Containment puts its runs.
+struct CageLayout {
+  ContainmentMode mode = ContainmentMode::none;
+  // (controller, hookd's hookd-<pid> directory) per hierarchy; v1: freezer
+  // first, v2: one entry with controller "".
+  std::vector<std::pair<std::string, std::filesystem::path>> bases;
+  std::vector<CgroupWrite> writes;  // a new run cgroup's limits
+  std::shared_ptr<IdleRunCgroups> idle;
+};
+
+class RunCage {
+ public:
+  // The cage for one run: recycled cgroups or new ones named run-<n>, and
+  // `setup` completed with them. The error is the run's spawn error.
+  static Result<std::unique_ptr<RunCage>> open(const CageLayout& layout,
+                                               std::shared_ptr<ChildSetup> setup, std::uint64_t n);
+  ~RunCage();  // end(), if it was not called
+  RunCage(const RunCage&) = delete;
+  RunCage& operator=(const RunCage&) = delete;
+
+  // For the child: the cgroups to join, rlimits, identity.
+  std::shared_ptr<const ChildSetup> setup() const;
+  // Kills every process left of the run, waits until they are gone (and
+  // reaped, where they came back to hookd), then recycles or removes the
+  // run's cgroups. Once; later calls return the same report. Blocks.
+  CageReport end();
+
+  struct State;
+  explicit RunCage(std::unique_ptr<State> state);
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace hookd

@@ -1,0 +1,42 @@
+// HttpRequest and HttpResponse: the request a route handler gets and the
+// answer it gives, as plain values, so that handlers never see Beast.
+// Value types; not synchronised.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hookd {
+
+struct HttpRequest {
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // as sent: path + query
+  std::string path;                                          // decoded path, no query
+  std::string query;                                         // raw query string, without '?'
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::string body;
+  std::map<std::string, std::string> params;  // from "{name}" route segments
+
+  // First header with this (case-insensitive) name, or "".
+  std::string_view header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+
+  static HttpResponse json(int status, std::string body);
+  // {"error": message}; bytes of `message` that are not UTF-8 become U+FFFD.
+  static HttpResponse error(int status, std::string_view message);
+};
+
+// May be called from any thread, exactly once.
+using Responder = std::function<void(HttpResponse)>;
+
+}  // namespace hookd

@@ -1,0 +1,73 @@
+#include "hookd/api/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "hookd/api/jwt.h"
+#include "hookd/core/ascii.h"
+
+namespace hookd::api {
+namespace {
+
+std::array<unsigned char, 32> sha256(std::string_view text) {
+  std::array<unsigned char, 32> out{};
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), out.data(), &length, EVP_sha256(), nullptr);
+  return out;
+}
+
+AuthDecision refuse(AuthDecision::Outcome outcome, std::string detail) {
+  AuthDecision decision;
+  decision.outcome = outcome;
+  decision.detail = std::move(detail);
+  return decision;
+}
+
+}  // namespace
+
+Authenticator::Authenticator(const std::vector<std::string>& tokens, std::string jwt_secret)
+    : jwt_secret_(std::move(jwt_secret)) {
+  for (const std::string& token : tokens) {
+    if (!token.empty()) token_digests_.push_back(sha256(token));
+  }
+}
+
+AuthDecision Authenticator::check(std::string_view authorization, std::int64_t now_unix) const {
+  using Outcome = AuthDecision::Outcome;
+  if (!configured()) {
+    return refuse(Outcome::forbidden,
+                  "The API is disabled: no --api-token or --api-jwt-secret is configured.");
+  }
+  authorization = trim_ows(authorization);
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !ascii_iequals(authorization.substr(0, kScheme.size()), kScheme)) {
+    return refuse(Outcome::unauthorized, "Invalid token: expected Authorization: Bearer <token>");
+  }
+  std::string_view token = trim_ows(authorization.substr(kScheme.size()));
+
+  Digest digest = sha256(token);
+  bool matched = false;
+  for (const Digest& known : token_digests_) {
+    // No early exit: every configured token is compared.
+    matched |= CRYPTO_memcmp(known.data(), digest.data(), digest.size()) == 0;
+  }
+  if (matched) return AuthDecision{Outcome::allowed, {}, {}};
+
+  if (!jwt_secret_.empty()) {
+    auto claims = verify_hs256_jwt(token, jwt_secret_, now_unix);
+    if (claims) {
+      AuthDecision decision{Outcome::allowed, {}, {}};
+      if (claims->org) decision.app_id = claims->subject;
+      return decision;
+    }
+    if (token.size() == jwt_secret_.size() &&
+        CRYPTO_memcmp(token.data(), jwt_secret_.data(), token.size()) == 0) {
+      return refuse(Outcome::unauthorized,
+                    "Authentication failed. JWT signing secrets can not be used as tokens.");
+    }
+  }
+  return refuse(Outcome::unauthorized, "Invalid token");
+}
+
+}  // namespace hookd::api

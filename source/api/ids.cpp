@@ -1,0 +1,147 @@
+#include "hookd/api/ids.h"
+
+#include <array>
+#include <mutex>
+#include <random>
+
+#include "hookd/core/rfc3339.h"
+
+namespace hookd::api {
+namespace {
+
+// KSUID: 4 bytes of seconds since this epoch (2014-05-13), big-endian, then
+// the payload. As in Svix's millisecond KSUIDs, the payload's first byte is
+// the fraction of the second in 1/256ths; 15 random bytes follow.
+constexpr std::int64_t kEpochSeconds = 1400000000;
+constexpr std::size_t kBytes = 20;
+constexpr std::size_t kTimeBytes = 5;
+constexpr char kBase62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+using Raw = std::array<unsigned char, kBytes>;
+
+// Seconds and 1/256ths since the KSUID epoch, clamped to what 4 bytes hold.
+std::uint64_t ticks_of(std::int64_t unix_ms) {
+  std::int64_t ms = unix_ms - kEpochSeconds * 1000;
+  if (ms < 0) ms = 0;
+  std::uint64_t seconds = static_cast<std::uint64_t>(ms) / 1000;
+  std::uint64_t fraction = (static_cast<std::uint64_t>(ms) % 1000) * 256 / 1000;
+  if (seconds > 0xFFFFFFFFull) return 0xFFFFFFFFFFull;
+  return (seconds << 8) | fraction;
+}
+
+void put_ticks(Raw& raw, std::uint64_t ticks) {
+  for (std::size_t i = 0; i < kTimeBytes; ++i)
+    raw[i] = static_cast<unsigned char>(ticks >> (8 * (kTimeBytes - 1 - i)));
+}
+
+std::string encode(std::string_view prefix, Raw raw) {
+  // 160 bits in base 62 is at most 27 digits: divide the big-endian number
+  // by 62 repeatedly, filling the digits from the right.
+  std::string out(prefix);
+  out.resize(prefix.size() + kIdBodyLength, '0');
+  for (std::size_t digit = 0; digit < kIdBodyLength; ++digit) {
+    unsigned remainder = 0;
+    for (unsigned char& byte : raw) {
+      unsigned value = (remainder << 8) | byte;
+      byte = static_cast<unsigned char>(value / 62);
+      remainder = value % 62;
+    }
+    out[out.size() - 1 - digit] = kBase62[remainder];
+  }
+  return out;
+}
+
+int digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'z') return c - 'a' + 36;
+  return -1;
+}
+
+std::optional<Raw> decode(std::string_view body) {
+  if (body.size() != kIdBodyLength) return std::nullopt;
+  Raw raw{};
+  for (char c : body) {
+    int digit = digit_value(c);
+    if (digit < 0) return std::nullopt;
+    unsigned carry = static_cast<unsigned>(digit);
+    for (std::size_t i = kBytes; i-- > 0;) {
+      unsigned value = raw[i] * 62u + carry;
+      raw[i] = static_cast<unsigned char>(value & 0xFF);
+      carry = value >> 8;
+    }
+    if (carry != 0) return std::nullopt;  // beyond 160 bits
+  }
+  return raw;
+}
+
+struct IdClock {
+  std::mutex mutex;
+  std::uint64_t last_ticks = 0;
+  Raw last{};
+  std::mt19937_64 rng{[] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }()};
+};
+
+IdClock& id_clock() {
+  static IdClock clock;
+  return clock;
+}
+
+}  // namespace
+
+std::string new_id(std::string_view prefix) {
+  std::uint64_t now = ticks_of(now_unix_ms());
+  Raw raw;
+  {
+    IdClock& clock = id_clock();
+    std::lock_guard lock(clock.mutex);
+    if (now > clock.last_ticks) {
+      clock.last_ticks = now;
+      put_ticks(clock.last, now);
+      for (std::size_t i = kTimeBytes; i < kBytes; i += 8) {
+        std::uint64_t random = clock.rng();
+        for (std::size_t j = i; j < std::min(kBytes, i + 8); ++j) {
+          clock.last[j] = static_cast<unsigned char>(random);
+          random >>= 8;
+        }
+      }
+    } else {
+      // Same tick, or the clock stepped back: count up from the last id so
+      // ids keep their order (the carry may run into the time bytes).
+      for (std::size_t i = kBytes; i-- > 0;) {
+        if (++clock.last[i] != 0) break;
+      }
+    }
+    raw = clock.last;
+  }
+  return encode(prefix, raw);
+}
+
+std::string id_at(std::string_view prefix, std::int64_t unix_ms, bool high) {
+  Raw raw;
+  raw.fill(high ? 0xFF : 0x00);
+  put_ticks(raw, ticks_of(unix_ms));
+  return encode(prefix, raw);
+}
+
+bool is_id(std::string_view id, std::string_view prefix) {
+  return id.size() == prefix.size() + kIdBodyLength && id.substr(0, prefix.size()) == prefix &&
+         decode(id.substr(prefix.size())).has_value();
+}
+
+std::optional<std::int64_t> id_unix_ms(std::string_view id, std::string_view prefix) {
+  if (id.substr(0, prefix.size()) != prefix) return std::nullopt;
+  auto raw = decode(id.substr(prefix.size()));
+  if (!raw) return std::nullopt;
+  std::uint64_t ticks = 0;
+  for (std::size_t i = 0; i < kTimeBytes; ++i)
+    ticks = (ticks << 8) | (*raw)[i];
+  return (kEpochSeconds + static_cast<std::int64_t>(ticks >> 8)) * 1000 +
+         static_cast<std::int64_t>((ticks & 0xFF) * 1000 / 256);
+}
+
+}  // namespace hookd::api

@@ -1,0 +1,108 @@
+#include "hookd/api/message_index.h"
+
+#include <algorithm>
+
+namespace hookd::api {
+
+MessageIndex::MessageIndex(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
+
+bool MessageIndex::reserve(const std::string& app_id, const std::string& event_id) {
+  if (event_id.empty()) return true;
+  std::lock_guard lock(mutex_);
+  AppMessages& app = apps_[app_id];
+  if (app.id_by_event_id.count(event_id)) return false;
+  return app.reserved.insert(event_id).second;
+}
+
+void MessageIndex::release(const std::string& app_id, const std::string& event_id) {
+  if (event_id.empty()) return;
+  std::lock_guard lock(mutex_);
+  if (auto it = apps_.find(app_id); it != apps_.end()) it->second.reserved.erase(event_id);
+}
+
+void MessageIndex::add(MessageEntry entry) {
+  std::lock_guard lock(mutex_);
+  AppMessages& app = apps_[entry.app_id];
+  if (!entry.event_id.empty()) {
+    app.reserved.erase(entry.event_id);
+    app.id_by_event_id[entry.event_id] = entry.id;
+  }
+  order_.emplace_back(entry.app_id, entry.id);
+  std::string id = entry.id;
+  if (app.by_id.emplace(std::move(id), std::move(entry)).second) ++count_;
+  evict_locked();
+}
+
+void MessageIndex::evict_locked() {
+  while (count_ > capacity_ && !order_.empty()) {
+    auto [app_id, id] = std::move(order_.front());
+    order_.pop_front();
+    auto app = apps_.find(app_id);
+    if (app == apps_.end()) continue;  // forgotten with its application
+    auto it = app->second.by_id.find(id);
+    if (it == app->second.by_id.end()) continue;
+    if (!it->second.event_id.empty()) app->second.id_by_event_id.erase(it->second.event_id);
+    app->second.by_id.erase(it);
+    --count_;
+  }
+}
+
+void MessageIndex::forget_app(const std::string& app_id) {
+  std::lock_guard lock(mutex_);
+  auto it = apps_.find(app_id);
+  if (it == apps_.end()) return;
+  count_ -= it->second.by_id.size();
+  apps_.erase(it);
+}
+
+std::optional<MessageEntry> MessageIndex::find(const std::string& app_id,
+                                               std::string_view id_or_event_id) const {
+  std::lock_guard lock(mutex_);
+  auto app = apps_.find(app_id);
+  if (app == apps_.end()) return std::nullopt;
+  std::string key(id_or_event_id);
+  if (auto it = app->second.by_id.find(key); it != app->second.by_id.end()) return it->second;
+  if (auto event = app->second.id_by_event_id.find(key);
+      event != app->second.id_by_event_id.end()) {
+    if (auto it = app->second.by_id.find(event->second); it != app->second.by_id.end()) {
+      return it->second;
+    }
+  }
+  return std::nullopt;
+}
+
+Page<MessageEntry> MessageIndex::list(const std::string& app_id, ListQuery query,
+                                      const MessageFilter& filter,
+                                      std::vector<MessageEntry>& storage) const {
+  query.descending = true;
+  query.walk_up_from_after = true;
+  Page<MessageEntry> out;
+  std::lock_guard lock(mutex_);
+  auto app = apps_.find(app_id);
+  if (app == apps_.end()) return out;
+  auto page = paginate(app->second.by_id, query, [&](const MessageEntry& entry) {
+    if (!filter.event_types.empty() && !filter.event_types.count(entry.event_type)) return false;
+    if (!filter.channel.empty() && std::find(entry.channels.begin(), entry.channels.end(),
+                                             filter.channel) == entry.channels.end()) {
+      return false;
+    }
+    return true;
+  });
+  // Copies: the entries may go once the lock is released.
+  storage.clear();
+  storage.reserve(page.items.size());
+  for (const MessageEntry* entry : page.items)
+    storage.push_back(*entry);
+  for (const MessageEntry& entry : storage)
+    out.items.push_back(&entry);
+  out.done = page.done;
+  set_iterators(out, [](const MessageEntry& entry) { return entry.id; });
+  return out;
+}
+
+std::size_t MessageIndex::size() const {
+  std::lock_guard lock(mutex_);
+  return count_;
+}
+
+}  // namespace hookd::api

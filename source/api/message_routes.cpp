@@ -1,0 +1,173 @@
+// /api/v1/app/{app}/msg: create (a journal event, 202 once durable), list
+// (newest first), get by id or eventId.
+#include <boost/json.hpp>
+
+#include "hookd/api/ids.h"
+#include "hookd/api/route_support.h"
+#include "hookd/api/wire.h"
+#include "hookd/core/rfc3339.h"
+#include "hookd/server/append_status.h"
+
+namespace hookd::api {
+namespace {
+
+std::string payload_of(Journal& journal, const MessageEntry& entry) {
+  std::optional<StoredEvent> stored = journal.lookup(entry.id);
+  return stored ? stored->event.payload_json : std::string();  // "" renders {"expired":true}
+}
+
+// Appends the message for `app_id` and answers once it is durable.
+void append_message(ApiContext& context, const std::string& app_id,
+                    std::shared_ptr<const MessageInput> input, bool with_content,
+                    Responder respond) {
+  if (!context.messages.reserve(app_id, input->event_id)) {
+    return respond(reply_error(409, "conflict", "A message with this eventId already exists"));
+  }
+  Event event;
+  event.id = new_id("msg_");
+  event.type = input->event_type;
+  event.arrival_unix_ms = now_unix_ms();
+  event.timestamp = format_rfc3339(event.arrival_unix_ms);
+  event.payload_json = input->payload_json;
+  event.message =
+      MessageFields{app_id, input->event_id, input->channels.value_or(std::vector<std::string>{})};
+
+  MessageEntry entry{event.id,       app_id, input->event_id, event.type, event.message->channels,
+                     event.timestamp};
+  // The answer is built here, on the reactor: the journal runs the callback
+  // on its own thread between group commits.
+  std::string body = message_json(entry, with_content ? input->payload_json : "{}");
+  MessageIndex* messages = &context.messages;
+  const int retry_after = context.retry_after_seconds;
+  std::vector<Event> events;
+  events.push_back(std::move(event));
+  context.journal.append(
+      std::move(events), [messages, entry = std::move(entry), body = std::move(body), retry_after,
+                          respond = std::move(respond)](AppendResult result) mutable {
+        std::optional<AppendRefusal> refusal = append_refusal(result);
+        if (!refusal) {
+          messages->add(std::move(entry));
+          return respond(reply_json(202, std::move(body)));
+        }
+        messages->release(entry.app_id, entry.event_id);
+        HttpResponse response =
+            reply_error(refusal->status, refusal->status == 500 ? "server_error" : "unavailable",
+                        refusal->reason);
+        if (refusal->retry_later) {
+          response.headers.emplace_back("Retry-After", std::to_string(retry_after));
+        }
+        respond(std::move(response));
+      });
+}
+
+void create(ApiContext& context, HttpRequest& request, Responder respond) {
+  ValidationItems errors;
+  bool with_content = read_query_bool(parse_query(request.query), "with_content", true, errors);
+  auto body = read_json_body(request, respond);
+  if (!body) return;
+  auto read = read_message(*body, context.store.limits(), errors);
+  if (!read || !errors.empty()) return respond(reply_validation(errors));
+  auto input = std::make_shared<const MessageInput>(std::move(*read));
+  const std::string path_app = request.params["app"];
+
+  auto app_id = context.store.read([&](const Model& model) -> std::string {
+    const Application* app = model.find_app(path_app);
+    return app ? app->id : std::string();
+  });
+  if (!app_id.empty()) return append_message(context, app_id, input, with_content, respond);
+  if (!input->application) return respond(reply_not_found("Application"));
+
+  // Implicit creation: the body's application, whose uid must be the path's.
+  const ApplicationInput& app_in = *input->application;
+  if (!app_in.uid.has() || app_in.uid.value != path_app) {
+    ValidationItems items{
+        {{"body", "application", "uid"},
+         app_in.uid.has() ? "Application UID in the path and body must match"
+                          : "Application UID not set in body",
+         app_in.uid.has() ? "application_uid_mismatch" : "application_uid_missing"}};
+    return respond(reply_validation(items));
+  }
+  auto created = std::make_shared<std::string>();
+  ApiStore& store = context.store;
+  ApiContext* c = &context;
+  store.change(
+      [&](Model& model) { return create_application(store, model, app_in, true, created.get()); },
+      [c, created, input, with_content, respond](int status, std::string body) {
+        if (status != 200 && status != 201) return respond(reply_change(status, std::move(body)));
+        append_message(*c, *created, input, with_content, respond);
+      });
+}
+
+void list(ApiContext& context, HttpRequest& request, Responder respond) {
+  ValidationItems errors;
+  Query query = parse_query(request.query);
+  ListQuery list = read_list_query(query, true, errors);
+  bool with_content = read_query_bool(query, "with_content", true, errors);
+  auto before = read_query_time(query, "before", errors);
+  auto after = read_query_time(query, "after", errors);
+  MessageFilter filter;
+  for (auto [it, end] = query.equal_range("event_types"); it != end; ++it) {
+    std::string_view rest = it->second;
+    while (!rest.empty()) {
+      std::size_t comma = rest.find(',');
+      std::string name(rest.substr(0, comma));
+      if (!name.empty()) filter.event_types.insert(name);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  for (const auto& [key, value] : query) {
+    if (key.rfind("event_types[", 0) == 0 && key.back() == ']') filter.event_types.insert(value);
+  }
+  if (auto channel = query_value(query, "channel")) {
+    if (!valid_limited_string(*channel, 128)) {
+      errors.push_back({{"query", "channel"}, "Invalid channel", "value_error"});
+    }
+    filter.channel = *channel;
+  }
+  if (!errors.empty()) return respond(reply_validation(errors));
+  if (before) list.before_key = id_at("msg_", *before, false);
+  if (after) list.after_key = id_at("msg_", *after, true);
+
+  auto app_id = context.store.read([&](const Model& model) -> std::string {
+    const Application* app = model.find_app(request.params["app"]);
+    return app ? app->id : std::string();
+  });
+  if (app_id.empty()) return respond(reply_not_found("Application"));
+  std::vector<MessageEntry> storage;
+  auto page = context.messages.list(app_id, list, filter, storage);
+  std::vector<std::string> items;
+  for (const MessageEntry* entry : page.items) {
+    items.push_back(
+        message_json(*entry, with_content ? payload_of(context.journal, *entry) : "{}"));
+  }
+  respond(reply_json(200, list_json(items, page)));
+}
+
+void get(ApiContext& context, HttpRequest& request, Responder respond) {
+  ValidationItems errors;
+  bool with_content = read_query_bool(parse_query(request.query), "with_content", true, errors);
+  if (!errors.empty()) return respond(reply_validation(errors));
+  auto app_id = context.store.read([&](const Model& model) -> std::string {
+    const Application* app = model.find_app(request.params["app"]);
+    return app ? app->id : std::string();
+  });
+  if (app_id.empty()) return respond(reply_not_found("Application"));
+  auto entry = context.messages.find(app_id, request.params["msg"]);
+  if (!entry) return respond(reply_not_found("Message"));
+  respond(reply_json(
+      200, message_json(*entry, with_content ? payload_of(context.journal, *entry) : "{}")));
+}
+
+}  // namespace
+
+void add_message_routes(Router& router, ApiContext& context) {
+  ApiContext* c = &context;
+  add_route(router, context, "POST", "/api/v1/app/{app}/msg",
+            [c](HttpRequest& r, Responder respond) { create(*c, r, std::move(respond)); });
+  add_route(router, context, "GET", "/api/v1/app/{app}/msg",
+            [c](HttpRequest& r, Responder respond) { list(*c, r, std::move(respond)); });
+  add_route(router, context, "GET", "/api/v1/app/{app}/msg/{msg}",
+            [c](HttpRequest& r, Responder respond) { get(*c, r, std::move(respond)); });
+}
+
+}  // namespace hookd::api

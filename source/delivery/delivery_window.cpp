@@ -1,0 +1,191 @@
+#include "hookd/delivery/delivery_window.h"
+
+#include <algorithm>
+
+#include "hookd/delivery/endpoint_spec.h"
+#include "hookd/delivery/event_status_log.h"
+#include "hookd/journal/journal.h"
+
+namespace hookd {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 512;    // events per journal read
+constexpr std::size_t kReadBudget = 4096;  // events looked at per fill, then yield
+
+PendingEvent pending_event(const StoredEvent& stored, bool track) {
+  PendingEvent e;
+  e.seq = track ? stored.seq : 0;
+  e.event = render_event(stored.event);
+  e.arrival_ms = stored.event.arrival_unix_ms;
+  return e;
+}
+
+}  // namespace
+
+DeliveryWindow::DeliveryWindow(std::size_t limit) : limit_(std::max<std::size_t>(limit, 1)) {}
+
+void DeliveryWindow::start_at(std::uint64_t cursor) {
+  read_seq_ = cursor;
+  live_->cursor = cursor;
+}
+
+DeliveryWindow::FillResult DeliveryWindow::fill(Journal& journal, const EndpointSpec& spec,
+                                                EventStatusLog& log) {
+  FillResult result;
+  while (held_ < limit_ && !replay_queue_.empty()) {
+    fresh_.push_back(std::move(replay_queue_.front()));
+    replay_queue_.pop_front();
+    ++held_;
+  }
+  std::size_t budget = fill_since(journal, spec, log, kReadBudget);
+  while (held_ < limit_ && budget > 0) {
+    auto chunk = journal.read(read_seq_, std::min({kReadChunk, limit_ - held_, budget}));
+    if (!chunk) {
+      if (!read_failing_) result.read_error = chunk.error().message;
+      read_failing_ = true;
+      break;
+    }
+    read_failing_ = false;
+    if (chunk->empty()) break;
+    for (auto& stored : *chunk) {
+      if (stored.seq <= read_seq_) continue;
+      read_seq_ = stored.seq;
+      if (budget > 0) --budget;
+      if (!spec.accepts(stored.event.type)) {
+        log.set_state(stored.event.id, DeliveryState::filtered);
+        continue;
+      }
+      unfinished_.insert(stored.seq);
+      fresh_.push_back(pending_event(stored, true));
+      ++held_;
+      log.set_state(stored.event.id, DeliveryState::pending);
+    }
+  }
+  result.more = budget == 0;
+  return result;
+}
+
+// Returns the budget left.
+std::size_t DeliveryWindow::fill_since(Journal& journal, const EndpointSpec& spec,
+                                       EventStatusLog& log, std::size_t budget) {
+  while (since_ && held_ < limit_ && budget > 0) {
+    SinceScan& scan = *since_;
+    if (scan.after >= scan.end) {
+      since_.reset();
+      break;
+    }
+    auto chunk = journal.read(scan.after, std::min({kReadChunk, limit_ - held_, budget}));
+    if (!chunk || chunk->empty()) {
+      since_.reset();
+      break;
+    }
+    for (auto& stored : *chunk) {
+      if (stored.seq > scan.end) {
+        scan.after = scan.end;
+        break;
+      }
+      scan.after = stored.seq;
+      --budget;
+      std::int64_t t = stored.event.arrival_unix_ms != 0 ? stored.event.arrival_unix_ms
+                                                         : event_time_ms(stored.event);
+      // Events still unfinished are being delivered anyway.
+      if (t < scan.since_ms || !spec.accepts(stored.event.type) ||
+          unfinished_.count(stored.seq) != 0) {
+        continue;
+      }
+      fresh_.push_back(pending_event(stored, false));
+      live_->replay += 1;
+      ++held_;
+      log.set_state(stored.event.id, DeliveryState::pending);
+    }
+  }
+  return budget;
+}
+
+BatchPtr DeliveryWindow::next_batch(std::size_t batch) {
+  if (!ready_.empty()) {
+    BatchPtr next = std::move(ready_.front());
+    ready_.pop_front();
+    return next;
+  }
+  if (fresh_.empty()) return nullptr;
+  auto next = std::make_shared<OutgoingBatch>();
+  std::size_t n = std::max<std::size_t>(batch, 1);
+  next->events.reserve(std::min(n, fresh_.size()));
+  while (n-- > 0 && !fresh_.empty()) {
+    next->events.push_back(std::move(fresh_.front()));
+    fresh_.pop_front();
+  }
+  return next;
+}
+
+void DeliveryWindow::retry_at(Clock::time_point due, BatchPtr batch) {
+  waiting_.emplace(due, std::move(batch));
+}
+
+void DeliveryWindow::retry_first(BatchPtr batch) {
+  ready_.push_front(std::move(batch));
+}
+
+void DeliveryWindow::release_due(Clock::time_point now) {
+  while (!waiting_.empty() && waiting_.begin()->first <= now) {
+    ready_.push_back(std::move(waiting_.begin()->second));
+    waiting_.erase(waiting_.begin());
+  }
+}
+
+std::optional<DeliveryWindow::Clock::time_point> DeliveryWindow::next_retry() const {
+  if (waiting_.empty()) return std::nullopt;
+  return waiting_.begin()->first;
+}
+
+std::optional<DeliveryWindow::Clock::duration> DeliveryWindow::next_attempt_in(
+    Clock::time_point now) const {
+  if (!ready_.empty() || !fresh_.empty()) return Clock::duration::zero();
+  if (waiting_.empty()) return std::nullopt;
+  return std::max(waiting_.begin()->first - now, Clock::duration::zero());
+}
+
+void DeliveryWindow::finish(const OutgoingBatch& batch, bool dead_lettered) {
+  for (const auto& e : batch.events) {
+    if (e.seq != 0) {
+      unfinished_.erase(e.seq);
+    } else {
+      live_->replay -= 1;
+    }
+    if (e.from_dead_letters || dead_lettered) replaying_.erase(e.event.id);
+  }
+  held_ -= batch.events.size();
+}
+
+bool DeliveryWindow::advance_cursor() {
+  std::uint64_t c = unfinished_.empty() ? read_seq_ : *unfinished_.begin() - 1;
+  if (c <= live_->cursor.load()) return false;
+  live_->cursor = c;
+  return true;
+}
+
+SinceScan DeliveryWindow::replay_since(std::uint64_t first_seq, std::int64_t since_ms) {
+  SinceScan scan;
+  scan.after = first_seq > 0 ? first_seq - 1 : 0;
+  scan.end = read_seq_;
+  scan.since_ms = since_ms;
+  since_ = scan;
+  return scan;
+}
+
+std::size_t DeliveryWindow::queue_replays(
+    std::vector<PendingEvent> events, const std::function<bool(const std::string& id)>& is_dead) {
+  std::size_t queued = 0;
+  for (auto& e : events) {
+    if (!is_dead(e.event.id) || replaying_.count(e.event.id) != 0) continue;
+    replaying_.insert(e.event.id);
+    replay_queue_.push_back(std::move(e));
+    ++queued;
+  }
+  live_->replay += queued;
+  return queued;
+}
+
+}  // namespace hookd

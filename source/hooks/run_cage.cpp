@@ -1,0 +1,240 @@
+#include "hookd/hooks/run_cage.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "hookd/core/log.h"
+#include "hookd/core/metrics.h"
+#include "hookd/hooks/cgroup_files.h"
+#include "hookd/hooks/orphan_reaper.h"
+
+namespace hookd {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
+
+struct CageMetrics {
+  Counter& killed = metrics().counter(
+      "hookd_hook_run_processes_killed_total",
+      "Processes of a hook run still alive when the run ended, killed by containment");
+  Counter& pids_refused =
+      metrics().counter("hookd_hook_pids_max_refused_total",
+                        "Forks of hook runs refused by --hook-pids-max (cgroup)");
+  Counter& throttled =
+      metrics().counter("hookd_hook_cpu_throttled_seconds_total",
+                        "Time hook runs were throttled by --hook-cpu-max (cgroup)");
+  Counter& errors(std::string_view what) {
+    return metrics().counter("hookd_hook_containment_errors_total",
+                             "Run cgroups that could not be made, emptied or removed",
+                             {{"what", std::string(what)}});
+  }
+  Counter& create_errors = errors("create");
+  Counter& end_errors = errors("end");
+};
+
+CageMetrics& cage_metrics() {
+  static CageMetrics m;
+  return m;
+}
+
+// Cumulative counters of a run cgroup.
+struct Counters {
+  std::uint64_t oom_kills = 0, pids_refused = 0, throttled = 0;  // throttled: us (v2), ns (v1)
+};
+
+}  // namespace
+
+std::optional<std::string> IdleRunCgroups::take() {
+  std::lock_guard lock(mutex_);
+  if (names_.empty()) return std::nullopt;
+  auto name = std::move(names_.back());
+  names_.pop_back();
+  return name;
+}
+
+bool IdleRunCgroups::give_back(std::string name) {
+  std::lock_guard lock(mutex_);
+  if (closed_ || names_.size() >= max_idle_) return false;
+  names_.push_back(std::move(name));
+  return true;
+}
+
+std::vector<std::string> IdleRunCgroups::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  return std::move(names_);
+}
+
+struct RunCage::State {
+  ContainmentMode mode = ContainmentMode::none;
+  std::shared_ptr<IdleRunCgroups> idle;
+  std::string name;                                    // run-<n>
+  std::vector<std::pair<std::string, fs::path>> dirs;  // (controller, run cgroup); freezer first
+  std::shared_ptr<ChildSetup> setup;
+  Counters at_start;
+  bool ended = false;
+  CageReport report;
+  std::mutex mutex;
+
+  bool v2() const { return mode == ContainmentMode::cgroup_v2; }
+
+  std::uint64_t counter(std::string_view controller, const char* file, const char* key) const {
+    for (const auto& [c, dir] : dirs) {
+      if (c != controller && !v2()) continue;
+      auto text = read_cgroup_file(dir / file);
+      return text ? cgroup_counter(*text, key).value_or(0) : 0;
+    }
+    return 0;
+  }
+
+  Counters counters() const {
+    Counters c;
+    c.oom_kills = counter("memory", v2() ? "memory.events" : "memory.oom_control", "oom_kill");
+    c.pids_refused = counter("pids", "pids.events", "max");
+    c.throttled = counter("cpu", "cpu.stat", v2() ? "throttled_usec" : "throttled_time");
+    return c;
+  }
+
+  // A new run cgroup in every hierarchy, with the limits.
+  Status create(const CageLayout& layout) {
+    for (const auto& [controller, base] : layout.bases) {
+      auto dir = base / name;
+      if (::mkdir(dir.c_str(), 0755) != 0) {
+        return make_error("mkdir " + dir.string() + ": " + errno_text(errno));
+      }
+      dirs.emplace_back(controller, dir);
+      for (const auto& w : layout.writes) {
+        if (!v2() && w.controller != controller) continue;
+        auto written = write_cgroup_file(dir / w.file, w.value);
+        if (!written && !w.optional) return written;
+      }
+    }
+    return Ok{};
+  }
+
+  Status open_for_child() {
+    for (const auto& [controller, dir] : dirs) {
+      auto procs = dir / "cgroup.procs";
+      int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return make_error(procs.string() + ": " + errno_text(errno));
+      setup->cgroup_fds.push_back(fd);
+      setup->cgroup_procs.push_back(procs.string());
+    }
+    return Ok{};
+  }
+
+  void close_fds() {
+    if (!setup) return;
+    for (int fd : setup->cgroup_fds)
+      ::close(fd);
+    setup->cgroup_fds.clear();
+  }
+
+  void count_limits_hit() {
+    auto now = counters();
+    report.oom_killed = now.oom_kills > at_start.oom_kills;
+    auto& m = cage_metrics();
+    if (now.pids_refused > at_start.pids_refused) {
+      m.pids_refused.inc(static_cast<double>(now.pids_refused - at_start.pids_refused));
+    }
+    if (now.throttled > at_start.throttled) {
+      m.throttled.inc(static_cast<double>(now.throttled - at_start.throttled) / (v2() ? 1e6 : 1e9));
+    }
+  }
+
+  void end_cgroups() {
+    std::string error;
+    auto killed = kill_cgroup(dirs.front().second, v2(), kCageKillWithin);
+    if (killed) {
+      report.processes_killed = *killed;
+    } else {
+      error = killed.error().message;
+    }
+    count_limits_hit();
+    // Only a cgroup that every hierarchy says is empty goes to another run
+    // (a root hook may have moved itself out of the freezer's).
+    bool empty = error.empty();
+    for (std::size_t i = 1; i < dirs.size() && empty; ++i)
+      empty = cgroup_processes(dirs[i].second).empty();
+    if (!empty || !idle || !idle->give_back(name)) {
+      for (const auto& [controller, dir] : dirs) {
+        auto removed = kill_and_remove_cgroup(dir, v2(), controller == "freezer", kCageKillWithin);
+        if (!removed && error.empty()) error = removed.error().message;
+      }
+    }
+    if (!error.empty()) {
+      cage_metrics().end_errors.inc();
+      log::error("hook run cgroup not emptied", {{"error", error}});
+    }
+    // What came back to hookd and was killed: reaped now, not on the next SIGCHLD.
+    OrphanReaper::reap_strays();
+  }
+
+  CageReport end() {
+    std::lock_guard lock(mutex);
+    if (ended) return report;
+    ended = true;
+    close_fds();
+    if (!dirs.empty()) {
+      end_cgroups();
+    } else if (mode == ContainmentMode::subreaper) {
+      report.processes_killed = OrphanReaper::kill_strays(kCageKillWithin);
+    }
+    if (report.processes_killed > 0) {
+      cage_metrics().killed.inc(static_cast<double>(report.processes_killed));
+    }
+    return report;
+  }
+};
+
+Result<std::unique_ptr<RunCage>> RunCage::open(const CageLayout& layout,
+                                               std::shared_ptr<ChildSetup> setup, std::uint64_t n) {
+  auto state = std::make_unique<State>();
+  state->mode = layout.mode;
+  state->setup = std::move(setup);
+  state->idle = layout.idle;
+  if (!layout.bases.empty()) {
+    auto recycled = layout.idle ? layout.idle->take() : std::nullopt;
+    state->name = recycled ? *recycled : "run-" + std::to_string(n);
+    Status made = Ok{};
+    if (recycled) {
+      for (const auto& [controller, base] : layout.bases)
+        state->dirs.emplace_back(controller, base / state->name);
+    } else {
+      made = state->create(layout);
+    }
+    if (made) made = state->open_for_child();
+    if (!made) {
+      cage_metrics().create_errors.inc();
+      state->idle = nullptr;  // removed, not recycled
+      RunCage undone(std::move(state));
+      return make_error("containment: " + made.error().message);
+    }
+    state->at_start = state->counters();
+  }
+  return std::make_unique<RunCage>(std::move(state));
+}
+
+RunCage::RunCage(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+RunCage::~RunCage() {
+  if (state_) state_->end();
+}
+
+std::shared_ptr<const ChildSetup> RunCage::setup() const {
+  return state_->setup;
+}
+
+CageReport RunCage::end() {
+  return state_->end();
+}
+
+}  // namespace hookd

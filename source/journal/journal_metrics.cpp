@@ -1,0 +1,56 @@
+#include "hookd/journal/journal_metrics.h"
+
+#include <vector>
+
+namespace hookd::journal_detail {
+
+namespace {
+
+std::vector<double> batch_buckets() {
+  std::vector<double> b;
+  for (double v = 1; v <= 4096; v *= 2)
+    b.push_back(v);
+  return b;
+}
+
+}  // namespace
+
+JournalMetrics::JournalMetrics()
+    : bytes(metrics().gauge("hookd_journal_bytes", "Bytes in journal segment files")),
+      segments(metrics().gauge("hookd_journal_segments", "Journal segment files")),
+      appended(metrics().counter("hookd_journal_appended_events_total",
+                                 "Events written to the journal")),
+      duplicates(metrics().counter("hookd_journal_duplicate_events_total",
+                                   "Events skipped because their id was already journaled")),
+      rejected_full(metrics().counter("hookd_journal_rejected_appends_total",
+                                      "Append calls rejected", {{"reason", "full"}})),
+      rejected_busy(metrics().counter("hookd_journal_rejected_appends_total",
+                                      "Append calls rejected", {{"reason", "busy"}})),
+      rejected_failed(metrics().counter("hookd_journal_rejected_appends_total",
+                                        "Append calls rejected", {{"reason", "failed"}})),
+      fsync_seconds(metrics().histogram("hookd_journal_fsync_seconds",
+                                        "Time spent in fdatasync per commit",
+                                        latency_buckets_seconds())),
+      batch_events(metrics().histogram("hookd_journal_batch_events", "Events per group commit",
+                                       batch_buckets())),
+      pending_bytes(
+          metrics().gauge("hookd_journal_pending_bytes", "Bytes appended and not yet durable")),
+      last_seq(metrics().gauge("hookd_journal_last_seq", "Newest durable journal seq")) {}
+
+void JournalMetrics::count_rejection(AppendResult::Code code) {
+  switch (code) {
+    case AppendResult::Code::full:
+      rejected_full.inc();
+      break;
+    case AppendResult::Code::busy:
+      rejected_busy.inc();
+      break;
+    case AppendResult::Code::failed:
+      rejected_failed.inc();
+      break;
+    case AppendResult::Code::ok:
+      break;
+  }
+}
+
+}  // namespace hookd::journal_detail
