@@ -157,6 +157,7 @@ void HookResults::finished(const HookRun& run, const ProcessResult& result, bool
   o["output_truncated"] = result.output_dropped_bytes > 0;
   o["output_dropped_bytes"] = result.output_dropped_bytes;
   o["processes_killed"] = result.processes_killed;
+  if (!result.executor.empty()) o["executor"] = result.executor;
   if (!result.spawn_error.empty()) o["error"] = result.spawn_error;
   o["started_at"] = format_rfc3339(run.started_unix_ms);
   o["finished_at"] = format_rfc3339(now_unix_ms());

@@ -11,6 +11,7 @@
 
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_run.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/hooks/zygote.h"
@@ -96,13 +97,21 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     metrics().remove_gauge_callback(kRssMetric, {});
     metrics().remove_gauge_callback(kReadyMetric, {});
     std::map<std::uint64_t, std::shared_ptr<Zygote>> left;
+    std::vector<std::unique_ptr<RunCage>> left_cages;
     {
       std::lock_guard lock(mutex);
       left.swap(zygotes);
+      left_cages.swap(ended_cages);
+      for (auto& [id, cage] : cages)
+        left_cages.push_back(std::move(cage));
+      cages.clear();
       current = 0;
     }
     for (auto& [id, zygote] : left)
       zygote->kill();
+    // Ends the zygotes for good, and whatever their runs left.
+    for (auto& cage : left_cages)
+      cage->end();
   }
 
   int current_pid() {
@@ -157,12 +166,24 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
   void run_lifecycle() {
     std::unique_lock lock(mutex);
     while (!stopping) {
+      end_cages(lock);
       refresh(lock);
       if (stopping) break;
       auto next = Clock::now() + options.snapshot_poll;
       if (restart_at > Clock::now() && restart_at < next) next = restart_at;
       wake.wait_until(lock, next);
     }
+  }
+
+  // The cages of zygotes that are gone: what is left in them is killed.
+  void end_cages(std::unique_lock<std::mutex>& lock) {
+    auto gone = std::move(ended_cages);
+    ended_cages.clear();
+    if (gone.empty()) return;
+    lock.unlock();
+    for (auto& cage : gone)
+      cage->end();
+    lock.lock();
   }
 
   // Starts a zygote for the current snapshot's commit if it has none.
@@ -179,14 +200,37 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     }
     std::uint64_t id = ++last_id;
     lock.unlock();
-    auto zygote = start_zygote(id, *snapshot);
+    std::unique_ptr<RunCage> cage;
+    std::shared_ptr<Zygote> zygote;
+    if (auto caged = open_cage(*snapshot)) {
+      cage = std::move(caged).value();
+      zygote = start_zygote(id, *snapshot, cage ? cage->setup() : nullptr);
+    } else {
+      log::warn("hook zygote cannot be contained; runs use spawn",
+                {{"commit", snapshot->commit_id}, {"error", caged.error().message}});
+    }
     lock.lock();
+    if (!zygote) {
+      restart_at = Clock::now() + next_backoff(false, {});
+      return;
+    }
+    if (cage) cages[id] = std::move(cage);
     if (stopping) return zygote->kill();
     zygotes[id] = std::move(zygote);
     current = id;
   }
 
-  std::shared_ptr<Zygote> start_zygote(std::uint64_t id, const RunbooksSnapshot& snapshot) {
+  // Null without containment.
+  Result<std::unique_ptr<RunCage>> open_cage(const RunbooksSnapshot& snapshot) {
+    if (!options.containment) return std::unique_ptr<RunCage>();
+    std::vector<std::filesystem::path> scripts;
+    for (const auto& [name, path] : snapshot.scripts)
+      scripts.push_back(path);
+    return options.containment->open_zygote(scripts);
+  }
+
+  std::shared_ptr<Zygote> start_zygote(std::uint64_t id, const RunbooksSnapshot& snapshot,
+                                       std::shared_ptr<const ChildSetup> setup) {
     // Its cwd; it reads nothing there (the bootstrap takes '' off sys.path).
     std::error_code ignored;
     std::filesystem::create_directories(options.work_dir, ignored);
@@ -198,6 +242,7 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
     for (const auto& [name, path] : snapshot.scripts)
       z.scripts.push_back(path);
     z.commit = snapshot.commit_id;
+    z.setup = std::move(setup);
     prewarm_metrics().starts.inc();
     std::weak_ptr<PrewarmState> weak = shared_from_this();
     return Zygote::start(io, std::move(z), [weak, id](const ZygoteEnd& end) {
@@ -214,6 +259,10 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
       if (it == zygotes.end()) return;
       gone = std::move(it->second);
       zygotes.erase(it);
+      if (auto cage = cages.find(id); cage != cages.end()) {
+        ended_cages.push_back(std::move(cage->second));
+        cages.erase(cage);
+      }
       if (id == current) current = 0;
       if (end.unsupported) {
         disabled = true;
@@ -253,6 +302,8 @@ struct PrewarmState : std::enable_shared_from_this<PrewarmState> {
   bool stopping = false;
   bool disabled = false;
   std::map<std::uint64_t, std::shared_ptr<Zygote>> zygotes;  // the current one, those retiring
+  std::map<std::uint64_t, std::unique_ptr<RunCage>> cages;   // theirs, when contained
+  std::vector<std::unique_ptr<RunCage>> ended_cages;         // for the lifecycle thread to end
   std::uint64_t current = 0, last_id = 0;
   Clock::time_point restart_at{};
   std::chrono::milliseconds backoff{0};
@@ -291,8 +342,6 @@ std::unique_ptr<Executor> make_hook_executor(
   }
   bool prewarm = options.executor == "prewarm" ||
                  (options.executor.empty() && named_like_cpython(options.interpreter));
-  // Until the zygote's children apply a RunCage's setup, contained runs spawn.
-  if (options.containment) prewarm = false;
   if (name) *name = prewarm ? "prewarm" : "spawn";
   auto spawn = make_spawn_executor(io);
   if (!prewarm) return spawn;
@@ -302,6 +351,7 @@ std::unique_ptr<Executor> make_hook_executor(
   p.environment = environment;
   p.work_dir = options.work_dir;
   p.snapshot = std::move(snapshot);
+  p.containment = options.containment;
   return make_prewarm_executor(io, std::move(p), std::move(spawn));
 }
 

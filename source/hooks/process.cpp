@@ -67,7 +67,8 @@ struct SpawnedChild {
 // A contained child: its own session, set up by ChildSetup before exec.
 Result<SpawnedChild> spawn_contained(ProcessOptions& options, int output_fd) {
   std::string cwd = options.cwd.string();
-  auto spawned = spawn_with_setup({options.argv, options.env, cwd, output_fd, *options.setup});
+  auto spawned = spawn_with_setup(
+      {options.argv, options.env, cwd, output_fd, *options.setup, options.stdin_fd});
   if (!spawned) return spawned.error();
   OwnedChildren::add(spawned->pid);
   return SpawnedChild{spawned->pid, spawned->pidfd, -1};

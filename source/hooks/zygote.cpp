@@ -19,6 +19,7 @@
 #include "hookd/hooks/zygote_process.h"
 #include "hookd/hooks/zygote_protocol.h"
 #include "hookd/hooks/zygote_runs.h"
+#include "hookd/hooks/zygote_setup.h"
 
 namespace hookd {
 namespace {
@@ -148,6 +149,7 @@ struct Zygote::State : std::enable_shared_from_this<Zygote::State> {
     p.cwd = options.dir;
     p.timeout = kNoTimeout;
     p.output_max_bytes = options.output_max_bytes;
+    p.setup = options.setup;
     std::weak_ptr<State> weak = shared_from_this();
     ZygoteProcess::Handlers handlers;
     handlers.record = [weak](const ZygoteMessage& m, std::vector<int>& fds) {
@@ -321,8 +323,14 @@ struct Zygote::State : std::enable_shared_from_this<Zygote::State> {
     }
   }
 
-  ZygoteFork fork_run(const HookRun& run, const std::vector<std::string>& params) {
+  ZygoteFork fork_run(const HookRun& run) {
     if (run.process.argv.size() < 2) return {std::nullopt, "no script", true};
+    ZygoteRunSetup setup;
+    if (run.process.setup) {
+      auto said = zygote_run_setup(*run.process.setup, options.setup.get());
+      if (!said) return {std::nullopt, said.error().message, true};
+      setup = std::move(said).value();
+    }
     for (const auto& e : run.process.env) {
       if (e.size() >= kMaxExecString)
         return {std::nullopt, "an environment entry over 128 KiB", true};
@@ -331,7 +339,7 @@ struct Zygote::State : std::enable_shared_from_this<Zygote::State> {
     auto expected = runs.expect_fork();
     if (!expected) return {std::nullopt, "not ready", true};
     auto& [id, answer] = *expected;
-    auto record = encode_zygote_message(run_message(id, run, params));
+    auto record = encode_zygote_message(run_message(id, run, setup.params));
     auto forget = [&, id = id](std::string error) {
       runs.forget_fork(id);
       return ZygoteFork{std::nullopt, std::move(error), true};
@@ -342,7 +350,9 @@ struct Zygote::State : std::enable_shared_from_this<Zygote::State> {
       return forget("pipe: " + std::error_code(errno, std::generic_category()).message());
     }
     auto deadline = Clock::now() + options.answer_timeout;
-    auto sent = send_zygote_record(process->socket(), record, {null_fd, out[1]}, deadline);
+    std::vector<int> fds = {null_fd, out[1]};
+    fds.insert(fds.end(), setup.fds.begin(), setup.fds.end());
+    auto sent = send_zygote_record(process->socket(), record, fds, deadline);
     ::close(out[1]);
     if (!sent) {
       ::close(out[0]);
@@ -456,8 +466,8 @@ bool Zygote::can_run(const std::filesystem::path& script) const {
   return state_->phase == State::Phase::ready && state_->compiled.count(script.string()) == 1;
 }
 
-ZygoteFork Zygote::fork_run(const HookRun& run, const std::vector<std::string>& params) {
-  return state_->fork_run(run, params);
+ZygoteFork Zygote::fork_run(const HookRun& run) {
+  return state_->fork_run(run);
 }
 
 void Zygote::retire() {

@@ -35,6 +35,8 @@ FIELD = struct.Struct(">BI")
 RUN_ID_ONLY = struct.Struct(">IBBBIQ")  # REAP: header, RUN_ID
 RUN_ID_PID = struct.Struct(">IBBBIQBIQ")  # STARTED and STATUS: header, RUN_ID, PID or STATUS
 PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
 MAX_NOTE = 1000
 
 
@@ -227,13 +229,16 @@ class Zygote:
     def run(self, fields, fds):
         run_id = u64(fields, T_RUN_ID)
         try:
-            if len(fds) != 2:
-                raise RunError("expected 2 descriptors, got %d" % len(fds))
+            params = parse_params(fields.get(T_PARAM, []))
+            cgroup_fds = next((v for o, w, v in params if w == "cgroup.fds"), 0)
+            if len(fds) != 2 + cgroup_fds:
+                raise RunError("expected %d descriptors, got %d" % (2 + cgroup_fds, len(fds)))
+            if self.libc is None and any(w in ("subreaper", "no_new_privs") for o, w, v in params):
+                raise RunError("prctl is not available to this zygote")
             script = one(fields, T_SCRIPT)
             code = self.compiled.get(script)
             if code is None:
                 raise RunError("script not loaded: %s" % os.fsdecode(script))
-            params = parse_params(fields.get(T_PARAM, []))
             # A cwd that is not there fails in the child, which says so.
             try:
                 pid = os.fork()
@@ -316,11 +321,14 @@ class Zygote:
         try:
             if self.libc is not None:
                 self.libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-            os.setpgid(0, 0)
+            if any(w == "session" for o, w, v in params):
+                os.setsid()  # a contained run leads its own session, as spawned
+            else:
+                os.setpgid(0, 0)
             os.dup2(fds[0], 0)
             os.dup2(fds[1], 1)
             os.dup2(fds[1], 2)
-            apply_params(params, one(fields, T_CWD))
+            apply_params(params, one(fields, T_CWD), fds[2:], self.libc)
             # Opened by the process itself, so certainly of this process; and
             # the script runs only once hookd knows of it.
             pid = os.getpid()
@@ -366,8 +374,16 @@ def parse_params(entries):
         name, eq, value = os.fsdecode(entry).partition("=")
         if not eq:
             raise RunError("bad run parameter %r" % name)
-        if name == "cgroup":
+        if name == "session" and value == "1":
+            params.append((-1, name, True))
+        elif name == "cgroup":
             params.append((0, name, value))
+        elif name == "cgroup.fds":
+            if not value.isdigit() or int(value) > 6:
+                raise RunError("bad run parameter %r" % entry)
+            params.append((0, name, int(value)))
+        elif name in ("subreaper", "no_new_privs") and value == "1":
+            params.append((1.5, name, True))
         elif name.startswith("rlimit."):
             import resource
             which = getattr(resource, "RLIMIT_" + name[len("rlimit."):], None)
@@ -393,16 +409,29 @@ def parse_params(entries):
     return params
 
 
-def apply_params(params, cwd):
-    """In the child: the cgroup and limits, the cwd, then who it runs as."""
+def apply_params(params, cwd, cgroup_fds, libc):
+    """In the child, in ChildSetup's order: the cgroups (hookd's open
+    cgroup.procs files, or directories), the limits, subreaper and
+    no_new_privs, the cwd, then who it runs as."""
     chdir_done = False
     for order, what, value in params:
         if order >= 2 and not chdir_done:
             os.chdir(cwd)
             chdir_done = True
-        if order == 0:
+        if order == -1:
+            continue  # the session: before the descriptors were set up
+        elif what == "cgroup.fds":
+            # Checked against hookd's credentials, which opened them.
+            for fd in cgroup_fds:
+                os.write(fd, b"0")
+        elif order == 0:
             with open(os.path.join(value, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
+        elif order == 1.5:
+            option = PR_SET_CHILD_SUBREAPER if what == "subreaper" else PR_SET_NO_NEW_PRIVS
+            if libc.prctl(option, 1, 0, 0, 0) != 0:
+                import ctypes
+                raise OSError(ctypes.get_errno(), "prctl(%s)" % what)
         elif order == 1:
             import resource
             resource.setrlimit(what, value)

@@ -13,8 +13,9 @@
 namespace hookd {
 namespace {
 
-// No record carries more: RUN has two, STARTED one.
-constexpr std::size_t kMaxFdsPerRecord = 4;
+// A RUN: stdin, output and up to kZygoteMaxCgroupFds cgroup files (zygote.py
+// receives as many).
+constexpr std::size_t kMaxFdsPerRecord = 8;
 
 std::string errno_text(int err) {
   return std::error_code(err, std::generic_category()).message();

@@ -11,6 +11,12 @@
 // executor, so no event waits for a zygote. An interpreter that cannot be a
 // zygote (not CPython) turns prewarm off for good, with a warning.
 //
+// Contained, a zygote never holds more than a run would: it runs in a
+// cgroup of its own under the same limits, as the hook user with
+// no_new_privs, with a hook's environment; its children join their runs'
+// cgroups through descriptors hookd opened, then apply the rlimits and
+// subreaper setting, as a spawned child does before its exec.
+//
 // Metrics: hookd_hook_zygote_rss_bytes, hookd_hook_zygote_ready, hookd_hook_zygote_starts_total,
 // hookd_hook_zygote_failures_total, hookd_hook_executor_runs_total{executor}.
 //
@@ -29,6 +35,7 @@
 
 namespace hookd {
 
+class Containment;
 struct HookRunnerOptions;
 struct RunbooksSnapshot;
 
@@ -40,6 +47,10 @@ struct PrewarmOptions {
   std::function<std::shared_ptr<const RunbooksSnapshot>()> snapshot;
   std::chrono::milliseconds restart_min{1000}, restart_max{60000};
   std::chrono::milliseconds snapshot_poll{1000};  // how often a new commit is looked for
+  // Each zygote in a cage of its own (Containment::open_zygote), started
+  // with its limits and hook user; each run joins its own cage's cgroups as
+  // a spawned run does (zygote_setup.h). Null: process groups only.
+  std::shared_ptr<Containment> containment;
 };
 
 // `fallback` (the spawn executor) runs what the zygote cannot.

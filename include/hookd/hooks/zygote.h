@@ -40,6 +40,9 @@ struct ZygoteOptions {
   std::chrono::milliseconds load_timeout{60000};    // from start to READY
   std::chrono::milliseconds answer_timeout{10000};  // from RUN to STARTED or FAILED
   std::size_t output_max_bytes = 4096;              // of its own output, logged when it ends
+  // Contained: what the zygote applies to itself when it starts (its cage's
+  // cgroups, the rlimits, no_new_privs, the hook user). Null: none.
+  std::shared_ptr<const ChildSetup> setup;
 };
 
 // How a zygote ended.
@@ -76,9 +79,10 @@ class Zygote {
   bool ready() const;
 
   // A child for `run` (prepared: env and cwd set), forked and in its own
-  // process group; `params` are the RUN's PARAM entries. Blocks until the
-  // zygote answers (at most answer_timeout, then the zygote is ended).
-  ZygoteFork fork_run(const HookRun& run, const std::vector<std::string>& params = {});
+  // process group, or contained as run.process.setup says (zygote_setup.h).
+  // Blocks until the zygote answers (at most answer_timeout, then the
+  // zygote is ended).
+  ZygoteFork fork_run(const HookRun& run);
 
   // Takes no more runs; ends once the runs in flight have been reaped.
   void retire();

@@ -30,7 +30,8 @@
 //                     os.fork or os.pidfd_open), after which it exits.
 //   hookd -> RUN      RUN_ID, SCRIPT, ARG* (sys.argv), ENV* (the run's whole
 //                     environment), CWD, PARAM* ("name=value", see below);
-//                     SCM_RIGHTS: [stdin, stdout+stderr write end]
+//                     SCM_RIGHTS: [stdin, stdout+stderr write end, then the
+//                     cgroup.procs files of cgroup.fds]
 //   zygote -> FAILED  RUN_ID, ERROR: nothing was forked
 //   child -> STARTED  RUN_ID, PID; SCM_RIGHTS: [its own pidfd]. The forked
 //                     child sends this itself (it holds the socket until it
@@ -53,10 +54,16 @@
 // nothing between a fork and the next record: whatever it writes while a
 // child shares its pages is copied.
 //
-// Run parameters (PARAM) are applied in the child before the script, in this
-// order, and a name the zygote does not know fails the run before the fork:
+// Run parameters (PARAM) are applied in the child before the script, in
+// ChildSetup's order (child_setup.h), and a name the zygote does not know
+// fails the run before the fork:
+//   session=1              setsid (else setpgid: a group of its own)
+//   cgroup.fds=N           write "0" to each of the N descriptors after the
+//                          first two (cgroup.procs files hookd opened: the
+//                          kernel checks the opener's rights), N <= 6
 //   cgroup=DIR             join DIR (writes the pid to DIR/cgroup.procs)
 //   rlimit.NAME=SOFT:HARD  setrlimit(RLIMIT_NAME), "inf" for no limit
+//   subreaper=1 / no_new_privs=1   the prctl()s
 //   (then the chdir to CWD)
 //   groups=G,G / gid=G / uid=U   setgroups, setgid, setuid, in that order
 //
