@@ -1,6 +1,7 @@
 #include "hookd/hooks/hook_run.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
@@ -49,6 +50,9 @@ Status prepare_run_dir(HookRun& run, const std::filesystem::path& work_dir,
 
 void remove_run_dir(const HookRun& run) {
   if (run.run_dir.empty()) return;
+  // Most runs leave their directory empty: one rmdir, instead of the stat,
+  // open, reads and close of a walk (a fifth of hookd's system time a run).
+  if (::rmdir(run.run_dir.c_str()) == 0 || errno == ENOENT) return;
   std::error_code ec;
   std::filesystem::remove_all(run.run_dir, ec);
 }
