@@ -13,6 +13,10 @@
                 [--pid PID] [--timeout S]   poll a counter (lines in a file, or a
                                             hookd-sink's distinct events) until it
                                             reaches N; print timings as JSON
+  bench.py cpu PID [PID...]                 CPU seconds each process used so far:
+                                            {"self": [..], "children": [..]}
+                                            (children: those it reaped)
+  bench.py metric METRICS NAME              one sample's value from a /metrics scrape
   bench.py render WORKDIR OUT.md            results -> bench/results/latest.md
 """
 import json
@@ -155,6 +159,30 @@ def rss_kb(pid):
     except OSError:
         pass
     return 0
+
+
+def cpu(pids):
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"self": [], "children": []}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            fields = None
+        # fields[0] is the state (field 3): utime is field 14, cstime 17.
+        used["self"].append((int(fields[11]) + int(fields[12])) / ticks if fields else 0.0)
+        used["children"].append((int(fields[13]) + int(fields[14])) / ticks if fields else 0.0)
+    return used
+
+
+def metric(text, name):
+    """The value of the sample named exactly `name` (labels as rendered)."""
+    for line in text.splitlines():
+        head, _, value = line.rpartition(" ")
+        if head == name:
+            return float(value)
+    return None
 
 
 def watch(args):
@@ -307,16 +335,36 @@ def render(work, out_path):
 
     # 2. Hooks
     base = g("hooks_webhook_rps")
+    spawn_rps = g("hooks_hookd_spawn_rps")
     for key, label in (("hooks_webhook", "adnanh/webhook, default (async, unbounded) (peer)"),
                        ("hooks_webhook_sync", "adnanh/webhook, synchronous, same concurrency as hookd"),
-                       ("hooks_hookd", "hookd")):
+                       ("hooks_hookd_spawn", "hookd `--hook-executor spawn`"),
+                       ("hooks_hookd_prewarm", "hookd `--hook-executor prewarm`")):
         rps = g(key + "_rps")
         if rps in (None, ""):
             add(f"| 2 hooks | {label} | not measured | | | | {g(key + '_skipped', '')} |")
             continue
-        add(f"| 2 hooks | {label} | {fmt_rate(rps)} runs/s | | | {fmt_ratio(rps, base)} of webhook "
-            f"| {g(key + '_runs', '?')} runs in {g(key + '_seconds', '?')} s, counted from the "
-            f"script's output file; {g(key + '_note', '')} |")
+        notes = [f"{g(key + '_runs', '?')} runs in {g(key + '_seconds', '?')} s, counted from "
+                 f"the script's output file"]
+        if g(key + "_cpu_self_ms") not in (None, ""):
+            who = "hookd" if "hookd" in key else "webhook"
+            zygote = g(key + "_cpu_zygote_ms")
+            notes.append(f"CPU per run: {who} {fmt_ms(g(key + '_cpu_self_ms'))} ms"
+                         + (f", its zygote {fmt_ms(zygote)} ms" if zygote not in (None, "") else "")
+                         + f", everything (with the hook processes) "
+                         f"{fmt_ms(g(key + '_cpu_all_ms'))} ms")
+        if g(key + "_zygote_rss_kb") not in (None, ""):
+            notes.append(f"zygote RSS {fmt_mb(g(key + '_zygote_rss_kb'))} MiB")
+        if g(key + "_executors") not in (None, ""):
+            notes.append(g(key + "_executors"))
+        if key == "hooks_hookd_prewarm":
+            notes.append(f"{fmt_ratio(rps, spawn_rps)} of spawn")
+        if g(key + "_latency_note") not in (None, ""):
+            notes.append(g(key + "_latency_note"))
+        notes.append(g(key + "_note", ""))
+        add(f"| 2 hooks | {label} | {fmt_rate(rps)} runs/s | {fmt_ms(g(key + '_p50_ms'))} "
+            f"| {fmt_ms(g(key + '_p99_ms'))} | {fmt_ratio(rps, base)} of webhook "
+            f"| {'; '.join(n for n in notes if n)} |")
 
     # 3. Delivery
     for fmt in ("webhook", "ndjson"):
@@ -381,7 +429,8 @@ def render(work, out_path):
     add("|---|---|---|---|")
     for key, label in (("ingest-batch", "ingest, `--fsync batch`"),
                        ("ingest-always", "ingest, `--fsync always`"),
-                       ("hooks", "hooks"),
+                       ("hooks-spawn", "hooks, `--hook-executor spawn`"),
+                       ("hooks-prewarm", "hooks, `--hook-executor prewarm` (hookd alone)"),
                        ("delivery-webhook", "delivery, `webhook` format"),
                        ("delivery-ndjson", "delivery, `ndjson` format")):
         if g(f"rss_{key}_idle") in (None, ""):
@@ -417,6 +466,11 @@ def main(argv):
         print(json.dumps(quantiles(args[0], args[1], args[2], parse_filters(args[3:]))))
     elif cmd == "watch":
         watch(args)
+    elif cmd == "cpu":
+        print(json.dumps(cpu(args)))
+    elif cmd == "metric":
+        v = metric(read(args[0]), args[1])
+        print("" if v is None else v)
     elif cmd == "render":
         render(args[0], args[1])
     else:

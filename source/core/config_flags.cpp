@@ -1,6 +1,7 @@
 #include "config_flags.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
@@ -92,6 +93,24 @@ std::optional<std::string> hook_env_problem(std::string_view entry) {
     return "expected NAME=VALUE, NAME of letters, digits and _, not starting with a digit";
   }
   if (name == "HOOP_RUNBOOK_HOOK_PAYLOAD") return "HOOP_RUNBOOK_HOOK_PAYLOAD is set by hookd";
+  return std::nullopt;
+}
+
+// --hook-preload: dotted Python module names separated by commas; empty for none.
+std::optional<std::string> parse_preload(Config& c, const std::string& v) {
+  std::vector<std::string> modules;
+  std::istringstream in(v);
+  for (std::string name; std::getline(in, name, ',');) {
+    bool valid = !name.empty() && name.front() != '.' && name.back() != '.' &&
+                 name.find("..") == std::string::npos &&
+                 !std::isdigit(static_cast<unsigned char>(name.front()));
+    for (char ch : name) {
+      valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.');
+    }
+    if (!valid) return "expected module names separated by commas, got \"" + name + "\"";
+    modules.push_back(name);
+  }
+  c.hook_preload = std::move(modules);
   return std::nullopt;
 }
 
@@ -279,6 +298,14 @@ FlagGroup hooks_flags() {
       text_flag(&Config::hook_user));
   add("hook-group", nullptr, "run hooks with this group (default: the hook user's)",
       text_flag(&Config::hook_group));
+  add("hook-executor", nullptr,
+      "how hook runs start: prewarm (forked from a warm interpreter per runbooks commit) or "
+      "spawn (a new interpreter each run); default prewarm when the interpreter is CPython",
+      one_of(&Config::hook_executor, {"prewarm", "spawn"}));
+  add("hook-preload", nullptr,
+      "comma-separated modules the prewarm interpreter imports once, empty for none (default "
+      "json,os,sys,base64,hashlib,hmac,datetime,socket,ssl,http.client,urllib.request)",
+      parse_preload);
   return g;
 }
 

@@ -169,6 +169,8 @@ Result<HookRunnerOptions> hook_runner_options(const Config& config, const fs::pa
   options.payload = config.hook_payload == "raw" ? HookPayloadMode::raw : HookPayloadMode::hoop;
   options.work_dir = data_dir / "hook-runs";
   options.max_waiting = config.hook_max_waiting;
+  options.executor = config.hook_executor;
+  if (config.hook_preload) options.preload = *config.hook_preload;
   // Running hooks must be killed and reaped before main's own drain
   // deadline closes the journal under them.
   options.drain_timeout = std::max<Milliseconds>(

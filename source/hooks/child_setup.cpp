@@ -84,6 +84,7 @@ struct Plan {
   char* const* argv;
   char* const* envp;
   const char* cwd;  // nullptr: unchanged
+  int stdin_fd;     // -1: /dev/null
   int output_fd;
   const int* cgroup_fds;
   std::size_t cgroup_count;
@@ -158,9 +159,10 @@ HOOKD_CHILD_CODE int child_main(void* arg) {
   }
   if (plan->cwd != nullptr && ::syscall(SYS_chdir, plan->cwd) != 0) child_fail(plan, kChdir);
 
-  long null_fd = ::syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY, 0);
-  if (null_fd < 0) child_fail(plan, kStdio);
-  if (null_fd != 0 && ::syscall(SYS_dup3, null_fd, 0, 0) != 0) child_fail(plan, kStdio);
+  long in_fd = plan->stdin_fd >= 0 ? plan->stdin_fd
+                                   : ::syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY, 0);
+  if (in_fd < 0) child_fail(plan, kStdio);
+  if (in_fd != 0 && ::syscall(SYS_dup3, in_fd, 0, 0) != 0) child_fail(plan, kStdio);
   if (::syscall(SYS_dup3, plan->output_fd, 1, 0) != 1) child_fail(plan, kStdio);
   if (::syscall(SYS_dup3, plan->output_fd, 2, 0) != 2) child_fail(plan, kStdio);
   // Everything else hookd holds (the cgroup files, the pipe's read end).
@@ -232,6 +234,9 @@ Result<SpawnedWithSetup> spawn_with_setup(const SetupSpawn& spawn) {
   if (spawn.argv.empty()) return make_error("(no argv): " + errno_text(EINVAL));
   if (spawn.output_fd <= 2)
     return make_error("output descriptor " + std::to_string(spawn.output_fd));
+  // dup3 of stdin onto 0 happens first: a stdin on 1 or 2 would be overwritten.
+  if (spawn.stdin_fd == 1 || spawn.stdin_fd == 2)
+    return make_error("stdin descriptor " + std::to_string(spawn.stdin_fd));
   std::vector<char*> argv, envp;
   for (const auto& a : spawn.argv)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -249,6 +254,7 @@ Result<SpawnedWithSetup> spawn_with_setup(const SetupSpawn& spawn) {
   plan.argv = argv.data();
   plan.envp = envp.data();
   plan.cwd = spawn.cwd.empty() ? nullptr : spawn.cwd.c_str();
+  plan.stdin_fd = spawn.stdin_fd;
   plan.output_fd = spawn.output_fd;
   plan.cgroup_fds = spawn.setup.cgroup_fds.data();
   plan.cgroup_count = spawn.setup.cgroup_fds.size();

@@ -390,4 +390,17 @@ Result<std::unique_ptr<RunCage>> Containment::open_run(const fs::path& run_dir,
   return RunCage::open(impl.layout, std::make_shared<ChildSetup>(impl.base_setup), ++impl.runs);
 }
 
+Result<std::unique_ptr<RunCage>> Containment::open_zygote(const std::vector<fs::path>& scripts) {
+  auto& impl = *impl_;
+  const auto& id = impl.options.identity;
+  for (const auto& script : scripts) {
+    if (id && id->uid && ::chmod(script.c_str(), 0444) != 0) {
+      return make_error("containment: chmod " + script.string() + ": " + errno_text(errno));
+    }
+  }
+  auto setup = std::make_shared<ChildSetup>(impl.base_setup);
+  setup->child_subreaper = false;
+  return RunCage::open(impl.layout, std::move(setup), ++impl.runs);
+}
+
 }  // namespace hookd

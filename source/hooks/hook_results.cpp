@@ -29,6 +29,9 @@ struct ResultMetrics {
   Histogram& duration =
       metrics().histogram("hookd_hook_duration_seconds", "Hook run duration, spawn to exit",
                           duration_buckets_seconds());
+  Histogram& latency = metrics().histogram("hookd_hook_latency_seconds",
+                                           "Event accepted to its hook's exit (ms resolution)",
+                                           latency_buckets_seconds());
   Counter& dropped = metrics().counter("hookd_hook_output_dropped_bytes_total",
                                        "Hook output bytes beyond --hook-output-max-bytes");
   Counter& skipped =
@@ -45,7 +48,8 @@ ResultMetrics& result_metrics() {
   return m;
 }
 
-void count(const ProcessResult& result, std::string_view outcome, HookResults::Counts& counts) {
+void count(const HookRun& run, const ProcessResult& result, std::string_view outcome,
+           HookResults::Counts& counts) {
   auto& m = result_metrics();
   auto tally = [&](std::uint64_t& n, Counter& counter) {
     ++n;
@@ -62,6 +66,9 @@ void count(const ProcessResult& result, std::string_view outcome, HookResults::C
     m.duration.observe(std::chrono::duration<double>(result.duration).count());
   }
   if (result.exit_code) m.exit_code(*result.exit_code).inc();
+  if (run.accepted_unix_ms > 0 && result.spawn_error.empty()) {
+    m.latency.observe(static_cast<double>(now_unix_ms() - run.accepted_unix_ms) / 1000.0);
+  }
   if (result.output_dropped_bytes > 0) {
     m.dropped.inc(static_cast<double>(result.output_dropped_bytes));
   }
@@ -151,13 +158,14 @@ void HookResults::finished(const HookRun& run, const ProcessResult& result, bool
   o["output_truncated"] = result.output_dropped_bytes > 0;
   o["output_dropped_bytes"] = result.output_dropped_bytes;
   o["processes_killed"] = result.processes_killed;
+  if (!result.executor.empty()) o["executor"] = result.executor;
   if (!result.spawn_error.empty()) o["error"] = result.spawn_error;
   o["started_at"] = format_rfc3339(run.started_unix_ms);
   o["finished_at"] = format_rfc3339(now_unix_ms());
   remember(run.event_id, boost::json::serialize(o));
   {
     std::lock_guard lock(mutex_);
-    count(result, outcome, counts_);
+    count(run, result, outcome, counts_);
   }
   log_finished(run, result, outcome, interrupted, output, duration_ms);
 }

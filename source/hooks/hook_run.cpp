@@ -1,6 +1,7 @@
 #include "hookd/hooks/hook_run.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
@@ -24,6 +25,7 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
   run.script_name = hook_script_name(event.type);
   run.commit = snapshot.commit_id;
   run.started_unix_ms = now_unix_ms();
+  run.accepted_unix_ms = event.arrival_unix_ms;
   // Hoop's runbook hooks know an event by its eventId; a message without
   // one, or a plain event, by its id.
   const bool has_event_id = event.message && !event.message->event_id.empty();
@@ -53,6 +55,9 @@ Status prepare_run_dir(HookRun& run, const std::filesystem::path& work_dir,
 
 void remove_run_dir(const HookRun& run) {
   if (run.run_dir.empty()) return;
+  // Most runs leave their directory empty: one rmdir, instead of the stat,
+  // open, reads and close of a walk (a fifth of hookd's system time a run).
+  if (::rmdir(run.run_dir.c_str()) == 0 || errno == ENOENT) return;
   std::error_code ec;
   std::filesystem::remove_all(run.run_dir, ec);
 }

@@ -18,6 +18,7 @@
 #include "hookd/hooks/executor.h"
 #include "hookd/hooks/hook_results.h"
 #include "hookd/hooks/hook_run.h"
+#include "hookd/hooks/prewarm_executor.h"
 #include "hookd/hooks/run_window.h"
 #include "hookd/hooks/spawn_pool.h"
 #include "hookd/journal/journal.h"
@@ -108,7 +109,8 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
         snapshot_fn(std::move(snapshot)),
         snapshot_timer(strand),
         drain_timer(strand),
-        executor(make_spawn_executor(io)),
+        executor(make_hook_executor(io, options, snapshot_fn, hook_environment(options),
+                                    &executor_name)),
         pool(options.spawn_threads, *executor, options.work_dir, hook_environment(options),
              options.containment),
         results(options.max_results),
@@ -128,7 +130,8 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     });
     log::info("hook runner started", {{"cursor", cursor},
                                       {"concurrency", options.concurrency},
-                                      {"interpreter", options.interpreter}});
+                                      {"interpreter", options.interpreter},
+                                      {"executor", executor_name}});
     pump();
   }
 
@@ -324,6 +327,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   std::function<std::shared_ptr<const RunbooksSnapshot>()> snapshot_fn;
   asio::steady_timer snapshot_timer;
   asio::steady_timer drain_timer;
+  std::string executor_name;
   std::unique_ptr<Executor> executor;
   SpawnPool pool;
   HookResults results;

@@ -1,6 +1,7 @@
 #include "hookd/hooks/process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -66,7 +67,8 @@ struct SpawnedChild {
 // A contained child: its own session, set up by ChildSetup before exec.
 Result<SpawnedChild> spawn_contained(ProcessOptions& options, int output_fd) {
   std::string cwd = options.cwd.string();
-  auto spawned = spawn_with_setup({options.argv, options.env, cwd, output_fd, *options.setup});
+  auto spawned = spawn_with_setup(
+      {options.argv, options.env, cwd, output_fd, *options.setup, options.stdin_fd});
   if (!spawned) return spawned.error();
   OwnedChildren::add(spawned->pid);
   return SpawnedChild{spawned->pid, spawned->pidfd, -1};
@@ -97,7 +99,11 @@ Result<SpawnedChild> spawn_plain(ProcessOptions& options, int output_fd) {
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (options.stdin_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, options.stdin_fd, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
   posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
   // Every descriptor is meant to be O_CLOEXEC already; this also covers
@@ -182,8 +188,12 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
     if (pid > 0 && !reaped) {
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      OwnedChildren::remove(pid);
+      if (external_reap) {
+        external_reap([](std::optional<int>) {});
+      } else {
+        ::waitpid(pid, nullptr, 0);
+        OwnedChildren::remove(pid);
+      }
     }
   }
 
@@ -197,6 +207,18 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
     result.pid = child->pid;
     pidfd.assign(child->pidfd);
     pipe.assign(child->output_fd);
+    asio::post(strand, [self = shared_from_this()] { self->watch(); });
+  }
+
+  // Runs on the caller's thread, like spawn().
+  void adopt(AdoptedChild child) {
+    started = child.started;
+    pid = child.pid;
+    result.pid = child.pid;
+    external_reap = std::move(child.reap);
+    pidfd.assign(child.pidfd);
+    pipe.assign(child.output_fd);
+    if (options.cpu >= 0) start_on_cpu(child.pid, options.cpu);
     asio::post(strand, [self = shared_from_this()] { self->watch(); });
   }
 
@@ -224,6 +246,10 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
 
   // Whether the child has exited, without reaping it.
   bool exited() {
+    if (external_reap) {  // not ours to waitid(); its pidfd is readable once it has exited
+      pollfd ready{pidfd.native_handle(), POLLIN, 0};
+      return ::poll(&ready, 1, 0) != 0;
+    }
     siginfo_t info{};
     int rc = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.native_handle()),
                       &info, WEXITED | WNOHANG | WNOWAIT);
@@ -270,11 +296,14 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
   // Signals go to the group only before the reap: never to a recycled pid.
   void send(int sig) {
     if (reaped || pid <= 0) return;
-    pidfd_signal(pidfd.native_handle(), sig);
+    // An adopted child whose parent is gone may have been reaped by another:
+    // then its group id may be anyone's.
+    if (pidfd_signal(pidfd.native_handle(), sig) != 0 && errno == ESRCH && external_reap) return;
     ::kill(-pid, sig);
   }
 
   void reap() {
+    if (external_reap) return reap_through_parent();
     siginfo_t info{};
     if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.native_handle()), &info,
                  WEXITED | WNOHANG) == 0 &&
@@ -298,7 +327,25 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
     pidfd.close(ignored);
   }
 
+  // The status comes later; complete() waits for it.
+  void reap_through_parent() {
+    reaped = true;
+    awaiting_status = true;
+    boost::system::error_code ignored;
+    pidfd.close(ignored);
+    auto reap = std::move(external_reap);
+    reap([self = shared_from_this()](std::optional<int> status) {
+      asio::post(self->strand, [self, status] {
+        if (status && WIFEXITED(*status)) self->result.exit_code = WEXITSTATUS(*status);
+        if (status && WIFSIGNALED(*status)) self->result.signal = WTERMSIG(*status);
+        self->awaiting_status = false;
+        if (self->sequence.complete()) self->complete();
+      });
+    });
+  }
+
   void complete() {
+    if (awaiting_status) return;  // reap_through_parent() calls again
     if (finished) return;
     finished = true;
     timer.cancel();
@@ -317,6 +364,9 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
   asio::steady_timer timer;  // at sequence.deadline()
   ProcessOptions options;
   std::function<void(ProcessResult)> done;
+  // Set for an adopted child: its parent reaps it and reports the status.
+  std::function<void(std::function<void(std::optional<int>)>)> external_reap;
+  bool awaiting_status = false;
   KillSequence sequence;
   OutputCapture capture;
   ProcessResult result;
@@ -344,6 +394,13 @@ ChildProcess run_process(asio::io_context& io, ProcessOptions options,
                          std::function<void(ProcessResult)> done) {
   auto impl = std::make_shared<ChildProcess::Impl>(io, std::move(options), std::move(done));
   impl->spawn();
+  return ChildProcess(impl);
+}
+
+ChildProcess watch_adopted_child(asio::io_context& io, ProcessOptions options, AdoptedChild child,
+                                 std::function<void(ProcessResult)> done) {
+  auto impl = std::make_shared<ChildProcess::Impl>(io, std::move(options), std::move(done));
+  impl->adopt(std::move(child));
   return ChildProcess(impl);
 }
 

@@ -1,7 +1,9 @@
 // Hook containment with real processes: the contained spawn itself, and the
 // real daemon in each containment mode this machine offers (the others are
 // skipped, naming what is missing): escapes by setsid and double fork, a
-// drain, a fork storm, a memory hog and an unprivileged hook user.
+// drain, a fork storm, a memory hog and an unprivileged hook user. Each
+// daemon scenario runs under both executors (spawn, and prewarm once its
+// zygote is ready), which must contain a run alike.
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -110,8 +112,11 @@ struct Contained {
   std::unique_ptr<Daemon> daemon;
   int events = 0;
 
-  Contained(const std::string& mode, const std::map<std::string, std::string>& scripts,
-            std::vector<std::string> extra = {}) {
+  std::string executor;
+
+  Contained(const std::string& mode, const std::string& executor,
+            const std::map<std::string, std::string>& scripts, std::vector<std::string> extra = {})
+      : executor(executor) {
     hookd::test::make_runbooks_repo(repo, false);
     for (const auto& [name, body] : scripts)
       hookd::test::commit_script(repo, name, body);
@@ -134,9 +139,30 @@ struct Contained {
               "--hook-env",
               "OUT_DIR=" + out.string(),
               "--hook-env",
-              "HOOKD_DATA=" + data.string()};
+              "HOOKD_DATA=" + data.string(),
+              "--hook-executor",
+              executor};
     o.args.insert(o.args.end(), extra.begin(), extra.end());
     daemon = std::make_unique<Daemon>(hookd::test::with_read_token(o));
+    if (executor == "prewarm") {
+      INFO(daemon->log());
+      REQUIRE(wait_until(
+          [&] { return metrics().find("\nhookd_hook_zygote_ready 1") != std::string::npos; }, 60s));
+    }
+  }
+
+  // The prewarm zygote (a child of the daemon running hookd-zygote), or 0.
+  int zygote_pid() {
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      int pid = std::atoi(entry.path().filename().c_str());
+      if (pid <= 0) continue;
+      if (proc_file(pid, "cmdline").find("hookd-zygote") == std::string::npos) continue;
+      std::istringstream status(proc_file(pid, "status"));
+      for (std::string line; std::getline(status, line);) {
+        if (line.rfind("PPid:", 0) == 0 && std::atoi(line.c_str() + 5) == daemon->pid()) return pid;
+      }
+    }
+    return 0;
   }
 
   // Posts an event of `type`; its id.
@@ -169,6 +195,8 @@ struct Contained {
         60s);
     INFO(daemon->log());
     REQUIRE(done);
+    INFO(boost::json::serialize(hook));
+    CHECK(hook.at("executor") == boost::json::value(executor));
     return hook;
   }
 
@@ -285,6 +313,8 @@ os.rename(os.path.join(out, "identity.tmp"), os.path.join(out, "identity.json"))
 print("recorded")
 )";
 
+const std::vector<std::string> kExecutors = {"spawn", "prewarm"};
+
 #define HOOKD_REQUIRE_MODE(mode)                                                \
   ModeProbe offered = probe(mode);                                              \
   if (!offered.missing.empty()) {                                               \
@@ -293,11 +323,13 @@ print("recorded")
 
 // --- the scenarios, run once per mode --------------------------------------
 
-void escapes_end_with_the_run(const std::string& mode) {
+void escapes_end_with_the_run(const std::string& mode, const std::string& executor) {
+  INFO(executor);
   HOOKD_REQUIRE_MODE(mode);
-  Contained c(mode, {{"session-open.runbook.py", escaping_script("setsid", true, false, false)},
-                     {"session-close.runbook.py", escaping_script("daemon", false, true, false)},
-                     {"both-done.runbook.py", escaping_script("both", true, true, false)}});
+  Contained c(mode, executor,
+              {{"session-open.runbook.py", escaping_script("setsid", true, false, false)},
+               {"session-close.runbook.py", escaping_script("daemon", false, true, false)},
+               {"both-done.runbook.py", escaping_script("both", true, true, false)}});
   CHECK(c.readyz().at("hook_containment").at("mode") == boost::json::value(mode));
   using Case = std::tuple<std::string, std::string, int>;
   for (const auto& [type, name, count] : std::vector<Case>{{"session.open", "setsid", 1},
@@ -320,9 +352,11 @@ void escapes_end_with_the_run(const std::string& mode) {
   CHECK(c.daemon->log().find("hooks run as root") != std::string::npos);
 }
 
-void escapes_end_with_the_daemon(const std::string& mode) {
+void escapes_end_with_the_daemon(const std::string& mode, const std::string& executor) {
+  INFO(executor);
   HOOKD_REQUIRE_MODE(mode);
-  Contained c(mode, {{"both-block.runbook.py", escaping_script("blocked", true, true, true)}});
+  Contained c(mode, executor,
+              {{"both-block.runbook.py", escaping_script("blocked", true, true, true)}});
   auto id = c.post("both.block");
   auto pids = c.wait_pids("blocked", 2);
   REQUIRE(c.view(id).at("hook").at("outcome") == "running");
@@ -336,15 +370,17 @@ void escapes_end_with_the_daemon(const std::string& mode) {
   }
 }
 
-void fork_storm_fails_inside_the_hook(const std::string& mode, std::vector<std::string> extra) {
+void fork_storm_fails_inside_the_hook(const std::string& mode, const std::string& executor,
+                                      std::vector<std::string> extra) {
+  INFO(executor);
   HOOKD_REQUIRE_MODE(mode);
   bool as_user = !extra.empty();
   if (offered.pids == "off" || (offered.pids == "rlimit" && !as_user)) {
     HOOKD_SKIP(mode + " has no pids controller here, and RLIMIT_NPROC does not bind root");
   }
   extra.insert(extra.end(), {"--hook-pids-max", "32"});
-  Contained c(mode, {{"fork-storm.runbook.py", kForkStorm}, {"session-open.runbook.py", kPlain}},
-              extra);
+  Contained c(mode, executor,
+              {{"fork-storm.runbook.py", kForkStorm}, {"session-open.runbook.py", kPlain}}, extra);
   auto hook = c.finished(c.post("fork.storm"));
   INFO(boost::json::serialize(hook));
   CHECK(hook.at("outcome") == "failed");
@@ -359,12 +395,14 @@ void fork_storm_fails_inside_the_hook(const std::string& mode, std::vector<std::
   c.still_fine("session.open");
 }
 
-void memory_hog_is_oom(const std::string& mode) {
+void memory_hog_is_oom(const std::string& mode, const std::string& executor) {
+  INFO(executor);
   HOOKD_REQUIRE_MODE(mode);
   if (offered.memory != "cgroup") {
     HOOKD_SKIP(mode + " has no memory controller here (memory limit: " + offered.memory + ")");
   }
-  Contained c(mode, {{"memory-hog.runbook.py", kMemoryHog}, {"session-open.runbook.py", kPlain}},
+  Contained c(mode, executor,
+              {{"memory-hog.runbook.py", kMemoryHog}, {"session-open.runbook.py", kPlain}},
               {"--hook-memory-max", "64MiB"});
   auto id = c.post("memory.hog");
   auto hook = c.finished(id);
@@ -374,14 +412,15 @@ void memory_hog_is_oom(const std::string& mode) {
   c.still_fine("session.open");
 }
 
-void hook_user_is_unprivileged(const std::string& mode) {
+void hook_user_is_unprivileged(const std::string& mode, const std::string& executor) {
+  INFO(executor);
   HOOKD_REQUIRE_MODE(mode);
   struct passwd* nobody = ::getpwnam("nobody");
   if (nobody == nullptr) HOOKD_SKIP("no user nobody here");
   if (::geteuid() != 0) HOOKD_SKIP("switching to the hook user needs root");
   uid_t uid = nobody->pw_uid;
   gid_t gid = nobody->pw_gid;
-  Contained c(mode, {{"session-open.runbook.py", kIdentity}}, {"--hook-user", "nobody"});
+  Contained c(mode, executor, {{"session-open.runbook.py", kIdentity}}, {"--hook-user", "nobody"});
   auto hook = c.finished(c.post("session.open"));
   INFO(boost::json::serialize(hook));
   INFO(c.daemon->log());
@@ -401,13 +440,26 @@ void hook_user_is_unprivileged(const std::string& mode) {
   CHECK_FALSE(fs::exists(c.data / "hook-was-here"));
   CHECK(c.readyz().at("hook_containment").at("user") == "nobody");
   CHECK(c.daemon->log().find("hooks run as root") == std::string::npos);
+  if (executor == "prewarm") {
+    // The zygote itself holds no more than a run: the hook user, no_new_privs.
+    int zygote = c.zygote_pid();
+    REQUIRE(zygote > 0);
+    auto status = proc_file(zygote, "status");
+    INFO(status);
+    CHECK(status.find("Uid:\t" + std::to_string(uid) + "\t" + std::to_string(uid)) !=
+          std::string::npos);
+    CHECK(status.find("NoNewPrivs:\t1") != std::string::npos);
+  }
 }
 
 // A hookd killed outright leaves its runs' cgroups; the next one on the
 // machine ends what is in them.
-void a_dead_hookds_runs_end_at_the_next_start(const std::string& mode) {
+void a_dead_hookds_runs_end_at_the_next_start(const std::string& mode,
+                                              const std::string& executor) {
+  INFO(executor);
   HOOKD_REQUIRE_MODE(mode);
-  Contained c(mode, {{"both-block.runbook.py", escaping_script("orphaned", true, true, true)}});
+  Contained c(mode, executor,
+              {{"both-block.runbook.py", escaping_script("orphaned", true, true, true)}});
   c.post("both.block");
   auto pids = c.wait_pids("orphaned", 2);
   c.daemon->kill9();
@@ -525,61 +577,81 @@ TEST_CASE("an unknown --hook-user stops start-up with exit code 2", "[containmen
 // One case per scenario and mode, so each is its own ctest entry and a mode
 // the machine lacks shows as skipped.
 TEST_CASE("cgroup-v2: processes a hook leaves are gone when its run ends", "[containment]") {
-  escapes_end_with_the_run("cgroup-v2");
+  for (const auto& executor : kExecutors)
+    escapes_end_with_the_run("cgroup-v2", executor);
 }
 TEST_CASE("cgroup-v1: processes a hook leaves are gone when its run ends", "[containment]") {
-  escapes_end_with_the_run("cgroup-v1");
+  for (const auto& executor : kExecutors)
+    escapes_end_with_the_run("cgroup-v1", executor);
 }
 TEST_CASE("subreaper: processes a hook leaves are gone when its run ends", "[containment]") {
-  escapes_end_with_the_run("subreaper");
+  for (const auto& executor : kExecutors)
+    escapes_end_with_the_run("subreaper", executor);
 }
 TEST_CASE("cgroup-v2: a running hook's processes are gone after SIGTERM", "[containment]") {
-  escapes_end_with_the_daemon("cgroup-v2");
+  for (const auto& executor : kExecutors)
+    escapes_end_with_the_daemon("cgroup-v2", executor);
 }
 TEST_CASE("cgroup-v1: a running hook's processes are gone after SIGTERM", "[containment]") {
-  escapes_end_with_the_daemon("cgroup-v1");
+  for (const auto& executor : kExecutors)
+    escapes_end_with_the_daemon("cgroup-v1", executor);
 }
 TEST_CASE("subreaper: a running hook's processes are gone after SIGTERM", "[containment]") {
-  escapes_end_with_the_daemon("subreaper");
+  for (const auto& executor : kExecutors)
+    escapes_end_with_the_daemon("subreaper", executor);
 }
 TEST_CASE("cgroup-v2: a fork storm fails inside the hook", "[containment]") {
-  fork_storm_fails_inside_the_hook("cgroup-v2", {});
+  for (const auto& executor : kExecutors)
+    fork_storm_fails_inside_the_hook("cgroup-v2", executor, {});
 }
 TEST_CASE("cgroup-v1: a fork storm fails inside the hook", "[containment]") {
-  fork_storm_fails_inside_the_hook("cgroup-v1", {});
+  for (const auto& executor : kExecutors)
+    fork_storm_fails_inside_the_hook("cgroup-v1", executor, {});
 }
 TEST_CASE("subreaper: a fork storm of the hook user fails inside the hook", "[containment]") {
   if (::getpwnam("nobody") == nullptr) HOOKD_SKIP("no user nobody here");
-  fork_storm_fails_inside_the_hook("subreaper", {"--hook-user", "nobody"});
+  for (const auto& executor : kExecutors)
+    fork_storm_fails_inside_the_hook("subreaper", executor, {"--hook-user", "nobody"});
 }
 TEST_CASE("cgroup-v2: a hook over the memory limit is outcome oom", "[containment]") {
-  memory_hog_is_oom("cgroup-v2");
+  for (const auto& executor : kExecutors)
+    memory_hog_is_oom("cgroup-v2", executor);
 }
 TEST_CASE("cgroup-v1: a hook over the memory limit is outcome oom", "[containment]") {
-  memory_hog_is_oom("cgroup-v1");
+  for (const auto& executor : kExecutors)
+    memory_hog_is_oom("cgroup-v1", executor);
 }
 TEST_CASE("subreaper: a hook over the memory limit fails its allocation", "[containment]") {
   HOOKD_REQUIRE_MODE("subreaper");
-  Contained c("subreaper", {{"memory-hog.runbook.py", kMemoryHog}}, {"--hook-memory-max", "64MiB"});
-  auto hook = c.finished(c.post("memory.hog"));
-  INFO(boost::json::serialize(hook));
-  CHECK(hook.at("outcome") == "failed");
-  CHECK(std::string(hook.at("output").as_string()).find("MemoryError") != std::string::npos);
+  for (const auto& executor : kExecutors) {
+    INFO(executor);
+    Contained c("subreaper", executor, {{"memory-hog.runbook.py", kMemoryHog}},
+                {"--hook-memory-max", "64MiB"});
+    auto hook = c.finished(c.post("memory.hog"));
+    INFO(boost::json::serialize(hook));
+    CHECK(hook.at("outcome") == "failed");
+    CHECK(std::string(hook.at("output").as_string()).find("MemoryError") != std::string::npos);
+  }
 }
 TEST_CASE("cgroup-v2: hooks run as the unprivileged hook user", "[containment]") {
-  hook_user_is_unprivileged("cgroup-v2");
+  for (const auto& executor : kExecutors)
+    hook_user_is_unprivileged("cgroup-v2", executor);
 }
 TEST_CASE("cgroup-v1: hooks run as the unprivileged hook user", "[containment]") {
-  hook_user_is_unprivileged("cgroup-v1");
+  for (const auto& executor : kExecutors)
+    hook_user_is_unprivileged("cgroup-v1", executor);
 }
 TEST_CASE("subreaper: hooks run as the unprivileged hook user", "[containment]") {
-  hook_user_is_unprivileged("subreaper");
+  for (const auto& executor : kExecutors)
+    hook_user_is_unprivileged("subreaper", executor);
 }
 TEST_CASE("cgroup-v2: what a killed hookd left is ended by the next one", "[containment]") {
-  a_dead_hookds_runs_end_at_the_next_start("cgroup-v2");
+  for (const auto& executor : kExecutors)
+    a_dead_hookds_runs_end_at_the_next_start("cgroup-v2", executor);
 }
 TEST_CASE("cgroup-v1: what a killed hookd left is ended by the next one", "[containment]") {
-  a_dead_hookds_runs_end_at_the_next_start("cgroup-v1");
+  for (const auto& executor : kExecutors)
+    a_dead_hookds_runs_end_at_the_next_start("cgroup-v1", executor);
 }
 
 // Not a test: how fast contained children start, run with

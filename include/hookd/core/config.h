@@ -72,6 +72,8 @@ struct Config {
   Milliseconds hook_timeout{30000};
   Milliseconds hook_kill_grace{5000};
   std::uint64_t hook_output_max_bytes = 4096;
+  std::string hook_executor;  // prewarm | spawn; empty: prewarm for a CPython interpreter
+  std::optional<std::vector<std::string>> hook_preload;  // unset: the hook runner's default set
   // Hook containment and limits (0: unlimited)
   std::string hook_containment = "auto";  // auto | cgroup-v2 | cgroup-v1 | subreaper | none
   std::uint64_t hook_memory_max = 256ull << 20;

@@ -55,8 +55,9 @@ struct SetupSpawn {
   const std::vector<std::string>& argv;  // argv[0] is the executable (no PATH search)
   const std::vector<std::string>& env;
   const std::string& cwd;  // empty: hookd's
-  int output_fd;           // becomes stdout and stderr; stdin is /dev/null
+  int output_fd;           // becomes stdout and stderr
   const ChildSetup& setup;
+  int stdin_fd = -1;  // >= 0: the child's stdin instead of /dev/null (a zygote's socket)
 };
 
 struct SpawnedWithSetup {

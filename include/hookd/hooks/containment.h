@@ -72,6 +72,11 @@ class Containment {
   // by it: hookd's umask 077 made both hookd's alone.
   Result<std::unique_ptr<RunCage>> open_run(const std::filesystem::path& run_dir,
                                             const std::filesystem::path& script = {});
+  // A prewarm zygote's cage: a run's cgroups and limits for a process that
+  // lives as long as its snapshot, never a subreaper (a run's orphans must
+  // come back to hookd), its `scripts` made readable by the hook user. It
+  // counts as a run in describe_json(). Blocks.
+  Result<std::unique_ptr<RunCage>> open_zygote(const std::vector<std::filesystem::path>& scripts);
 
   struct Impl;
   explicit Containment(std::unique_ptr<Impl> impl);

@@ -1,6 +1,7 @@
 // Executor: how the child of a hook run is started. This is the seam for
-// more than one way to run a hook script; spawn (posix_spawn of the
-// interpreter per run, through run_process) is the one there is today.
+// more than one way to run a hook script: spawn (posix_spawn of the
+// interpreter per run, through run_process) and prewarm (a fork of a warm
+// interpreter, prewarm_executor.h).
 //
 // Whatever starts it, a run's child must look the same to the script: the
 // argv, environment (exactly run.process.env), cwd, stdin on /dev/null,

@@ -29,6 +29,8 @@ struct HookRun {
   std::filesystem::path run_dir;  // empty until prepare_run_dir()
   int cpu_slot = -1;              // CpuSpread's, or -1
   ProcessOptions process;         // argv and bounds; env and cwd once prepared
+  // The event's arrival, for accept-to-exit (hookd_hook_latency_seconds).
+  std::int64_t accepted_unix_ms = 0;
 };
 
 // The run for `event`, or nullopt when its type has no script in `snapshot`.

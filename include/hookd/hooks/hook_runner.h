@@ -47,6 +47,13 @@ struct HookRunnerOptions {
   // Threads that start hooks (posix_spawn waits until the child has exec'd)
   // and remove run directories, off the reactor. 0: min(concurrency, 4).
   std::size_t spawn_threads = 0;
+  // "prewarm" (prewarm_executor.h), "spawn", or empty: prewarm when the
+  // interpreter is named like CPython.
+  std::string executor;
+  // Modules a prewarm zygote imports before its first run.
+  std::vector<std::string> preload = {"json",    "os",          "sys",           "base64",
+                                      "hashlib", "hmac",        "datetime",      "socket",
+                                      "ssl",     "http.client", "urllib.request"};
   // Each run's cgroup, limits and hook user (hooks/containment.h); null:
   // runs are bounded by their process group only.
   std::shared_ptr<Containment> containment;

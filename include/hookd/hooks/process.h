@@ -36,6 +36,8 @@ struct ProcessOptions {
   // on all the CPUs it could use before, so it starts there and the
   // scheduler may still migrate it.
   int cpu = -1;
+  // >= 0: the child's stdin instead of /dev/null (the caller keeps its copy).
+  int stdin_fd = -1;
   // Contained runs (hooks/containment.h): what the child does to itself
   // before exec, in its own session. Null: posix_spawn into a new process
   // group, nothing else.
@@ -52,6 +54,8 @@ struct ProcessResult {
   std::string output;                     // stdout and stderr interleaved, capped
   std::uint64_t output_dropped_bytes = 0;
   int pid = 0;  // also the process group id
+  // What started it: "spawn" or "prewarm" (empty: run_process itself).
+  std::string executor;
   // Set by the run's containment once it ended (RunCage::end()).
   bool oom_killed = false;             // the memory limit killed a process of the run
   std::uint64_t processes_killed = 0;  // left alive by the run, killed at its end
@@ -83,5 +87,24 @@ class ChildProcess {
 // until the child has exec'd: milliseconds when the CPUs are busy.
 ChildProcess run_process(boost::asio::io_context& io, ProcessOptions options,
                          std::function<void(ProcessResult)> done);
+
+// A child that another process forked and will reap on request (the prewarm
+// zygote's), already in a process group of its own.
+struct AdoptedChild {
+  int pid = 0;         // also its process group id
+  int pidfd = -1;      // opened while it was certainly this child; owned from here on
+  int output_fd = -1;  // the read end of its stdout+stderr; owned from here on
+  std::chrono::steady_clock::time_point started;  // for ProcessResult::duration
+  // Asks its parent to reap it once it has exited; `reaped` gets the raw wait
+  // status, or nullopt when that cannot be had (the parent is gone). Called
+  // once; `reaped` may run on any thread.
+  std::function<void(std::function<void(std::optional<int> wait_status)> reaped)> reap;
+};
+
+// Watches an adopted child as run_process watches its own: the same bounds
+// (options.argv, env and cwd are not used), kill sequence, capture and
+// `done`, which runs once the reap has reported and the pipe is closed.
+ChildProcess watch_adopted_child(boost::asio::io_context& io, ProcessOptions options,
+                                 AdoptedChild child, std::function<void(ProcessResult)> done);
 
 }  // namespace hookd

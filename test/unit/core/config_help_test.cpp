@@ -60,7 +60,7 @@ TEST_CASE("help puts each flag under its group, once") {
        {"--hook-interpreter", "--hook-payload", "--hook-env", "--hook-concurrency",
         "--hook-max-waiting", "--hook-timeout", "--hook-kill-grace", "--hook-output-max-bytes",
         "--hook-containment", "--hook-memory-max", "--hook-pids-max", "--hook-cpu-max",
-        "--hook-open-files", "--hook-user", "--hook-group"}},
+        "--hook-open-files", "--hook-user", "--hook-group", "--hook-executor", "--hook-preload"}},
       {"Delivery:",
        {"--endpoint", "--endpoints-file", "--retry-schedule", "--retry-jitter", "--min-backoff",
         "--delivery-window", "--admin-token"}},
