@@ -176,6 +176,34 @@ FlagGroup journal_flags() {
   return g;
 }
 
+FlagGroup queue_flags() {
+  FlagGroup g{"Queue", {}};
+  auto add = adder(g);
+  add("queue", nullptr,
+      "redis://[user:password@]host:port[/db]: share events with other nodes through Redis "
+      "Streams instead of the local journal (prefer HOOKD_QUEUE_PASSWORD for the password)",
+      text_flag(&Config::queue));
+  add("queue-password", nullptr, "Redis password, instead of the one in --queue",
+      text_flag(&Config::queue_password));
+  add("node-id", nullptr, "this node's consumer name in Redis (default host name + pid)",
+      text_flag(&Config::node_id));
+  add("claim-idle", nullptr,
+      "take over entries another node left unfinished this long (default 30s)",
+      duration_flag(&Config::claim_idle));
+  add("max-deliveries", nullptr,
+      "times an entry is handed out before it goes to the dead-letter stream (default 10)",
+      count_flag(&Config::max_deliveries, 1));
+  add("queue-max-len", nullptr, "entries the stream keeps at most (default 1000000)",
+      count_flag(&Config::queue_max_len, 1000));
+  add("dedupe-window", nullptr, "how long an event id is remembered in Redis (default 24h)",
+      duration_flag(&Config::dedupe_window));
+  add("queue-require-aof", nullptr,
+      "refuse events unless Redis persists them: off, everysec (appendonly yes, appendfsync "
+      "everysec or always), always (appendfsync always) (default off)",
+      one_of(&Config::queue_require_aof, {"off", "everysec", "always"}));
+  return g;
+}
+
 FlagGroup runbooks_flags() {
   FlagGroup g{"Runbooks", {}};
   auto add = adder(g);
@@ -343,7 +371,7 @@ FlagGroup logging_flags() {
 }  // namespace
 
 std::vector<FlagGroup> flag_groups() {
-  return {server_flags(), ingest_flags(),   journal_flags(), runbooks_flags(),
+  return {server_flags(), ingest_flags(),   journal_flags(), queue_flags(),  runbooks_flags(),
           hooks_flags(),  delivery_flags(), api_flags(),     logging_flags()};
 }
 

@@ -16,6 +16,7 @@
 #include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
+#include "hookd/queue/redis_queue.h"
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
@@ -29,6 +30,8 @@ struct ModuleOptions {
   HttpServerOptions server;
   IngestOptions ingest;
   JournalOptions journal;
+  // Set with --queue: Redis Streams instead of the local journal.
+  std::optional<RedisQueueOptions> queue;
   DeliveryOptions delivery;
   api::ApiOptions api;
   // Both set exactly when config.hooks_enabled().
