@@ -5,7 +5,7 @@
 namespace hookd {
 
 bool ConsumerBuffer::add(const std::string& stream_id, Event event) {
-  if (!ids_.insert(stream_id).second) return false;
+  if (acking_.count(stream_id) != 0 || !ids_.insert(stream_id).second) return false;
   entries_.emplace(next_seq_++, Held{stream_id, std::move(event)});
   return true;
 }
@@ -25,10 +25,16 @@ std::vector<std::string> ConsumerBuffer::commit(std::uint64_t seq) {
   auto end = entries_.upper_bound(cursor_);
   for (auto it = entries_.begin(); it != end; ++it) {
     ids_.erase(it->second.stream_id);
+    acking_.insert(it->second.stream_id);
     done.push_back(std::move(it->second.stream_id));
   }
   entries_.erase(entries_.begin(), end);
   return done;
+}
+
+void ConsumerBuffer::acknowledged(const std::vector<std::string>& ids) {
+  for (const auto& id : ids)
+    acking_.erase(id);
 }
 
 std::vector<std::string> ConsumerBuffer::held_ids() const {

@@ -67,9 +67,14 @@ std::vector<std::string> GroupReader::create_command() const {
 void GroupReader::start() {
   reader_.on_ready([this] {
     // After a restart of Redis without the group (no AOF), make it again;
-    // BUSYGROUP is the usual answer. Own pending entries are read first.
+    // BUSYGROUP is the usual answer. A node id's pending entries from an
+    // earlier life are read first, on the first connection only: later, an
+    // XACK still under way on the command connection could come after that
+    // read and the entry would run twice. What a lost reply left pending
+    // here comes back through the claim loop instead, ordered after the acks.
     reader_.send(create_command(), nullptr);
-    history_from_ = "0";
+    history_from_ = first_connection_ ? "0" : "";
+    first_connection_ = false;
     reading_ = false;
     read_next();
   });

@@ -55,6 +55,7 @@ class GroupReader {
   boost::asio::steady_timer heartbeat_timer_;
   std::string history_from_ = "0";  // own pending entries first; then ">"
   std::string claim_from_ = "0-0";
+  bool first_connection_ = true;
   bool reading_ = false;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

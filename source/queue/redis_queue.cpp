@@ -201,9 +201,15 @@ struct RedisQueue::State {
       ids.clear();
       std::string name = group;
       commands.send(args, [this, name, sent_ids](const redisReply* r) {
-        if (r != nullptr) return;
-        auto& waiting = unacked[name];
-        waiting.insert(waiting.end(), sent_ids->begin(), sent_ids->end());
+        if (r == nullptr) {
+          auto& waiting = unacked[name];
+          waiting.insert(waiting.end(), sent_ids->begin(), sent_ids->end());
+          return;
+        }
+        std::lock_guard lock(shared.mutex);
+        if (auto buffer = shared.buffers.find(name); buffer != shared.buffers.end()) {
+          buffer->second.acknowledged(*sent_ids);
+        }
       });
     }
   }

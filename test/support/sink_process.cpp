@@ -29,6 +29,13 @@ SinkProcess::SinkProcess(std::vector<std::string> flags) {
 
 std::set<std::string> SinkProcess::delivered() const {
   std::set<std::string> ids;
+  for (const auto& [id, count] : delivery_counts())
+    ids.insert(id);
+  return ids;
+}
+
+std::map<std::string, int> SinkProcess::delivery_counts() const {
+  std::map<std::string, int> counts;
   std::istringstream lines(read_file(dir_.path() / "record.jsonl"));
   for (std::string line; std::getline(lines, line);) {
     boost::system::error_code ec;
@@ -39,10 +46,10 @@ std::set<std::string> SinkProcess::delivered() const {
     const auto* id = record.if_contains("id");
     if (!status || !id || !id->is_string() || !status->is_int64()) continue;
     if (status->as_int64() >= 200 && status->as_int64() < 300) {
-      ids.insert(std::string(id->as_string()));
+      ++counts[std::string(id->as_string())];
     }
   }
-  return ids;
+  return counts;
 }
 
 std::string SinkProcess::log() const {

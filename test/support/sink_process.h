@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@ class SinkProcess {
   unsigned short port() const { return port_; }
   // Ids of the events answered with 2xx, from the record file.
   std::set<std::string> delivered() const;
+  // How often each event was answered with 2xx (above 1: a duplicate).
+  std::map<std::string, int> delivery_counts() const;
   std::string log() const;
 
  private:

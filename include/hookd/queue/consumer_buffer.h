@@ -1,7 +1,9 @@
 // ConsumerBuffer: the stream entries one consumer group handed to this node
 // and that its consumer (hooks, an endpoint) has not finished, numbered with
 // the node-local seqs that consumer's cursor counts in. Committing a seq
-// drops the entries at or below it and returns their stream ids, to XACK.
+// drops the entries at or below it and returns their stream ids, to XACK;
+// until Redis confirms the XACK, those ids are not taken again (after a
+// reconnect Redis still lists them as this node's pending entries).
 // Not thread-safe: RedisQueue guards it.
 #pragma once
 
@@ -17,8 +19,9 @@ namespace hookd {
 
 class ConsumerBuffer {
  public:
-  // False (and nothing added) when the stream id is held already: a claim
-  // may hand back an entry this node is still working on.
+  // False (and nothing added) when the stream id is held already (a claim
+  // may hand back an entry this node is still working on) or finished with
+  // its XACK not yet confirmed.
   bool add(const std::string& stream_id, Event event);
 
   // Held entries with seq > after_seq, oldest first, at most `max`.
@@ -26,6 +29,9 @@ class ConsumerBuffer {
 
   // Drops entries with seq <= seq; returns their stream ids, oldest first.
   std::vector<std::string> commit(std::uint64_t seq);
+
+  // Redis answered the XACK of these ids.
+  void acknowledged(const std::vector<std::string>& ids);
 
   std::vector<std::string> held_ids() const;
   std::size_t size() const { return entries_.size(); }
@@ -39,6 +45,7 @@ class ConsumerBuffer {
   };
   std::map<std::uint64_t, Held> entries_;
   std::unordered_set<std::string> ids_;
+  std::unordered_set<std::string> acking_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t cursor_ = 0;
 };
