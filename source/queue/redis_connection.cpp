@@ -161,13 +161,12 @@ struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::St
 
   // Called from hiredis callbacks: the reconnect is posted, never inline.
   void lost(const std::string& reason) {
-    bool was_ready = is_ready;
     is_ready = false;
     if (why != reason && !stopped) {
       log::warn("redis unavailable", {{"connection", name}, {"reason", reason}});
     }
     why = reason;
-    if (was_ready && lost_listener) lost_listener(reason);
+    if (lost_listener) lost_listener(reason);
     if (stopped) return;
     retry_timer.expires_after(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);
@@ -179,7 +178,6 @@ struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::St
   void drop(const std::string& reason) {
     redisAsyncContext* c = context;
     if (c == nullptr) return;
-    why = reason;
     // Our own free: the disconnect callback must not report a second reason.
     c->data = nullptr;
     context = nullptr;

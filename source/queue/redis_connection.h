@@ -35,7 +35,8 @@ class RedisConnection {
 
   // After each successful handshake; commands sent in it go first.
   void on_ready(std::function<void()> ready);
-  // Each time a ready connection is lost (and reconnecting begins).
+  // Each time connecting fails or the connection is lost (and the next
+  // attempt is scheduled), with the reason.
   void on_lost(std::function<void(const std::string& why)> lost);
 
   void start();

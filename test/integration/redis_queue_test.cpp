@@ -368,3 +368,84 @@ TEST_CASE("the same id posted to two nodes at once is one event") {
     CHECK(delivered[id] == 1);
   }
 }
+
+TEST_CASE("an entry handed out more than max-deliveries times goes to the dead-letter stream") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  TempDir out;
+  // A consumer that took the entry and died, again and again: the entry is
+  // pending with a delivery count of 5 (XCLAIM's RETRYCOUNT sets it).
+  REQUIRE(redis.cli("XGROUP CREATE hookd:events endpoint:a $ MKSTREAM") == "OK");
+  std::string body =
+      R"({"id":"poison","type":"test.ping","timestamp":"2026-01-01T00:00:00Z","payload":{}})";
+  std::string id = redis.cli("XADD hookd:events '*' e '" + body + "' a 0 m ''");
+  REQUIRE(!redis.cli("XREADGROUP GROUP endpoint:a ghost COUNT 1 STREAMS hookd:events '>'").empty());
+  redis.cli("XCLAIM hookd:events endpoint:a ghost 0 " + id + " RETRYCOUNT 5 JUSTID");
+  SinkProcess sink;
+  DaemonOptions o;
+  o.args = {
+      "--queue",          redis.url(),
+      "--claim-idle",     "1s",
+      "--max-deliveries", "3",
+      "--endpoint",       "name=a,url=http://127.0.0.1:" + std::to_string(sink.port()) + "/a"};
+  Daemon node(o);
+  INFO(node.log());
+  REQUIRE(wait_until([&] { return redis.cli("XLEN hookd:dead") == "1"; }));
+  std::string dead = redis.cli("XRANGE hookd:dead - +");
+  CHECK(dead.find("endpoint:a") != std::string::npos);
+  CHECK(dead.find(id) != std::string::npos);
+  CHECK(dead.find("\"id\":\"poison\"") != std::string::npos);
+  // Acknowledged in its group, never delivered; the group goes on.
+  CHECK(redis.cli("XPENDING hookd:events endpoint:a - + 1").empty());
+  Reply r = post_json(node.port(), "/v1/events", event_body("after-poison"));
+  REQUIRE(r.status == 202);
+  REQUIRE(wait_until([&] { return sink.delivered().count("after-poison") == 1; }));
+  CHECK(sink.delivered().count("poison") == 0);
+}
+
+TEST_CASE("with --queue-require-aof always a redis that fsyncs every second gets no events") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  REQUIRE(redis.cli("CONFIG SET appendfsync everysec") == "OK");
+  DaemonOptions o;
+  o.args = {"--queue", redis.url(), "--queue-require-aof", "always"};
+  o.env = {"HOOKD_QUEUE_PASSWORD="};
+  Daemon node(o);
+  INFO(node.log());
+  REQUIRE(wait_until([&] { return node.log().find("redis queue ready") != std::string::npos; }));
+  Reply ready = http(node.port(), "GET", "/readyz");
+  CHECK(ready.status == 503);
+  CHECK(ready.body.find("appendfsync everysec") != std::string::npos);
+  Reply r = post_json(node.port(), "/v1/events", event_body("refused"));
+  CHECK(r.status == 503);
+  CHECK(r.headers.count("retry-after") == 1);
+  CHECK(redis.cli("XLEN hookd:events") == "0");
+}
+
+TEST_CASE("the redis password is taken from HOOKD_QUEUE_PASSWORD and never logged") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  const std::string password = "q-secret-4711";
+  REQUIRE(redis.cli("CONFIG SET requirepass " + password) == "OK");
+  DaemonOptions o;
+  o.args = {"--queue", redis.url()};
+  o.env = {"HOOKD_QUEUE_PASSWORD=" + password};
+  Daemon node(o);
+  INFO(node.log());
+  REQUIRE(wait_until([&] { return http(node.port(), "GET", "/readyz").status == 200; }));
+  Reply r = post_json(node.port(), "/v1/events", event_body("authed"));
+  CHECK(r.status == 202);
+  CHECK(redis.cli("-a " + password + " --no-auth-warning XLEN hookd:events") == "1");
+
+  DaemonOptions wrong;
+  wrong.args = {"--queue",
+                "redis://:not-" + password + "@127.0.0.1:" + std::to_string(redis.port())};
+  Daemon refused(wrong);
+  REQUIRE(wait_until([&] { return refused.log().find("AUTH") != std::string::npos; }));
+  Reply not_ready = http(refused.port(), "GET", "/readyz");
+  CHECK(not_ready.status == 503);
+  CHECK(not_ready.body.find("WRONGPASS") != std::string::npos);
+  CHECK(node.log().find(password) == std::string::npos);
+  CHECK(refused.log().find(password) == std::string::npos);
+  CHECK(http(node.port(), "GET", "/readyz").body.find(password) == std::string::npos);
+}
