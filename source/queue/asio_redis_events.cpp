@@ -26,28 +26,27 @@ struct SocketWatch : std::enable_shared_from_this<SocketWatch> {
   bool read_armed = false;
   bool write_armed = false;
 
-  void arm_read() {
-    if (read_armed || !want_read || context == nullptr) return;
-    read_armed = true;
-    socket.async_wait(asio::posix::stream_descriptor::wait_read,
-                      [watch = shared_from_this()](const boost::system::error_code& ec) {
-                        watch->read_armed = false;
-                        if (ec || watch->context == nullptr || !watch->want_read) return;
-                        redisAsyncHandleRead(watch->context);
-                        watch->arm_read();
-                      });
-  }
-
-  void arm_write() {
-    if (write_armed || !want_write || context == nullptr) return;
-    write_armed = true;
-    socket.async_wait(asio::posix::stream_descriptor::wait_write,
-                      [watch = shared_from_this()](const boost::system::error_code& ec) {
-                        watch->write_armed = false;
-                        if (ec || watch->context == nullptr || !watch->want_write) return;
-                        redisAsyncHandleWrite(watch->context);
-                        watch->arm_write();
-                      });
+  // One wait per direction at a time; hiredis' add/del hooks only say
+  // whether the next readiness is wanted.
+  void arm(bool write) {
+    bool& armed = write ? write_armed : read_armed;
+    if (armed || !(write ? want_write : want_read) || context == nullptr) return;
+    armed = true;
+    auto direction = write ? asio::posix::stream_descriptor::wait_write
+                           : asio::posix::stream_descriptor::wait_read;
+    socket.async_wait(
+        direction, [watch = shared_from_this(), write](const boost::system::error_code& ec) {
+          (write ? watch->write_armed : watch->read_armed) = false;
+          if (ec || watch->context == nullptr || !(write ? watch->want_write : watch->want_read)) {
+            return;
+          }
+          if (write) {
+            redisAsyncHandleWrite(watch->context);
+          } else {
+            redisAsyncHandleRead(watch->context);
+          }
+          watch->arm(write);
+        });
   }
 
   void detach() {
@@ -65,14 +64,14 @@ SocketWatch* watch_of(void* data) {
 
 void add_read(void* data) {
   watch_of(data)->want_read = true;
-  watch_of(data)->arm_read();
+  watch_of(data)->arm(false);
 }
 void del_read(void* data) {
   watch_of(data)->want_read = false;
 }
 void add_write(void* data) {
   watch_of(data)->want_write = true;
-  watch_of(data)->arm_write();
+  watch_of(data)->arm(true);
 }
 void del_write(void* data) {
   watch_of(data)->want_write = false;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/redis_server.h"
+#include "support/runbooks_repos.h"
 #include "support/sink_process.h"
 #include "support/skip.h"
 #include "support/support.h"
@@ -29,17 +30,6 @@ const char* kHookScript = R"(import json, os, uuid
 p = json.loads(os.environ["HOOP_RUNBOOK_HOOK_PAYLOAD"])
 open(os.path.join(os.environ["OUT_DIR"], p["n"] + "." + uuid.uuid4().hex), "w").write(str(os.getppid()))
 )";
-
-void git(const fs::path& repo, const std::string& args) {
-  std::string output;
-  int rc = run_command("git -C '" + repo.string() +
-                           "' -c user.name=hookd-test -c user.email=test@example.com "
-                           "-c commit.gpgsign=false " +
-                           args,
-                       &output);
-  INFO(output);
-  REQUIRE(rc == 0);
-}
 
 std::string event_body(const std::string& id) {
   return R"({"id":")" + id + R"(","type":"test.ping","payload":{"n":")" + id + R"("}})";
