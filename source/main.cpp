@@ -32,6 +32,7 @@
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/hooks/orphan_reaper.h"
 #include "hookd/journal/journal.h"
+#include "hookd/queue/redis_queue.h"
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
@@ -181,9 +182,19 @@ int main(int argc, char** argv) {
 
   register_process_metrics();
 
-  auto journal_result = open_file_journal(options.journal);
-  if (!journal_result) return fail_start("journal", journal_result.error().message);
-  std::unique_ptr<Journal> journal = std::move(journal_result).value();
+  // The journal is local, or with --queue the Redis Streams every node shares.
+  std::unique_ptr<Journal> journal;
+  RedisQueue* queue = nullptr;
+  if (options.queue) {
+    auto opened = RedisQueue::open(*options.queue);
+    if (!opened) return fail_start("queue", opened.error().message);
+    queue = opened->get();
+    journal = std::move(opened).value();
+  } else {
+    auto journal_result = open_file_journal(options.journal);
+    if (!journal_result) return fail_start("journal", journal_result.error().message);
+    journal = std::move(journal_result).value();
+  }
 
   Reactor reactor(config.threads);
 
@@ -251,6 +262,12 @@ int main(int argc, char** argv) {
     checks.push_back(ReadinessCheck{"runbooks", [](std::string& detail) {
                                       detail = R"({"enabled":false})";
                                       return true;
+                                    }});
+  }
+  if (queue) {
+    checks.push_back(ReadinessCheck{"queue", [queue](std::string& detail) {
+                                      detail = queue->status_json();
+                                      return true;  // writability is the journal's own check
                                     }});
   }
   views.emplace_back("deliveries",

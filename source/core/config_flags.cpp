@@ -195,7 +195,8 @@ FlagGroup journal_flags() {
       duration_flag(&Config::fsync_batch_window, true));
   add("dedupe-window", nullptr,
       "ids are deduplicated (and found by GET /v1/events/{id}) this long after arrival; "
-      "0: as long as the journal keeps them (default 24h)",
+      "0: as long as the journal keeps them (not with --queue: Redis keeps them this long) "
+      "(default 24h)",
       duration_flag(&Config::dedupe_window, true));
   add("journal-max-bytes", nullptr, "journal size on disk; beyond it 503 (default 1GiB)",
       size_flag(&Config::journal_max_bytes, 1 << 16));
@@ -204,6 +205,32 @@ FlagGroup journal_flags() {
   add("journal-max-pending-bytes", nullptr,
       "bytes accepted but not yet on disk; beyond them 429 (default 64MiB)",
       size_flag(&Config::journal_max_pending_bytes, 1 << 12));
+  return g;
+}
+
+FlagGroup queue_flags() {
+  FlagGroup g{"Queue", {}};
+  auto add = adder(g);
+  add("queue", nullptr,
+      "redis://[user:password@]host:port[/db]: share events with other nodes through Redis "
+      "Streams instead of the local journal (prefer HOOKD_QUEUE_PASSWORD for the password)",
+      text_flag(&Config::queue));
+  add("queue-password", nullptr, "Redis password, instead of the one in --queue",
+      text_flag(&Config::queue_password));
+  add("node-id", nullptr, "this node's consumer name in Redis (default host name + pid)",
+      text_flag(&Config::node_id));
+  add("claim-idle", nullptr,
+      "take over entries another node left unfinished this long (default 30s)",
+      duration_flag(&Config::claim_idle));
+  add("max-deliveries", nullptr,
+      "times an entry is handed out before it goes to the dead-letter stream (default 10)",
+      count_flag(&Config::max_deliveries, 1));
+  add("queue-max-len", nullptr, "entries the stream keeps at most (default 1000000)",
+      count_flag(&Config::queue_max_len, 1000));
+  add("queue-require-aof", nullptr,
+      "refuse events unless Redis persists them: off, everysec (appendonly yes, appendfsync "
+      "everysec or always), always (appendfsync always) (default off)",
+      one_of(&Config::queue_require_aof, {"off", "everysec", "always"}));
   return g;
 }
 
@@ -399,7 +426,7 @@ FlagGroup logging_flags() {
 }  // namespace
 
 std::vector<FlagGroup> flag_groups() {
-  return {server_flags(), ingest_flags(),   journal_flags(), runbooks_flags(),
+  return {server_flags(), ingest_flags(),   journal_flags(), queue_flags(),  runbooks_flags(),
           hooks_flags(),  delivery_flags(), api_flags(),     logging_flags()};
 }
 

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "hookd/core/signature.h"
+#include "hookd/queue/redis_url.h"
 #include "hookd/server/listen_address.h"
 #include "hookd/server/tls_context.h"
 
@@ -254,6 +255,33 @@ Status check_port_file(const Config& config, const fs::path& data_dir) {
 
 }  // namespace
 
+static Result<std::optional<RedisQueueOptions>> queue_options(const Config& config) {
+  if (config.queue.empty()) return std::optional<RedisQueueOptions>();
+  auto url = parse_redis_url(config.queue);
+  if (!url) return make_error("--queue: " + url.error().message);
+  if (url->tls) {
+    return make_error("--queue: rediss:// is not supported by this build (hiredis without TLS)");
+  }
+  RedisQueueOptions options;
+  options.url = std::move(url).value();
+  if (!config.queue_password.empty()) options.url.password = config.queue_password;
+  options.node_id = config.node_id.empty() ? default_node_id() : config.node_id;
+  options.claim_idle = config.claim_idle;
+  options.max_deliveries = config.max_deliveries;
+  options.max_len = config.queue_max_len;
+  // Redis forgets a key at its expiry: "as long as the journal keeps them"
+  // has no meaning there.
+  if (config.dedupe_window.count() == 0) {
+    return make_error(
+        "--dedupe-window: 0 (every retained id) needs the local journal; "
+        "with --queue give a duration such as 24h");
+  }
+  options.dedupe_window = std::max<std::chrono::seconds>(
+      std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(config.dedupe_window));
+  options.require_aof = config.queue_require_aof;
+  return std::optional<RedisQueueOptions>(std::move(options));
+}
+
 Result<ModuleOptions> module_options(const Config& config) {
   ModuleOptions options;
   options.data_dir = fs::absolute(config.data_dir).lexically_normal();
@@ -277,6 +305,9 @@ Result<ModuleOptions> module_options(const Config& config) {
   options.access.admin_token = config.admin_token;
   options.access.api_tokens = config.api_tokens;
   options.journal = journal_options(config, options.data_dir);
+  auto queue = queue_options(config);
+  if (!queue) return queue.error();
+  options.queue = std::move(queue).value();
   options.api = api_options(config, options.data_dir, options.ingest.retry_after_seconds);
 
   auto delivery = delivery_options(config, options.data_dir);

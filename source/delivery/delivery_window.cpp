@@ -25,8 +25,9 @@ PendingEvent pending_event(const StoredEvent& stored, const EndpointSpec& spec, 
 
 DeliveryWindow::DeliveryWindow(std::size_t limit) : limit_(std::max<std::size_t>(limit, 1)) {}
 
-void DeliveryWindow::start_at(std::uint64_t cursor) {
+void DeliveryWindow::start_at(std::uint64_t cursor, std::string consumer) {
   read_seq_ = cursor;
+  consumer_ = std::move(consumer);
   live_->cursor = cursor;
 }
 
@@ -40,7 +41,8 @@ DeliveryWindow::FillResult DeliveryWindow::fill(Journal& journal, const Endpoint
   }
   std::size_t budget = fill_since(journal, spec, log, kReadBudget);
   while (held_ < limit_ && budget > 0) {
-    auto chunk = journal.read(read_seq_, std::min({kReadChunk, limit_ - held_, budget}));
+    auto chunk =
+        journal.read_for(consumer_, read_seq_, std::min({kReadChunk, limit_ - held_, budget}));
     if (!chunk) {
       if (!read_failing_) result.read_error = chunk.error().message;
       read_failing_ = true;

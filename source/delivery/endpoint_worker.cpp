@@ -127,7 +127,7 @@ Status Worker::start() {
   state_.load();
   if (Status st = dead_letters_->load(); !st) return st;
   std::uint64_t cursor = journal_.register_consumer(consumer_);
-  window_.start_at(cursor);
+  window_.start_at(cursor, consumer_);
   cursor_.committed_at(cursor);
   stats_.register_metrics(spec_.name, window_.live(), context_.last_seq);
   stats_.set_dead_letters(dead_letters_->size());

@@ -155,7 +155,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   void read_more() {
     while (window.size() < options.max_waiting) {
       std::size_t room = std::min(kJournalBatch, options.max_waiting - window.size());
-      auto events = journal.read(read_seq, room);
+      auto events = journal.read_for(kConsumer, read_seq, room);
       if (!events) {
         log::error("hook runner cannot read the journal",
                    {{"after_seq", read_seq}, {"error", events.error().message}});

@@ -56,6 +56,13 @@ std::set<std::string> SinkProcess::delivered() const {
   return ids;
 }
 
+std::map<std::string, int> SinkProcess::delivery_counts() const {
+  std::map<std::string, int> counts;
+  for (const auto& [id, times] : received().answered_2xx)
+    counts[id] = static_cast<int>(times);
+  return counts;
+}
+
 std::string SinkProcess::log() const {
   return read_file(dir_.path() / "sink.log");
 }

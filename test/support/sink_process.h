@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -36,6 +37,8 @@ class SinkProcess {
   Received received() const;
   // Ids of the events answered with 2xx.
   std::set<std::string> delivered() const;
+  // How often each event was answered with 2xx (above 1: a duplicate).
+  std::map<std::string, int> delivery_counts() const;
   std::string log() const;
 
   void hang();       // SIGSTOP: connections are accepted by the kernel, never answered

@@ -50,6 +50,15 @@ struct Config {
   Milliseconds fsync_batch_window{2};
   Milliseconds dedupe_window{24 * 3600 * 1000};  // 0: every retained id
 
+  // Queue (Redis Streams instead of the local journal when `queue` is set)
+  std::string queue;           // redis://[user:password@]host:port[/db]
+  std::string queue_password;  // overrides the URL's
+  std::string node_id;         // empty: host name + pid
+  Milliseconds claim_idle{30000};
+  std::uint64_t max_deliveries = 10;
+  std::uint64_t queue_max_len = 1000000;
+  std::string queue_require_aof = "off";  // off | everysec | always
+
   // Runbooks (Hoop's names)
   std::string git_url;
   std::string git_branch;

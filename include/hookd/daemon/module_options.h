@@ -17,6 +17,7 @@
 #include "hookd/hooks/containment.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
+#include "hookd/queue/redis_queue.h"
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
@@ -34,6 +35,8 @@ struct ModuleOptions {
   IngestOptions ingest;
   AccessTokens access;  // what the read and admin routes accept
   JournalOptions journal;
+  // Set with --queue: Redis Streams instead of the local journal.
+  std::optional<RedisQueueOptions> queue;
   DeliveryOptions delivery;
   api::ApiOptions api;
   ApiDeliveryOptions api_delivery;  // on_attempt is set by main

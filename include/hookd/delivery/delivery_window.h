@@ -64,8 +64,9 @@ class DeliveryWindow {
 
   explicit DeliveryWindow(std::size_t limit);
 
-  // Reads on after `cursor`, the consumer's committed position.
-  void start_at(std::uint64_t cursor);
+  // Reads on after `cursor`, the committed position of `consumer` (whose
+  // share a shared journal hands out: Journal::read_for).
+  void start_at(std::uint64_t cursor, std::string consumer = {});
 
   struct FillResult {
     bool more = false;  // stopped at the read budget with more to look at
@@ -116,6 +117,7 @@ class DeliveryWindow {
 
   const std::size_t limit_;
   std::uint64_t read_seq_ = 0;
+  std::string consumer_;
   std::set<std::uint64_t> unfinished_;                  // journal events in the window
   std::deque<PendingEvent> fresh_;                      // not yet sent
   std::deque<BatchPtr> ready_;                          // retries that are due

@@ -75,6 +75,14 @@ class Journal {
   // Durable events with seq > after_seq, oldest first, at most `max`.
   virtual Result<std::vector<StoredEvent>> read(std::uint64_t after_seq, std::size_t max) = 0;
 
+  // What the named consumer should work on next, in its cursor's seqs. One
+  // journal on one node hands every consumer every event (read()); a shared
+  // backend hands each node's consumer only its share, numbered per consumer.
+  virtual Result<std::vector<StoredEvent>> read_for(std::string_view /*consumer*/,
+                                                    std::uint64_t after_seq, std::size_t max) {
+    return read(after_seq, max);
+  }
+
   // Named consumers (hooks, each endpoint) keep a cursor: the highest seq
   // they have finished. Registering twice returns the stored cursor. Segments
   // are deleted once every registered cursor has passed them.

@@ -30,8 +30,8 @@ std::size_t count(const std::string& text, const std::string& what) {
 TEST_CASE("help shows the group titles in order") {
   std::string text = help_text();
   std::size_t previous = 0;
-  for (const char* title :
-       {"Server:", "Ingest:", "Journal:", "Runbooks:", "Hooks:", "Delivery:", "Logging:"}) {
+  for (const char* title : {"Server:", "Ingest:", "Journal:", "Queue:", "Runbooks:", "Hooks:",
+                            "Delivery:", "Logging:"}) {
     INFO(title);
     auto at = text.find(std::string("\n") + title + "\n");
     REQUIRE(at != std::string::npos);
@@ -52,6 +52,9 @@ TEST_CASE("help puts each flag under its group, once") {
       {"Journal:",
        {"--fsync", "--fsync-batch-window", "--dedupe-window", "--journal-max-bytes",
         "--journal-segment-bytes", "--journal-max-pending-bytes"}},
+      {"Queue:",
+       {"--queue", "--queue-password", "--node-id", "--claim-idle", "--max-deliveries",
+        "--queue-max-len", "--queue-require-aof"}},
       {"Runbooks:",
        {"--git-url", "--git-branch", "--git-hook-config-ttl", "--git-fetch-timeout", "--git-user",
         "--git-password", "--git-ca", "--git-ssh-key", "--git-ssh-user", "--git-ssh-keypass",

@@ -1,0 +1,378 @@
+#include "hookd/queue/redis_queue.h"
+
+#include <hiredis/hiredis.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <cstring>
+#include <future>
+#include <map>
+#include <thread>
+
+#include "group_reader.h"
+#include "hookd/core/log.h"
+#include "hookd/queue/stream_entry.h"
+#include "queue_shared.h"
+#include "redis_connection.h"
+#include "redis_scripts.h"
+
+namespace hookd {
+
+namespace asio = boost::asio;
+
+std::string default_node_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "hookd");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+// What the operator asked of Redis's persistence against what it has; empty
+// when it is enough.
+std::string aof_problem(const std::string& required, const std::string& appendonly,
+                        const std::string& appendfsync) {
+  if (required == "off") return {};
+  if (appendonly != "yes")
+    return "redis has appendonly " + appendonly + ", --queue-require-aof " + required +
+           " needs yes";
+  if (required == "always" && appendfsync != "always") {
+    return "redis has appendfsync " + appendfsync + ", --queue-require-aof always needs always";
+  }
+  if (required == "everysec" && appendfsync == "no") {
+    return "redis has appendfsync no, --queue-require-aof everysec needs everysec or always";
+  }
+  return {};
+}
+
+struct RedisQueue::State {
+  explicit State(RedisQueueOptions o)
+      : options(std::move(o)),
+        keys{options.key_prefix + "events", options.key_prefix + "dead",
+             options.key_prefix + "id:"},
+        work(asio::make_work_guard(io)),
+        commands(io, options.url, "commands", options.answer_timeout),
+        trim_timer(io),
+        shared(options.lookup_cache) {}
+
+  RedisQueueOptions options;
+  StreamKeys keys;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  RedisConnection commands;
+  asio::steady_timer trim_timer;
+  QueueShared shared;
+  std::thread thread;
+  std::atomic<bool> closed{false};
+
+  // Queue thread only.
+  std::map<std::string, std::unique_ptr<GroupReader>> readers;
+  std::map<std::string, std::vector<std::string>> unacked;  // committed, XACK not yet answered
+
+  void set_problem(std::string problem) {
+    std::lock_guard lock(shared.mutex);
+    shared.problem = std::move(problem);
+  }
+
+  void start() {
+    commands.on_ready([this] { on_connected(); });
+    commands.on_lost([this](const std::string& why) { set_problem("redis: " + why); });
+    commands.start();
+    arm_trim();
+  }
+
+  // Groups first, then the persistence check: appends (sent after it on this
+  // connection) only begin once both passed.
+  void on_connected() {
+    for (auto& [name, reader] : readers)
+      commands.send(reader->create_command(), nullptr);
+    flush_acks();
+    auto appendonly = std::make_shared<std::string>();
+    commands.send({"CONFIG", "GET", "appendonly"}, [appendonly](const redisReply* r) {
+      if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        *appendonly = std::string(r->element[1]->str, r->element[1]->len);
+      }
+    });
+    commands.send({"CONFIG", "GET", "appendfsync"}, [this, appendonly](const redisReply* r) {
+      if (r == nullptr) return;
+      std::string appendfsync = "unknown";
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        appendfsync = std::string(r->element[1]->str, r->element[1]->len);
+      }
+      std::string problem = aof_problem(options.require_aof,
+                                        appendonly->empty() ? "unknown" : *appendonly, appendfsync);
+      if (!problem.empty())
+        log::error("redis persistence is not what was asked", {{"problem", problem}});
+      log::info(
+          "redis queue ready",
+          {{"node", options.node_id}, {"appendonly", *appendonly}, {"appendfsync", appendfsync}});
+      set_problem(problem);
+    });
+  }
+
+  void append(std::vector<Event> events, AppendCallback done) {
+    {
+      std::lock_guard lock(shared.mutex);
+      if (!shared.problem.empty()) {
+        return done(AppendResult{AppendResult::Code::full, shared.problem, {}});
+      }
+    }
+    std::vector<std::string> args{"EVAL",
+                                  redis_scripts::kAppend,
+                                  "1",
+                                  keys.events,
+                                  std::to_string(options.dedupe_window.count()),
+                                  std::to_string(options.max_len),
+                                  keys.ids};
+    for (const Event& event : events) {
+      args.push_back(event.id);
+      for (auto& [name, value] : stream_fields(event))
+        args.push_back(std::move(value));
+    }
+    auto shared_events = std::make_shared<std::vector<Event>>(std::move(events));
+    auto callback = std::make_shared<AppendCallback>(std::move(done));
+    bool sent = commands.send(args, [this, shared_events, callback](const redisReply* r) {
+      appended(*shared_events, r, *callback);
+    });
+    if (!sent) (*callback)(AppendResult{AppendResult::Code::full, "redis: not connected", {}});
+  }
+
+  void appended(const std::vector<Event>& events, const redisReply* r, const AppendCallback& done) {
+    // Not acknowledged either way: 503, and a retry with the same ids is
+    // deduplicated should the entries have been written after all.
+    if (r == nullptr)
+      return done(AppendResult{AppendResult::Code::full, "redis: connection lost", {}});
+    if (r->type == REDIS_REPLY_ERROR) {
+      std::string error(r->str, r->len);
+      log::error("redis append failed", {{"error", error}});
+      return done(AppendResult{AppendResult::Code::full, "redis: " + error, {}});
+    }
+    AppendResult result;
+    result.duplicate.assign(events.size(), false);
+    if (r->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t i = 0; i < r->elements && i < events.size(); ++i) {
+        result.duplicate[i] = r->element[i]->integer != 0;
+      }
+    }
+    {
+      std::lock_guard lock(shared.mutex);
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        if (!result.duplicate[i]) shared.recent.remember(events[i]);
+      }
+    }
+    done(std::move(result));
+  }
+
+  void add_reader(const std::string& name) {
+    if (readers.count(name) != 0) return;
+    auto reader = std::make_unique<GroupReader>(io, options, keys, name, commands, shared);
+    commands.send(reader->create_command(), nullptr);
+    reader->start();
+    readers.emplace(name, std::move(reader));
+  }
+
+  void remove_reader(const std::string& name) {
+    auto it = readers.find(name);
+    if (it == readers.end()) return;
+    it->second->stop();
+    readers.erase(it);
+  }
+
+  void acknowledge(const std::string& group, std::vector<std::string> ids) {
+    auto& waiting = unacked[group];
+    waiting.insert(waiting.end(), std::make_move_iterator(ids.begin()),
+                   std::make_move_iterator(ids.end()));
+    flush_acks();
+    if (auto reader = readers.find(group); reader != readers.end()) reader->second->wake();
+  }
+
+  // XACKs what is waiting; what a lost connection did not confirm waits for
+  // the next one (an entry acked twice is harmless).
+  void flush_acks() {
+    if (!commands.ready()) return;
+    for (auto& [group, ids] : unacked) {
+      if (ids.empty()) continue;
+      std::vector<std::string> args{"XACK", keys.events, group};
+      args.insert(args.end(), ids.begin(), ids.end());
+      auto sent_ids = std::make_shared<std::vector<std::string>>(std::move(ids));
+      ids.clear();
+      std::string name = group;
+      commands.send(args, [this, name, sent_ids](const redisReply* r) {
+        if (r == nullptr) {
+          auto& waiting = unacked[name];
+          waiting.insert(waiting.end(), sent_ids->begin(), sent_ids->end());
+          return;
+        }
+        std::lock_guard lock(shared.mutex);
+        if (auto buffer = shared.buffers.find(name); buffer != shared.buffers.end()) {
+          buffer->second.acknowledged(*sent_ids);
+        }
+      });
+    }
+  }
+
+  void arm_trim() {
+    trim_timer.expires_after(options.trim_every);
+    trim_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || closed) return;
+      commands.send({"EVAL", redis_scripts::kTrim, "1", keys.events}, [](const redisReply* r) {
+        if (r && r->type == REDIS_REPLY_ERROR) {
+          log::warn("redis trim failed", {{"error", std::string(r->str, r->len)}});
+        }
+      });
+      arm_trim();
+    });
+  }
+
+  // Last acks out (bounded by the answer timeout), then every connection closed.
+  void shut_down(std::promise<void>& finished) {
+    for (auto& [name, reader] : readers)
+      reader->stop();
+    readers.clear();
+    trim_timer.cancel();
+    flush_acks();
+    auto done = std::make_shared<std::promise<void>*>(&finished);
+    auto finish = [this, done] {
+      if (*done == nullptr) return;
+      commands.stop();
+      work.reset();
+      std::promise<void>* p = *done;
+      *done = nullptr;
+      p->set_value();
+    };
+    // Inside a hiredis callback the context must not be freed: finish later.
+    if (!commands.send({"PING"}, [this, finish](const redisReply*) { asio::post(io, finish); })) {
+      finish();
+    }
+  }
+};
+
+Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisQueueOptions options) {
+  if (options.node_id.empty()) options.node_id = default_node_id();
+  auto state = std::make_shared<State>(std::move(options));
+  State* s = state.get();
+  asio::post(s->io, [s] { s->start(); });
+  s->thread = std::thread([s] { s->io.run(); });
+  return std::unique_ptr<RedisQueue>(new RedisQueue(std::move(state)));
+}
+
+RedisQueue::RedisQueue(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+RedisQueue::~RedisQueue() {
+  close();
+}
+
+void RedisQueue::append(std::vector<Event> events, AppendCallback done) {
+  if (events.empty()) return done(AppendResult{});
+  auto s = state_;
+  asio::post(s->io, [s, events = std::move(events), done = std::move(done)]() mutable {
+    s->append(std::move(events), std::move(done));
+  });
+}
+
+std::optional<StoredEvent> RedisQueue::lookup(std::string_view id) {
+  std::lock_guard lock(state_->shared.mutex);
+  const Event* event = state_->shared.recent.find(id);
+  if (event == nullptr) return std::nullopt;
+  return StoredEvent{0, *event};
+}
+
+Result<std::vector<StoredEvent>> RedisQueue::read(std::uint64_t, std::size_t) {
+  // The stream is shared: no node holds all of it in seq order.
+  return std::vector<StoredEvent>{};
+}
+
+Result<std::vector<StoredEvent>> RedisQueue::read_for(std::string_view consumer,
+                                                      std::uint64_t after_seq, std::size_t max) {
+  std::lock_guard lock(state_->shared.mutex);
+  auto buffer = state_->shared.buffers.find(consumer);
+  if (buffer == state_->shared.buffers.end()) return std::vector<StoredEvent>{};
+  return buffer->second.read(after_seq, max);
+}
+
+std::uint64_t RedisQueue::register_consumer(const std::string& name) {
+  std::uint64_t cursor = 0;
+  {
+    std::lock_guard lock(state_->shared.mutex);
+    auto [it, fresh] = state_->shared.buffers.try_emplace(name);
+    cursor = it->second.cursor();
+    if (!fresh) return cursor;
+  }
+  auto s = state_;
+  asio::post(s->io, [s, name] { s->add_reader(name); });
+  return cursor;
+}
+
+std::uint64_t RedisQueue::cursor(std::string_view name) const {
+  std::lock_guard lock(state_->shared.mutex);
+  auto buffer = state_->shared.buffers.find(name);
+  return buffer == state_->shared.buffers.end() ? 0 : buffer->second.cursor();
+}
+
+void RedisQueue::commit(std::string_view name, std::uint64_t seq) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(state_->shared.mutex);
+    auto buffer = state_->shared.buffers.find(name);
+    if (buffer == state_->shared.buffers.end()) return;
+    ids = buffer->second.commit(seq);
+  }
+  if (ids.empty()) return;
+  auto s = state_;
+  asio::post(s->io, [s, group = std::string(name), ids = std::move(ids)]() mutable {
+    s->acknowledge(group, std::move(ids));
+  });
+}
+
+void RedisQueue::unregister_consumer(const std::string& name) {
+  // Only this node stops reading: other nodes may still serve the group, and
+  // what this node held is claimed by them once idle.
+  {
+    std::lock_guard lock(state_->shared.mutex);
+    state_->shared.buffers.erase(name);
+  }
+  auto s = state_;
+  asio::post(s->io, [s, name] { s->remove_reader(name); });
+}
+
+void RedisQueue::on_durable(std::function<void(std::uint64_t)> listener) {
+  std::lock_guard lock(state_->shared.mutex);
+  state_->shared.listeners.push_back(std::move(listener));
+}
+
+JournalStats RedisQueue::stats() const {
+  JournalStats stats;
+  std::lock_guard lock(state_->shared.mutex);
+  stats.writable = state_->shared.problem.empty();
+  return stats;
+}
+
+void RedisQueue::close() {
+  if (state_->closed.exchange(true)) return;
+  std::promise<void> finished;
+  auto s = state_;
+  asio::post(s->io, [s, &finished] { s->shut_down(finished); });
+  finished.get_future().wait();
+  s->thread.join();
+}
+
+std::string RedisQueue::status_json() const {
+  namespace json = boost::json;
+  json::object status;
+  status["backend"] = "redis";
+  status["url"] = state_->options.url.describe();
+  status["node"] = state_->options.node_id;
+  std::lock_guard lock(state_->shared.mutex);
+  status["writable"] = state_->shared.problem.empty();
+  if (!state_->shared.problem.empty()) status["problem"] = state_->shared.problem;
+  json::object held;
+  for (const auto& [name, buffer] : state_->shared.buffers)
+    held[name] = buffer.size();
+  status["held"] = std::move(held);
+  return json::serialize(status);
+}
+
+}  // namespace hookd

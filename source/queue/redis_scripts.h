@@ -1,0 +1,31 @@
+// The Lua scripts the Redis Streams backend runs: each is one atomic step on
+// the server. Private to source/queue.
+#pragma once
+
+namespace hookd::redis_scripts {
+
+// Dedupe and append, atomically, for a batch of events.
+// KEYS[1] stream; ARGV[1] dedupe window (s), ARGV[2] MAXLEN bound, ARGV[3]
+// key prefix for ids, then per event: id, e, a, m (see stream_entry.h).
+// Returns one integer per event: 1 when its id was seen within the window.
+extern const char* const kAppend;
+
+// Moves entries delivered too often to the dead-letter stream (acking them),
+// then claims what stayed idle too long for this consumer.
+// KEYS[1] stream, KEYS[2] dead-letter stream; ARGV[1] group, ARGV[2]
+// consumer, ARGV[3] min idle (ms), ARGV[4] max deliveries, ARGV[5] count,
+// ARGV[6] XAUTOCLAIM start id. Returns {next start, claimed entries,
+// dead-lettered count}.
+extern const char* const kClaim;
+
+// Trims the stream below the oldest entry some group has not acknowledged.
+// KEYS[1] stream. Returns the number of entries removed.
+extern const char* const kTrim;
+
+// Resets the idle time of entries this consumer still works on (so no other
+// node claims them), without counting a delivery; entries another consumer
+// owns by now are left alone. KEYS[1] stream; ARGV[1] group, ARGV[2]
+// consumer, then the entry ids. Returns how many were refreshed.
+extern const char* const kHeartbeat;
+
+}  // namespace hookd::redis_scripts

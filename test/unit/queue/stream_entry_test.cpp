@@ -1,0 +1,46 @@
+// stream_fields / event_from_fields: an event survives the trip through a
+// stream entry, Svix message fields included.
+#include <catch2/catch.hpp>
+
+#include "hookd/queue/stream_entry.h"
+
+using namespace hookd;
+
+TEST_CASE("an event round-trips through stream fields") {
+  Event e;
+  e.id = "evt-1";
+  e.type = "session.close";
+  e.timestamp = "2026-01-02T03:04:05Z";
+  e.payload_json = R"({"exit_code":0,"text":"a\"b"})";
+  e.arrival_unix_ms = 1767323045123;
+  auto back = event_from_fields(stream_fields(e));
+  REQUIRE(back);
+  CHECK(back->id == e.id);
+  CHECK(back->type == e.type);
+  CHECK(back->timestamp == e.timestamp);
+  CHECK(back->payload_json == e.payload_json);
+  CHECK(back->arrival_unix_ms == e.arrival_unix_ms);
+  CHECK_FALSE(back->message);
+}
+
+TEST_CASE("svix message fields round-trip through stream fields") {
+  Event e;
+  e.id = "msg_2abc";
+  e.type = "invoice.paid";
+  e.timestamp = "2026-01-02T03:04:05Z";
+  e.payload_json = "{}";
+  e.message = MessageFields{"app_1", "ev-9", {"eu", "us"}};
+  auto back = event_from_fields(stream_fields(e));
+  REQUIRE(back);
+  REQUIRE(back->message);
+  CHECK(back->message->app_id == "app_1");
+  CHECK(back->message->event_id == "ev-9");
+  CHECK(back->message->channels == std::vector<std::string>{"eu", "us"});
+}
+
+TEST_CASE("fields that are not an event are refused") {
+  CHECK_FALSE(event_from_fields({}));
+  CHECK_FALSE(event_from_fields({{"e", "not json"}}));
+  CHECK_FALSE(event_from_fields(
+      {{"e", R"({"id":"a","type":"t","timestamp":"x","payload":{}})"}, {"m", "garbage"}}));
+}
