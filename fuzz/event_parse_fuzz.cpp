@@ -1,6 +1,7 @@
 // POST /v1/events bodies: whatever parse_events accepts is valid by its own
 // rules (ids, types, RFC 3339 timestamps, object payloads), has unique ids,
-// parses the same as a one-element array, and survives the journal's
+// parses the same as a one-element array (a bare Hoop webhook payload: as
+// one event of its event_type), and survives the journal's
 // to_json / from_json round trip (doubles up to a few ulps, see below).
 #include <set>
 #include <string>
@@ -72,6 +73,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // a new one here). The array adds one level of nesting.
   const hookd::Event& single = events->front();
   if (body[body.find_first_not_of(" \t\r\n")] == '{') {
+    // A bare Hoop webhook payload (string event_type, no type) is one event
+    // of that type whose payload is the whole body; arrays hold events only.
+    boost::json::parse_options deep;
+    deep.max_depth = options.max_depth;
+    boost::json::error_code ec;
+    boost::json::value root = boost::json::parse(body, ec, {}, deep);
+    FUZZ_CHECK(!ec && root.is_object());
+    const boost::json::value* event_type = root.as_object().if_contains("event_type");
+    if (event_type && event_type->is_string() && !root.as_object().contains("type")) {
+      FUZZ_CHECK(events->size() == 1);
+      FUZZ_CHECK(single.type == event_type->as_string());
+      FUZZ_CHECK(single.id == *options.default_id);
+      FUZZ_CHECK(same_payload(single.payload_json, boost::json::serialize(root)));
+      return 0;
+    }
     hookd::ParseOptions array_options = options;
     array_options.max_depth = options.max_depth + 1;
     auto as_array = hookd::parse_events("[" + std::string(body) + "]", array_options);
