@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
   std::vector<ReadinessCheck> checks;
   if (hooks) {
     HookRunner* runner = hooks.get();
-    views.emplace_back("hook", [runner](std::string_view id) { return runner->status_json(id); });
+    views.emplace_back("hook", [runner](const StoredEvent& stored) {
+      return runner->status_json(stored.event.id);
+    });
     RunbooksSource* source = runbooks.get();
     checks.push_back(ReadinessCheck{"runbooks", [source](std::string& detail) {
                                       detail = source->status_json();
@@ -270,10 +272,12 @@ int main(int argc, char** argv) {
                                       return true;  // writability is the journal's own check
                                     }});
   }
-  views.emplace_back("deliveries",
-                     [&delivery](std::string_view id) { return delivery.status_json(id); });
-  views.emplace_back("api_deliveries",
-                     [&api_delivery](std::string_view id) { return api_delivery.status_json(id); });
+  views.emplace_back("deliveries", [&delivery](const StoredEvent& stored) {
+    return delivery.status_json(stored);
+  });
+  views.emplace_back("api_deliveries", [&api_delivery](const StoredEvent& stored) {
+    return api_delivery.status_json(stored);
+  });
   add_event_routes(router, *journal, options.ingest, views);
   add_ops_routes(router, *journal, checks);
   delivery.add_routes(router);

@@ -352,23 +352,22 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
     }
   }
 
-  std::optional<std::string> status_json(std::string_view event_id) const {
+  std::optional<std::string> status_json(const StoredEvent& stored) const {
     std::map<std::string, std::shared_ptr<EndpointWorker>> workers;
     {
       std::lock_guard lock(running_mutex);
       if (running.empty()) return std::nullopt;
       workers = running;
     }
-    std::optional<StoredEvent> stored = journal.lookup(event_id);
-    if (!stored || !stored->event.message) return std::nullopt;
+    if (!stored.event.message) return std::nullopt;
     std::string out;
     for (const auto& [id, worker] : workers) {
       const auto& link = worker->spec().svix;
-      if (!link || link->get()->app_id != stored->event.message->app_id) continue;
+      if (!link || link->get()->app_id != stored.event.message->app_id) continue;
       out += out.empty() ? "{" : ",";
       out += boost::json::serialize(boost::json::string(id));
       out += ':';
-      out += worker->status_json(stored->event.id, &*stored);
+      out += worker->status_json(stored);
     }
     if (out.empty()) return std::nullopt;
     return out + "}";
@@ -426,8 +425,8 @@ void ApiDelivery::stop(std::function<void()> done) {
                     [self, done = std::move(done)]() mutable { self->stop(std::move(done)); });
 }
 
-std::optional<std::string> ApiDelivery::status_json(std::string_view event_id) const {
-  return impl_->status_json(event_id);
+std::optional<std::string> ApiDelivery::status_json(const StoredEvent& stored) const {
+  return impl_->status_json(stored);
 }
 
 }  // namespace hookd

@@ -300,25 +300,16 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     });
   }
 
-  std::optional<std::string> status_json(std::string_view event_id) const {
+  std::optional<std::string> status_json(const StoredEvent& stored) const {
     const auto list = all_workers();
     if (list.empty()) return std::nullopt;
-    const std::string id(event_id);
-    bool seen = false;
-    bool need_lookup = false;
-    for (const auto& w : list) {
-      (w->has_status(id) ? seen : need_lookup) = true;
-    }
-    std::optional<StoredEvent> stored;
-    if (need_lookup) stored = journal.lookup(id);
-    if (!seen && !stored) return std::nullopt;
     // A JSON object of the workers' objects, in endpoint order.
     std::string out = "{";
     for (const auto& w : list) {
       if (out.size() > 1) out += ',';
       out += json_quote(w->spec().name);
       out += ':';
-      out += w->status_json(id, stored ? &*stored : nullptr);
+      out += w->status_json(stored);
     }
     out += '}';
     return out;
@@ -347,8 +338,8 @@ void Delivery::stop(std::function<void()> done) {
                     [self, done = std::move(done)]() mutable { self->stop(std::move(done)); });
 }
 
-std::optional<std::string> Delivery::status_json(std::string_view event_id) const {
-  return impl_->status_json(event_id);
+std::optional<std::string> Delivery::status_json(const StoredEvent& stored) const {
+  return impl_->status_json(stored);
 }
 
 void Delivery::add_routes(Router& router) {

@@ -73,8 +73,7 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
   void recover_dead_letters(std::int64_t since_ms, std::optional<std::int64_t> until_ms,
                             std::function<void(std::optional<std::size_t>)> done) override;
   EndpointSummary summary(std::uint64_t journal_last_seq) const override;
-  bool has_status(const std::string& id) const override { return log_.contains(id); }
-  std::string status_json(const std::string& id, const StoredEvent* stored) const override;
+  std::string status_json(const StoredEvent& stored) const override;
 
  private:
   void pump();
@@ -419,17 +418,16 @@ EndpointSummary Worker::summary(std::uint64_t journal_last_seq) const {
   return s;
 }
 
-std::string Worker::status_json(const std::string& id, const StoredEvent* stored) const {
-  // Older than the events the log keeps: what the cursor says.
+std::string Worker::status_json(const StoredEvent& stored) const {
+  // Older than the events the log keeps: what the filter and cursor say.
+  const std::string& id = stored.event.id;
   DeliveryState otherwise = DeliveryState::pending;
-  if (stored) {
-    if (!spec_.accepts(stored->event)) {
-      otherwise = DeliveryState::filtered;
-    } else if (dead_letters_->contains(id)) {
-      otherwise = DeliveryState::dead_letter;
-    } else if (stored->seq <= window_.cursor()) {
-      otherwise = DeliveryState::delivered;
-    }
+  if (!spec_.accepts(stored.event)) {
+    otherwise = DeliveryState::filtered;
+  } else if (dead_letters_->contains(id)) {
+    otherwise = DeliveryState::dead_letter;
+  } else if (stored.seq <= window_.cursor()) {
+    otherwise = DeliveryState::delivered;
   }
   return log_.status_json(id, otherwise);
 }

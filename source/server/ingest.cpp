@@ -308,7 +308,7 @@ void get_event(Journal& journal, const IngestOptions& options,
     if (journal.cursor(consumer) < stored->seq) progress.consumer_behind = true;
   }
   for (const auto& [key, view] : views) {
-    std::optional<std::string> section = view(id);
+    std::optional<std::string> section = view(*stored);
     if (!section) continue;
     boost::system::error_code ec;
     json::value parsed = json::parse(json::string_view(section->data(), section->size()), ec);

@@ -40,6 +40,7 @@ class io_context;
 namespace hookd {
 
 class Journal;
+struct StoredEvent;
 
 struct ApiDeliveryOptions {
   std::filesystem::path dir;  // <data-dir>/delivery/api
@@ -83,7 +84,7 @@ class ApiDelivery {
   // {"<endpoint id>":{"state":…,"attempts":[…]}} over the endpoints of the
   // message's application, for GET /v1/events/{id}; nullopt when the
   // event is no message or no endpoint of its application runs.
-  std::optional<std::string> status_json(std::string_view event_id) const;
+  std::optional<std::string> status_json(const StoredEvent& stored) const;
 
  private:
   struct Impl;

@@ -32,6 +32,7 @@ class io_context;
 namespace hookd {
 
 class Journal;
+struct StoredEvent;
 
 struct DeliveryOptions {
   std::vector<EndpointSpec> endpoints;  // at start: the flags' and the endpoints file's
@@ -85,8 +86,8 @@ class Delivery {
 
   // {"<endpoint>":{"state":"delivered|pending|dead_letter|filtered",
   // "attempts":[{"at":…,"status":…,"error":…,"duration_ms":…}]}} for
-  // GET /v1/events/{id}; nullopt without endpoints. Thread-safe.
-  std::optional<std::string> status_json(std::string_view event_id) const;
+  // GET /v1/events/{id} of `stored`; nullopt without endpoints. Thread-safe.
+  std::optional<std::string> status_json(const StoredEvent& stored) const;
 
  private:
   struct Impl;

@@ -5,8 +5,7 @@
 // every finished event. All its durable state (the cursor,
 // <dir>/<name>.state.json, <dir>/<name>.dead-letters.jsonl) is keyed by the
 // endpoint's name, so a worker can be created, started and stopped on its
-// own while others run. Runs on one io_context; has_status() and
-// status_json() are thread-safe.
+// own while others run. Runs on one io_context; // status_json() are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -129,12 +128,9 @@ class EndpointWorker {
   // On the io_context. `journal_last_seq`: the newest durable seq.
   virtual EndpointSummary summary(std::uint64_t journal_last_seq) const = 0;
 
-  // Whether the worker has seen event `id` recently (status_json knows its attempts).
-  virtual bool has_status(const std::string& id) const = 0;
-  // {"state":…,"attempts":[…]} for event `id`; for one the worker has not
-  // seen recently, the state follows from `stored` (the journal's copy, or
-  // null) and the cursor.
-  virtual std::string status_json(const std::string& id, const StoredEvent* stored) const = 0;
+  // {"state":…,"attempts":[…]} for `stored`; for an event the worker has
+  // not seen recently, the state follows from its filter and the cursor.
+  virtual std::string status_json(const StoredEvent& stored) const = 0;
 };
 
 }  // namespace hookd

@@ -33,8 +33,10 @@ struct IngestOptions {
 };
 
 // Extra sections of GET /v1/events/{id}: each returns JSON text for its key,
-// or nullopt to leave the key out. Called on a reactor thread: must not block.
-using EventStatusView = std::function<std::optional<std::string>(std::string_view event_id)>;
+// or nullopt to leave the key out. Given the event the route looked up once,
+// so no view reads the journal again. Called on a reactor thread: must not
+// block.
+using EventStatusView = std::function<std::optional<std::string>(const StoredEvent& stored)>;
 
 // One part of GET /readyz. `check` fills detail_json (JSON text; empty means
 // just the boolean) and says whether that part is ready. Must not block.

@@ -386,12 +386,13 @@ TEST_CASE("GET /v1/events/{id} returns the stored event and its views", "[ingest
   auto journal = open_journal(dir);
   Router router;
   std::vector<std::pair<std::string, EventStatusView>> views;
-  views.emplace_back("hook", [](std::string_view id) -> std::optional<std::string> {
-    if (id == "evt-unit-1") return R"({"outcome":"running","exit_code":null})";
+  views.emplace_back("hook", [](const hookd::StoredEvent& stored) -> std::optional<std::string> {
+    if (stored.event.id == "evt-unit-1") return R"({"outcome":"running","exit_code":null})";
     return std::nullopt;
   });
-  views.emplace_back("broken",
-                     [](std::string_view) -> std::optional<std::string> { return "{not json"; });
+  views.emplace_back("broken", [](const hookd::StoredEvent&) -> std::optional<std::string> {
+    return "{not json";
+  });
   add_event_routes(router, *journal, IngestOptions{}, std::move(views));
   std::int64_t before = now_unix_ms();
   REQUIRE(post(router, kEvent).status == 202);
