@@ -14,6 +14,7 @@
 
 #include "hookd/core/ascii.h"
 #include "hookd/core/log.h"
+#include "hookd/core/text.h"
 #include "hookd/delivery/blocking_io_thread.h"
 #include "hookd/delivery/endpoint_list.h"
 #include "hookd/delivery/endpoint_worker.h"
@@ -27,10 +28,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr auto kTick = std::chrono::seconds(1);
-
-std::string json_quote(std::string_view s) {
-  return json::serialize(json::string(s));
-}
 
 std::string this_host() {
   char name[256] = {};

@@ -12,16 +12,13 @@
 
 #include "hookd/core/ascii.h"
 #include "hookd/core/event.h"
+#include "hookd/core/text.h"
 #include "hookd/delivery/retry_policy.h"
 #include "hookd/delivery/svix_endpoint.h"
 
 namespace hookd {
 
 namespace {
-
-std::string json_quote(std::string_view s) {
-  return boost::json::serialize(boost::json::string(s));
-}
 
 // The whole of `s` as a decimal number in [low, high].
 std::optional<std::size_t> count_in(std::string_view s, std::size_t low, std::size_t high) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "hookd/core/ascii.h"
+#include "hookd/core/text.h"
 #include "hookd/delivery/svix_format.h"
 
 namespace hookd {
@@ -13,10 +14,6 @@ namespace hookd {
 namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-std::string json_quote(std::string_view s) {
-  return boost::json::serialize(boost::json::string(s));
-}
 
 // An extra header replaces one hookd set under the same name.
 void set_header(Headers& headers, std::string_view name, std::string value) {

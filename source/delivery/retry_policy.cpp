@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "hookd/core/ascii.h"
+#include "hookd/core/text.h"
 
 namespace hookd {
 
@@ -15,10 +16,6 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::size_t kAttemptResponseBytes = 1024;
-
-std::string json_quote(std::string_view s) {
-  return boost::json::serialize(boost::json::string(s));
-}
 
 bool parse_uint(std::string_view s, std::uint64_t& out) {
   if (s.empty()) return false;

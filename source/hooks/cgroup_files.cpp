@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 
+#include "hookd/core/text.h"
 #include "hookd/hooks/cgroup_layout.h"
 
 namespace hookd {
@@ -16,10 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 // The cgroup and its sub-cgroups, parents before children.
 std::vector<fs::path> subtree(const fs::path& dir) {

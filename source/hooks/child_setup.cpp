@@ -1,4 +1,5 @@
 #include "hookd/hooks/child_setup.h"
+#include "hookd/core/text.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -18,10 +19,6 @@
 
 namespace hookd {
 namespace {
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 // The kernel's struct sigaction (x86-64 and arm64 layout), for rt_sigaction.
 struct KernelSigaction {

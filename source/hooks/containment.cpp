@@ -17,6 +17,7 @@
 
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/text.h"
 #include "hookd/hooks/cgroup_files.h"
 #include "hookd/hooks/orphan_reaper.h"
 
@@ -28,10 +29,6 @@ using namespace std::chrono_literals;
 
 // Run cgroups kept for the next runs; beyond these they are removed.
 constexpr std::size_t kIdleRunCgroups = 64;
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 void publish_mode(ContainmentMode active) {
   for (auto mode : {ContainmentMode::cgroup_v2, ContainmentMode::cgroup_v1,

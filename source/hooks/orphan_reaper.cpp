@@ -23,15 +23,12 @@
 
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/text.h"
 #include "hookd/hooks/cgroup_files.h"
 #include "hookd/hooks/cgroup_layout.h"
 
 namespace hookd {
 namespace {
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 // Spawners share it, the reaper takes it alone. Writers first, so spawning
 // at full rate cannot starve the reaper.

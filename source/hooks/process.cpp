@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "hookd/core/result.h"
+#include "hookd/core/text.h"
 #include "hookd/hooks/child_setup.h"
 #include "hookd/hooks/kill_sequence.h"
 #include "hookd/hooks/orphan_reaper.h"
@@ -31,10 +32,6 @@ namespace asio = boost::asio;
 using Clock = KillSequence::Clock;
 
 constexpr std::size_t kReadChunk = 64 * 1024;
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 // Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
 int pidfd_open_fd(pid_t pid) {

@@ -9,6 +9,7 @@
 
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/text.h"
 #include "hookd/hooks/cgroup_files.h"
 #include "hookd/hooks/orphan_reaper.h"
 
@@ -16,10 +17,6 @@ namespace hookd {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 struct CageMetrics {
   Counter& killed = metrics().counter(

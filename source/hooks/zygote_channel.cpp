@@ -8,6 +8,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "hookd/core/text.h"
 #include "hookd/hooks/zygote_protocol.h"
 
 namespace hookd {
@@ -16,10 +17,6 @@ namespace {
 // A RUN: stdin, output and up to kZygoteMaxCgroupFds cgroup files (zygote.py
 // receives as many).
 constexpr std::size_t kMaxFdsPerRecord = 8;
-
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
 
 }  // namespace
 
