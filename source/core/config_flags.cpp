@@ -331,7 +331,7 @@ FlagGroup hooks_flags() {
       one_of(&Config::hook_executor, {"prewarm", "spawn"}));
   add("hook-preload", nullptr,
       "comma-separated modules the prewarm interpreter imports once, empty for none (default "
-      "json,os,sys,base64,hashlib,hmac,datetime,socket,ssl,http.client,urllib.request)",
+      "json,os,sys,base64,hashlib,hmac,datetime,socket; a run imports others itself)",
       parse_preload);
   return g;
 }

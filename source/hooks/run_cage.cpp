@@ -42,32 +42,42 @@ CageMetrics& cage_metrics() {
   return m;
 }
 
-// Cumulative counters of a run cgroup.
-struct Counters {
-  std::uint64_t oom_kills = 0, pids_refused = 0, throttled = 0;  // throttled: us (v2), ns (v1)
-};
+using Counters = RunCgroupCounters;
+
+void close_all(std::vector<int>& fds) {
+  for (int fd : fds)
+    ::close(fd);
+  fds.clear();
+}
 
 }  // namespace
 
-std::optional<std::string> IdleRunCgroups::take() {
-  std::lock_guard lock(mutex_);
-  if (names_.empty()) return std::nullopt;
-  auto name = std::move(names_.back());
-  names_.pop_back();
-  return name;
+IdleRunCgroups::~IdleRunCgroups() {
+  close();
 }
 
-bool IdleRunCgroups::give_back(std::string name) {
+std::optional<IdleRunCgroup> IdleRunCgroups::take() {
   std::lock_guard lock(mutex_);
-  if (closed_ || names_.size() >= max_idle_) return false;
-  names_.push_back(std::move(name));
+  if (idle_.empty()) return std::nullopt;
+  auto cgroup = std::move(idle_.back());
+  idle_.pop_back();
+  return cgroup;
+}
+
+bool IdleRunCgroups::give_back(IdleRunCgroup& cgroup) {
+  std::lock_guard lock(mutex_);
+  if (closed_ || idle_.size() >= max_idle_) return false;
+  idle_.push_back(std::move(cgroup));
+  cgroup.procs_fds.clear();  // the pool's now
   return true;
 }
 
-std::vector<std::string> IdleRunCgroups::close() {
+void IdleRunCgroups::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
-  return std::move(names_);
+  for (auto& cgroup : idle_)
+    close_all(cgroup.procs_fds);
+  idle_.clear();
 }
 
 struct RunCage::State {
@@ -129,13 +139,11 @@ struct RunCage::State {
   }
 
   void close_fds() {
-    if (!setup) return;
-    for (int fd : setup->cgroup_fds)
-      ::close(fd);
-    setup->cgroup_fds.clear();
+    if (setup) close_all(setup->cgroup_fds);
   }
 
-  void count_limits_hit() {
+  // The run's counters now, against those at its start.
+  Counters count_limits_hit() {
     auto now = counters();
     report.oom_killed = now.oom_kills > at_start.oom_kills;
     auto& m = cage_metrics();
@@ -145,6 +153,7 @@ struct RunCage::State {
     if (now.throttled > at_start.throttled) {
       m.throttled.inc(static_cast<double>(now.throttled - at_start.throttled) / (v2() ? 1e6 : 1e9));
     }
+    return now;
   }
 
   void end_cgroups() {
@@ -155,13 +164,18 @@ struct RunCage::State {
     } else {
       error = killed.error().message;
     }
-    count_limits_hit();
+    auto now = count_limits_hit();
     // Only a cgroup that every hierarchy says is empty goes to another run
     // (a root hook may have moved itself out of the freezer's).
     bool empty = error.empty();
     for (std::size_t i = 1; i < dirs.size() && empty; ++i)
       empty = cgroup_processes(dirs[i].second).empty();
-    if (!empty || !idle || !idle->give_back(name)) {
+    IdleRunCgroup recycled{name, setup ? std::move(setup->cgroup_fds) : std::vector<int>(), now};
+    if (setup) setup->cgroup_fds.clear();
+    bool kept =
+        empty && idle && recycled.procs_fds.size() == dirs.size() && idle->give_back(recycled);
+    close_all(recycled.procs_fds);
+    if (!kept) {
       for (const auto& [controller, dir] : dirs) {
         auto removed = kill_and_remove_cgroup(dir, v2(), controller == "freezer", kCageKillWithin);
         if (!removed && error.empty()) error = removed.error().message;
@@ -171,20 +185,22 @@ struct RunCage::State {
       cage_metrics().end_errors.inc();
       log::error("hook run cgroup not emptied", {{"error", error}});
     }
-    // What came back to hookd and was killed: reaped now, not on the next SIGCHLD.
-    OrphanReaper::reap_strays();
+    // What came back to hookd and was killed: reaped now, not on the next
+    // SIGCHLD. Nothing killed, nothing came back from this run: an orphan of
+    // it that ended by itself raised its own SIGCHLD.
+    if (report.processes_killed > 0) OrphanReaper::reap_strays();
   }
 
   CageReport end() {
     std::lock_guard lock(mutex);
     if (ended) return report;
     ended = true;
-    close_fds();
     if (!dirs.empty()) {
-      end_cgroups();
+      end_cgroups();  // keeps the cgroup.procs descriptors with a recycled cgroup
     } else if (mode == ContainmentMode::subreaper) {
       report.processes_killed = OrphanReaper::kill_strays(kCageKillWithin);
     }
+    close_fds();
     if (report.processes_killed > 0) {
       cage_metrics().killed.inc(static_cast<double>(report.processes_killed));
     }
@@ -200,22 +216,26 @@ Result<std::unique_ptr<RunCage>> RunCage::open(const CageLayout& layout,
   state->idle = layout.idle;
   if (!layout.bases.empty()) {
     auto recycled = layout.idle ? layout.idle->take() : std::nullopt;
-    state->name = recycled ? *recycled : "run-" + std::to_string(n);
+    state->name = recycled ? recycled->name : "run-" + std::to_string(n);
     Status made = Ok{};
     if (recycled) {
-      for (const auto& [controller, base] : layout.bases)
+      for (const auto& [controller, base] : layout.bases) {
         state->dirs.emplace_back(controller, base / state->name);
+        state->setup->cgroup_procs.push_back((base / state->name / "cgroup.procs").string());
+      }
+      state->setup->cgroup_fds = std::move(recycled->procs_fds);
+      state->at_start = recycled->counters;
     } else {
       made = state->create(layout);
+      if (made) made = state->open_for_child();
     }
-    if (made) made = state->open_for_child();
     if (!made) {
       cage_metrics().create_errors.inc();
       state->idle = nullptr;  // removed, not recycled
       RunCage undone(std::move(state));
       return make_error("containment: " + made.error().message);
     }
-    state->at_start = state->counters();
+    if (!recycled) state->at_start = state->counters();
   }
   return std::make_unique<RunCage>(std::move(state));
 }

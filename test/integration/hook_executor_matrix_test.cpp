@@ -132,6 +132,21 @@ std::vector<Case> matrix() {
        "import csv, fractions, io\nbuf = io.StringIO()\n"
        "csv.writer(buf).writerow([fractions.Fraction(1, 3), 'x'])\n"
        "print(buf.getvalue().strip())\n"},
+      {"modules of the old preload set, imported by the run",
+       "import sys\nheavy = ('ssl', 'http.client', 'urllib.request')\n"
+       "print('loaded before', [m in sys.modules for m in heavy])\n"
+       "import ssl, http.client, urllib.request\n"
+       "print(ssl.PROTOCOL_TLS_CLIENT.name, http.client.responses[404])\n"
+       "print(urllib.request.Request('http://127.0.0.1:9/a?b=1').selector)\n"
+       "print('loaded after', [m in sys.modules for m in heavy])\n"},
+      {"atexit order, a failing handler and the exit code",
+       "import atexit, sys\n"
+       "class Broken:\n    def __call__(self):\n        raise ValueError('in atexit')\n"
+       "    def __repr__(self):\n        return '<a broken handler>'\n"
+       "atexit.register(print, 'registered first, runs last')\n"
+       "atexit.register(Broken())\n"
+       "atexit.register(print, 'registered last, runs first')\n"
+       "print('exiting', flush=True)\nsys.exit(4)\n"},
       {"a syntax error", "print('never')\ndef broken(:\n    pass\n", {}, "spawn"},
       {"a warning at compile time", "x = 1\nif x is 1:\n    print('is')\n", {}, "spawn"},
       {"ignores SIGTERM",

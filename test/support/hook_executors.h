@@ -47,8 +47,7 @@ class Executors {
   // and friends in this process until destroyed.
   explicit Executors(std::vector<std::string> extra_env = {},
                      std::vector<std::string> preload = {"json", "os", "sys", "base64", "hashlib",
-                                                         "hmac", "datetime", "socket", "ssl",
-                                                         "http.client", "urllib.request"},
+                                                         "hmac", "datetime", "socket"},
                      std::string interpreter = kPython);
   ~Executors();
   Executors(const Executors&) = delete;

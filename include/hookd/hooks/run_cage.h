@@ -35,20 +35,39 @@ struct CageReport {
   std::uint64_t processes_killed = 0;  // still alive when the run ended
 };
 
-// Names of run cgroups that ended empty, ready for another run. Thread-safe.
+// Cumulative counters of a run cgroup; throttled: us (v2), ns (v1).
+struct RunCgroupCounters {
+  std::uint64_t oom_kills = 0, pids_refused = 0, throttled = 0;
+};
+
+// A run cgroup that ended empty. Its cgroup.procs files stay open and its
+// counters are what they said at its end: nothing can move them while it is
+// empty, so the next run needs neither an open nor a read to start.
+struct IdleRunCgroup {
+  std::string name;
+  std::vector<int> procs_fds;  // owned; one per hierarchy, in the layout's order
+  RunCgroupCounters counters;
+};
+
+// Run cgroups that ended empty, ready for another run. Thread-safe.
 class IdleRunCgroups {
  public:
   explicit IdleRunCgroups(std::size_t max_idle) : max_idle_(max_idle) {}
-  std::optional<std::string> take();
-  // False when full or closed: then the caller removes the cgroups.
-  bool give_back(std::string name);
-  // Takes no more; the names still idle.
-  std::vector<std::string> close();
+  ~IdleRunCgroups();  // closes what is still idle
+  IdleRunCgroups(const IdleRunCgroups&) = delete;
+  IdleRunCgroups& operator=(const IdleRunCgroups&) = delete;
+  std::optional<IdleRunCgroup> take();
+  // False when full or closed: then the caller closes its descriptors and
+  // removes the cgroups.
+  bool give_back(IdleRunCgroup& cgroup);
+  // Takes no more; closes the descriptors of those still idle, whose
+  // cgroups the caller removes.
+  void close();
 
  private:
   const std::size_t max_idle_;
   std::mutex mutex_;
-  std::vector<std::string> names_;
+  std::vector<IdleRunCgroup> idle_;
   bool closed_ = false;
 };
 
