@@ -332,6 +332,11 @@ def render(work, out_path):
         add(f"| 1 ingest | {label} | {fmt_rate(s['rps'])} req/s | {fmt_ms(s['p50'])} "
             f"| {fmt_ms(s['p99'])} | {fmt_ratio(s['rps'], base)} of nginx "
             f"| {status_note(s)} |")
+    half = load_summary(work, "ingest-batch-half")
+    if half:
+        add(f"| 1 ingest | hookd `--fsync batch`, open loop at half its rate | "
+            f"{fmt_rate(half['rps'])} req/s | {fmt_ms(half['p50'])} | {fmt_ms(half['p99'])} | "
+            f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(half)} |")
 
     # 2. Hooks
     base = g("hooks_webhook_rps")

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace hookd::api {
@@ -12,20 +13,28 @@ IdempotencyCache::IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms)
   entries_.reserve(capacity_ + 1);
 }
 
-std::size_t IdempotencyCache::DigestHash::operator()(const std::string& digest) const {
+std::size_t IdempotencyCache::DigestHash::operator()(const Digest& digest) const {
   std::size_t hash = 0;
-  std::memcpy(&hash, digest.data(), std::min(sizeof hash, digest.size()));
+  std::memcpy(&hash, digest.data(), sizeof hash);
   return hash;
 }
 
-std::string IdempotencyCache::key_of(const HttpRequest& request, std::string_view idempotency_key) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
+IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
+                                                  std::string_view idempotency_key) {
+  // One context per thread, reset for each digest: making and freeing one
+  // per request costs more than the hashing.
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Context context;
+  EVP_MD_CTX* ctx = context.ctx;
   // Lengths first, so no two different inputs hash the same concatenation.
   auto add = [ctx](std::string_view part) {
-    std::string size = std::to_string(part.size()) + ":";
-    EVP_DigestUpdate(ctx, size.data(), size.size());
+    char size[24];
+    char* end = std::to_chars(size, size + sizeof size - 1, part.size()).ptr;
+    *end++ = ':';
+    EVP_DigestUpdate(ctx, size, static_cast<std::size_t>(end - size));
     EVP_DigestUpdate(ctx, part.data(), part.size());
   };
   // Fetched once: OpenSSL 3 looks EVP_sha256() up again on every digest.
@@ -35,12 +44,15 @@ std::string IdempotencyCache::key_of(const HttpRequest& request, std::string_vie
   add(request.header("authorization"));
   add(request.method);
   add(request.target);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
   EVP_DigestFinal_ex(ctx, digest, &length);
-  EVP_MD_CTX_free(ctx);
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  Digest out{};
+  std::memcpy(out.data(), digest, std::min<std::size_t>(length, out.size()));
+  return out;
 }
 
-bool IdempotencyCache::begin(const std::string& key, std::int64_t now_ms, Responder waiter) {
+bool IdempotencyCache::begin(const Digest& key, std::int64_t now_ms, Responder waiter) {
   std::unique_lock lock(mutex_);
   evict_locked(now_ms);
   auto it = entries_.find(key);
@@ -61,7 +73,7 @@ bool IdempotencyCache::begin(const std::string& key, std::int64_t now_ms, Respon
   return false;
 }
 
-void IdempotencyCache::finish(const std::string& key, const HttpResponse& response,
+void IdempotencyCache::finish(const Digest& key, const HttpResponse& response,
                               std::int64_t now_ms) {
   std::vector<Responder> waiters;
   {

@@ -11,6 +11,8 @@
 namespace hookd::api {
 namespace {
 
+namespace json = boost::json;
+
 std::string payload_of(Journal& journal, const MessageEntry& entry) {
   std::optional<StoredEvent> stored = journal.lookup(entry.id);
   return stored ? stored->event.payload_json : std::string();  // "" renders {"expired":true}
@@ -63,8 +65,12 @@ void append_message(ApiContext& context, const std::string& app_id,
 
 void create(ApiContext& context, HttpRequest& request, Responder respond) {
   ValidationItems errors;
-  bool with_content = read_query_bool(parse_query(request.query), "with_content", true, errors);
-  auto body = read_json_body(request, respond);
+  bool with_content = request.query.empty() ||
+                      read_query_bool(parse_query(request.query), "with_content", true, errors);
+  // The body lives for this call only: what the message keeps is copied out.
+  unsigned char arena_buffer[4096];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  auto body = read_json_body(request, respond, json::storage_ptr(&arena));
   if (!body) return;
   auto read = read_message(*body, context.store.limits(), errors);
   if (!read || !errors.empty()) return respond(reply_validation(errors));

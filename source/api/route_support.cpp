@@ -37,7 +37,7 @@ void authorised(ApiContext& context, const Handler& handler, HttpRequest& reques
   }
   std::string_view key = request.header("idempotency-key");
   if (request.method == "POST" && !key.empty()) {
-    std::string digest = IdempotencyCache::key_of(request, key);
+    IdempotencyCache::Digest digest = IdempotencyCache::key_of(request, key);
     if (!context.idempotency.begin(digest, now_unix_ms(), respond)) return;
     IdempotencyCache* cache = &context.idempotency;
     respond = [cache, digest, respond = std::move(respond)](HttpResponse response) {
@@ -89,11 +89,18 @@ HttpResponse reply_change(int status, std::string body) {
 }
 
 std::optional<json::value> read_json_body(const HttpRequest& request, Responder& respond) {
-  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::value(nullptr);
+  return read_json_body(request, respond, {});
+}
+
+std::optional<json::value> read_json_body(const HttpRequest& request, Responder& respond,
+                                          json::storage_ptr storage) {
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return json::value(nullptr, storage);
+  }
   json::parse_options options;
   options.max_depth = kMaxBodyDepth;
   boost::system::error_code ec;
-  json::value value = json::parse(request.body, ec, {}, options);
+  json::value value = json::parse(request.body, ec, std::move(storage), options);
   if (ec) {
     respond(reply_error(400, "bad_request", "body is not valid JSON: " + ec.message()));
     return std::nullopt;

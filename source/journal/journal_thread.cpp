@@ -1,6 +1,7 @@
 #include "hookd/journal/journal_thread.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@ namespace hookd::journal_detail {
 namespace {
 
 constexpr auto kPersistInterval = std::chrono::milliseconds(100);
+// wake_at_ while the thread is not waiting: it looks at the queue anyway.
+constexpr std::size_t kNoWake = std::numeric_limits<std::size_t>::max();
 
 // Each segment holds at most half the journal, so that retention can always
 // free room by deleting a sealed one.
@@ -64,7 +67,7 @@ void JournalThread::submit(std::vector<Event> events, AppendCallback done) {
       pending_bytes_ += bytes;
       metrics_.pending_bytes.set(static_cast<double>(pending_bytes_));
       queue_.push_back(PendingAppend{std::move(events), std::move(done), bytes});
-      cv_.notify_one();
+      if (queue_.size() >= wake_at_) cv_.notify_one();
       return;
     }
   }
@@ -123,6 +126,7 @@ void JournalThread::run() {
     }
     if (queue_.empty()) {
       if (closing_) break;
+      wake_at_ = 1;
       if (cursors_.dirty() || retention_due_) {
         cv_.wait_until(lock, cursors_.last_persist() + kPersistInterval,
                        [&] { return !queue_.empty() || closing_; });
@@ -130,6 +134,7 @@ void JournalThread::run() {
         cv_.wait(lock,
                  [&] { return !queue_.empty() || closing_ || cursors_.dirty() || retention_due_; });
       }
+      wake_at_ = kNoWake;
       if (queue_.empty()) {
         lock.unlock();
         housekeeping(false);
@@ -142,8 +147,10 @@ void JournalThread::run() {
         group_commit_linger(options_.fsync, options_.batch_window, last_batch_calls_, queue_.size(),
                             writer_.last_fsync(), closing_);
     if (linger > clock::duration::zero()) {
+      wake_at_ = last_batch_calls_;
       cv_.wait_until(lock, clock::now() + linger,
                      [&] { return queue_.size() >= last_batch_calls_ || closing_; });
+      wake_at_ = kNoWake;
     }
 
     std::deque<PendingAppend> batch;
@@ -194,7 +201,9 @@ void JournalThread::run_outage(std::unique_lock<std::mutex>& lock) {
   if (cursors_.dirty() || retention_due_) {
     until = std::min(until, cursors_.last_persist() + kPersistInterval);
   }
+  wake_at_ = 1;
   cv_.wait_until(lock, until, [&] { return !queue_.empty() || closing_ || retention_due_; });
+  wake_at_ = kNoWake;
   lock.unlock();
   housekeeping(false);  // retention may free the space a probe needs
   lock.lock();

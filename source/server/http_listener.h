@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "hookd/server/http_server.h"
+#include "reply_inbox.h"
 #include "request_metrics.h"
 
 namespace boost::asio::ssl {
@@ -40,8 +41,10 @@ class DrainableSession {
 // handlers and sessions of that reactor, so it (and its acceptor) goes away
 // with them, never after its io_context.
 struct Shard {
-  explicit Shard(boost::asio::io_context& c) : context(c) {}
+  explicit Shard(boost::asio::io_context& c)
+      : context(c), replies(std::make_shared<ReplyInbox>(c)) {}
   boost::asio::io_context& context;
+  std::shared_ptr<ReplyInbox> replies;  // answers from other threads
   std::optional<boost::asio::ip::tcp::acceptor> acceptor;
   std::optional<boost::asio::steady_timer> retry_timer;
   std::list<std::weak_ptr<DrainableSession>> sessions;

@@ -16,6 +16,7 @@
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
 #include "http_listener.h"
+#include "reply_inbox.h"
 #include "request_parser.h"
 #include "response_writer.h"
 
@@ -51,7 +52,7 @@ std::string peer_of(const tcp::socket& socket) {
 // alive between them. Lives on one reactor, so its state needs no locking;
 // responders from other threads post back to it.
 template <class Derived>
-class HttpSession : public DrainableSession {
+class HttpSession : public DrainableSession, public ReplyTarget {
  public:
   void drain() override {
     // A connection between requests is closed now; one inside a request
@@ -263,11 +264,10 @@ class HttpSession : public DrainableSession {
     if (route_.empty()) route_ = "unmatched";
 
     // Called from any thread (the journal's, typically): the answer hops back
-    // to this session's reactor with exactly one post.
+    // to this session's reactor through its inbox, one post for all the
+    // answers of a group commit.
     Responder respond = [self = self(), serial = serial_](HttpResponse response) {
-      net::post(self->shard().context, [self, serial, response = std::move(response)]() mutable {
-        self->on_response(serial, std::move(response));
-      });
+      self->shard().replies->deliver(self, serial, std::move(response));
     };
     try {
       listener().router().dispatch(request_, std::move(respond));
@@ -278,6 +278,10 @@ class HttpSession : public DrainableSession {
         self->on_response(serial, HttpResponse::error(500, "internal error"));
       });
     }
+  }
+
+  void on_reply(std::uint64_t serial, HttpResponse&& response) override {
+    on_response(serial, std::move(response));
   }
 
   // Runs on the session's reactor. Ignores late or repeated answers.

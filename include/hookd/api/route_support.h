@@ -64,6 +64,10 @@ HttpResponse reply_change(int status, std::string body);
 
 // The JSON body; an empty body reads as null. nullopt: answered 400.
 std::optional<boost::json::value> read_json_body(const HttpRequest& request, Responder& respond);
+// The same, its values allocated from `storage` (a request's arena: the
+// hot routes read the body once and copy out what they keep).
+std::optional<boost::json::value> read_json_body(const HttpRequest& request, Responder& respond,
+                                                 boost::json::storage_ptr storage);
 
 // The decoded query string; repeated names keep every value.
 using Query = std::multimap<std::string, std::string>;

@@ -89,6 +89,11 @@ class JournalThread {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<PendingAppend> queue_;
+  // The queue length at which submit() wakes the thread: 1 while it waits
+  // for work, the batch it lingers for, none while it writes. Waking it on
+  // every append while it lingers would cost a futex wake and a context
+  // switch per request.
+  std::size_t wake_at_ = 1;
   std::uint64_t pending_bytes_ = 0;
   WriteOutage outage_;
   bool closing_ = false;
