@@ -51,7 +51,18 @@ void check_rules(const EndpointSpec& spec) {
   FUZZ_CHECK(!spec.name.empty() && spec.name.size() <= 64 && all_of(spec.name, name_char));
   FUZZ_CHECK(spec.name != "." && spec.name != "..");
   std::string url = hookd::ascii_lower(spec.url);
-  FUZZ_CHECK(url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0);
+  const bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  // file: and syslog endpoints came after this target; their own keys
+  // (max_bytes, keep, facility, ...) are not rendered back below.
+  const bool file = url.rfind("file:", 0) == 0;
+  const bool syslog = url.rfind("syslog+tcp://", 0) == 0 || url.rfind("syslog+tls://", 0) == 0;
+  FUZZ_CHECK(http || file || syslog);
+  FUZZ_CHECK(file == (spec.format == EndpointFormat::file));
+  if (file) {
+    FUZZ_CHECK(!spec.file_path.empty() && spec.file_path.front() == '/' &&
+               spec.file_path.back() != '/');
+  }
+  if (syslog) FUZZ_CHECK(!spec.host.empty() && spec.port >= 1);
   FUZZ_CHECK(!spec.events.empty());
   for (const std::string& type : spec.events) {
     FUZZ_CHECK(type == "*" || hookd::valid_event_type(type));
@@ -112,6 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   check_rules(*spec);
+  if (spec->format == EndpointFormat::file || spec->format == EndpointFormat::syslog) return 0;
 
   std::string written = render(*spec, entry_value(text, "secret"));
   auto again = hookd::parse_endpoint_spec(written);

@@ -481,16 +481,17 @@ std::optional<HeadersPatchInput> read_headers_patch(const json::value& body, con
                                                     ValidationItems& errors) {
   const json::object* object = as_object(body, errors);
   if (!object) return std::nullopt;
+  const std::size_t before = errors.size();
   BodyReader in(*object, errors, {"body"});
   HeadersPatchInput out;
-  bool ok = true;
   if (const json::value* headers = object->if_contains("headers")) {
-    ok = read_header_object(in, *headers, limits, true, out.set);
+    read_header_object(in, *headers, limits, true, out.set);
   }
   Field<std::vector<std::string>> remove;
   in.strings("deleteHeaders", remove);
   if (remove.has()) out.remove = std::move(remove.value);
-  if (!ok || (remove.present && !remove.null && !remove.has())) return std::nullopt;
+  // A deleteHeaders of the wrong type is reported like any other problem.
+  if (errors.size() != before) return std::nullopt;
   return out;
 }
 

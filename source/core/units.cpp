@@ -48,6 +48,8 @@ std::optional<Milliseconds> parse_duration(std::string_view text) {
   } else {
     return std::nullopt;
   }
+  // Twelve digits of days pass INT64_MAX ms: "117179869184d" read as negative.
+  if (*n > static_cast<std::uint64_t>(INT64_MAX) / scale) return std::nullopt;
   return Milliseconds(static_cast<std::int64_t>(*n * scale));
 }
 

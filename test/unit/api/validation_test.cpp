@@ -189,3 +189,18 @@ TEST_CASE("EndpointSecretRotateIn", "[api][validation]") {
   CHECK_FALSE(read_rotate(json::parse(R"({"key":"whsec_x"})"), errors));
   CHECK(errors.size() == 2);
 }
+
+// Found by fuzz/svix_bodies: a deleteHeaders that is not an array of strings
+// was reported as a problem, yet the patch was accepted (as no change).
+TEST_CASE("EndpointHeadersPatchIn refuses what it reports", "[api][validation]") {
+  auto patch = [](const json::value& body, ValidationItems& errors) {
+    return read_headers_patch(body, kLimits, errors).has_value();
+  };
+  CHECK(verdict(R"({"deleteHeaders":"X-A"})", patch) ==
+        "body.deleteHeaders value_error.jsondecode");
+  CHECK(verdict(R"({"deleteHeaders":[1]})", patch) == "body.deleteHeaders value_error.jsondecode");
+  CHECK(verdict(R"({"headers":{"X-A":"1"},"deleteHeaders":{}})", patch) ==
+        "body.deleteHeaders value_error.jsondecode");
+  CHECK(verdict(R"({"deleteHeaders":null})", patch).empty());
+  CHECK(verdict(R"({"headers":{"X-A":null},"deleteHeaders":["X-B"]})", patch).empty());
+}

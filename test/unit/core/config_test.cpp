@@ -147,6 +147,15 @@ TEST_CASE("durations and sizes") {
   CHECK_FALSE(parse_size("M"));
 }
 
+// Found by fuzz/config_units: days times 86,400,000 ms wrapped past INT64_MAX.
+TEST_CASE("durations that overflow are refused") {
+  CHECK_FALSE(parse_duration("117179869184d"));
+  CHECK_FALSE(parse_duration("999999999999d"));
+  CHECK_FALSE(parse_duration("106751991168d"));
+  CHECK(parse_duration("106751991167d") == std::chrono::hours(106751991167LL * 24));
+  CHECK(parse_duration("999999999999h") == std::chrono::hours(999999999999LL));
+}
+
 TEST_CASE("the Svix delivery flags: attempts kept, disabling and the endpoints' trust store") {
   auto defaults = parse({});
   REQUIRE(defaults.ok());
