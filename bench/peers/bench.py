@@ -428,6 +428,16 @@ def render(work, out_path):
             add(f"| micro | `{bench}` {b.get('name')} | {tp} | | | | {per} |")
     add("")
 
+    # Several nodes on one Redis: bench/queue_run's table, as it wrote it.
+    queue = read(os.path.join(work, "queue.md"))
+    add("## Several nodes on one Redis (`--queue`)")
+    add("")
+    if queue:
+        for line in queue.splitlines()[1:]:  # its own title is the heading here
+            add(line)
+    else:
+        add(f"Not measured. {g('queue_skipped', '')}")
+    add("")
     add("## Memory (hookd RSS, MiB, from /proc/PID/status VmRSS)")
     add("")
     add("| hookd instance | idle | peak under load | after the load |")

@@ -23,7 +23,7 @@ ApiService::ApiService(ApiOptions options, Journal& journal, std::unique_ptr<Api
 }
 
 Result<std::unique_ptr<ApiService>> ApiService::open(ApiOptions options, Journal& journal) {
-  auto store = ApiStore::open(options.dir, options.limits);
+  auto store = ApiStore::open(options.dir, options.limits, options.backing);
   if (!store) return store.error();
   AttemptStoreOptions attempt_options{options.dir / "attempts", options.attempt_retention_ms,
                                       options.attempt_max_bytes};

@@ -44,6 +44,56 @@ Result<std::vector<fs::path>> json_files(const fs::path& dir) {
   return out;
 }
 
+struct NamedObject {
+  std::string name;  // "<kind>/<id>.json"
+  std::string text;
+};
+
+// Applications first: an endpoint whose application is gone (deleted just
+// before a crash) is an orphan, named in `orphans` to be removed.
+Result<Model> build_model(const std::vector<NamedObject>& objects, const std::string& where,
+                          std::vector<std::string>& orphans) {
+  Model model;
+  auto of_kind = [&](const char* kind, auto keep) -> Status {
+    const std::string prefix = std::string(kind) + "/";
+    for (const NamedObject& object : objects) {
+      if (object.name.rfind(prefix, 0) != 0) continue;
+      if (!keep(object)) return make_error(where + object.name + ": unreadable API object");
+    }
+    return Ok{};
+  };
+  Status apps = of_kind(kAppsDir, [&](const NamedObject& object) {
+    auto app = decode_application(object.text);
+    if (!app) return false;
+    if (!app->uid.empty()) model.app_id_by_uid[app->uid] = app->id;
+    std::string id = app->id;
+    model.apps.emplace(std::move(id), std::move(*app));
+    return true;
+  });
+  if (!apps) return apps.error();
+  Status types = of_kind(kEventTypesDir, [&](const NamedObject& object) {
+    auto type = decode_event_type(object.text);
+    if (!type) return false;
+    std::string name = type->name;
+    model.event_types.emplace(std::move(name), std::move(*type));
+    return true;
+  });
+  if (!types) return types.error();
+  Status endpoints = of_kind(kEndpointsDir, [&](const NamedObject& object) {
+    auto endpoint = decode_endpoint(object.text);
+    if (!endpoint) return false;
+    if (!model.apps.count(endpoint->app_id)) {
+      orphans.push_back(object.name);
+      return true;
+    }
+    std::string app = endpoint->app_id, id = endpoint->id;
+    model.endpoints[app].emplace(std::move(id), std::move(*endpoint));
+    return true;
+  });
+  if (!endpoints) return endpoints.error();
+  return model;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -91,7 +141,8 @@ struct ApiStore::Writer {
     std::function<void(Status)> done;
   };
 
-  Writer() : thread([this] { run(); }) {}
+  explicit Writer(std::function<Status(const std::vector<FileOp>&)> apply)
+      : apply(std::move(apply)), thread([this] { run(); }) {}
 
   ~Writer() {
     {
@@ -118,16 +169,12 @@ struct ApiStore::Writer {
       Job job = std::move(jobs.front());
       jobs.pop_front();
       lock.unlock();
-      Status status = Ok{};
-      for (const FileOp& op : job.ops) {
-        status = apply_op(op);
-        if (!status) break;
-      }
-      job.done(std::move(status));
+      job.done(apply(job.ops));
       lock.lock();
     }
   }
 
+  std::function<Status(const std::vector<FileOp>&)> apply;
   std::mutex mutex;
   std::condition_variable wake;
   std::deque<Job> jobs;
@@ -138,74 +185,139 @@ struct ApiStore::Writer {
 // ---------------------------------------------------------------------------
 // ApiStore
 
-ApiStore::ApiStore(fs::path dir, Limits limits) : dir_(std::move(dir)), limits_(limits) {}
+ApiStore::ApiStore(fs::path dir, Limits limits, std::shared_ptr<ObjectBacking> backing)
+    : dir_(std::move(dir)), limits_(limits), backing_(std::move(backing)) {}
 
 ApiStore::~ApiStore() {
+  if (refresh_thread_.joinable()) {
+    {
+      std::lock_guard lock(refresh_mutex_);
+      refresh_stopping_ = true;
+    }
+    refresh_wake_.notify_one();
+    refresh_thread_.join();
+  }
   writer_.reset();  // drains the queue first
 }
 
-Result<std::unique_ptr<ApiStore>> ApiStore::open(fs::path dir, Limits limits) {
-  std::unique_ptr<ApiStore> store(new ApiStore(std::move(dir), limits));
+Result<std::unique_ptr<ApiStore>> ApiStore::open(fs::path dir, Limits limits,
+                                                 std::shared_ptr<ObjectBacking> backing,
+                                                 std::chrono::milliseconds refresh_every) {
+  std::unique_ptr<ApiStore> store(new ApiStore(std::move(dir), limits, std::move(backing)));
   if (auto loaded = store->load(); !loaded) return loaded.error();
   store->endpoints_ = store->snapshot_locked();
-  store->writer_ = std::make_unique<Writer>();
+  ApiStore* self = store.get();
+  store->writer_ = std::make_unique<Writer>(
+      [self](const std::vector<FileOp>& ops) { return self->apply_ops(ops); });
+  if (store->backing_) {
+    store->refresh_thread_ =
+        std::thread([self, refresh_every] { self->refresh_loop(refresh_every); });
+  }
   return store;
 }
 
 Status ApiStore::load() {
-  auto read_all = [](const fs::path& dir, auto decode, auto keep) -> Status {
-    auto files = json_files(dir);
-    if (!files) return files.error();
-    for (const fs::path& file : *files) {
-      auto text = read_whole_file(file);
-      auto object = text ? decode(*text) : std::nullopt;
-      if (!object) return make_error(file.string() + ": unreadable API object");
-      keep(std::move(*object), file);
+  std::vector<NamedObject> objects;
+  if (backing_) {
+    // Redis need not be up at start-up (the queue waits for it too): the
+    // refresh thread loads the objects once it answers.
+    auto snapshot = backing_->load();
+    if (!snapshot) {
+      log::warn("api store: not loaded yet", {{"error", snapshot.error().message}});
+      return Ok{};
     }
-    return Ok{};
-  };
-
-  if (auto s = read_all(dir_ / kAppsDir, decode_application,
-                        [&](Application app, const fs::path&) {
-                          if (!app.uid.empty()) model_.app_id_by_uid[app.uid] = app.id;
-                          std::string id = app.id;
-                          model_.apps.emplace(std::move(id), std::move(app));
-                        });
-      !s) {
-    return s;
-  }
-  if (auto s = read_all(dir_ / kEventTypesDir, decode_event_type,
-                        [&](EventType type, const fs::path&) {
-                          std::string name = type.name;
-                          model_.event_types.emplace(std::move(name), std::move(type));
-                        });
-      !s) {
-    return s;
-  }
-  std::vector<fs::path> orphans;
-  if (auto s = read_all(dir_ / kEndpointsDir, decode_endpoint,
-                        [&](Endpoint endpoint, const fs::path& file) {
-                          // An application deleted just before a crash leaves
-                          // its endpoint files behind: they go now.
-                          if (!model_.apps.count(endpoint.app_id)) {
-                            orphans.push_back(file);
-                            return;
-                          }
-                          std::string app = endpoint.app_id, id = endpoint.id;
-                          model_.endpoints[app].emplace(std::move(id), std::move(endpoint));
-                        });
-      !s) {
-    return s;
-  }
-  for (const fs::path& orphan : orphans) {
-    if (auto removed = apply_op(FileOp{FileOp::Kind::remove, orphan, {}}); !removed) {
-      log::warn("api: cannot remove orphaned endpoint file", {{"error", removed.error().message}});
+    for (auto& [name, text] : snapshot->objects)
+      objects.push_back(NamedObject{std::move(name), std::move(text)});
+    seen_version_ = snapshot->version;
+  } else {
+    for (const char* kind : {kAppsDir, kEventTypesDir, kEndpointsDir}) {
+      auto files = json_files(dir_ / kind);
+      if (!files) return files.error();
+      for (const fs::path& file : *files) {
+        auto text = read_whole_file(file);
+        if (!text) return make_error(file.string() + ": unreadable API object");
+        objects.push_back(NamedObject{std::string(kind) + "/" + file.filename().string(), *text});
+      }
     }
+  }
+  std::vector<std::string> orphans;
+  auto model = build_model(objects, backing_ ? "api object " : dir_.string() + "/", orphans);
+  if (!model) return model.error();
+  model_ = std::move(model).value();
+  std::vector<FileOp> removals;
+  for (const std::string& orphan : orphans)
+    removals.push_back(FileOp{FileOp::Kind::remove, dir_ / orphan, {}});
+  if (auto removed = apply_ops(removals); !removed) {
+    log::warn("api: cannot remove orphaned endpoint file", {{"error", removed.error().message}});
   }
   log::info("api store loaded", {{"applications", model_.apps.size()},
                                  {"event_types", model_.event_types.size()},
-                                 {"orphans_removed", orphans.size()}});
+                                 {"orphans_removed", orphans.size()},
+                                 {"shared", backing_ != nullptr}});
   return Ok{};
+}
+
+Status ApiStore::apply_ops(const std::vector<FileOp>& ops) {
+  if (ops.empty()) return Ok{};
+  if (!backing_) {
+    for (const FileOp& op : ops) {
+      if (Status status = apply_op(op); !status) return status;
+    }
+    return Ok{};
+  }
+  std::vector<ObjectBacking::Write> writes;
+  for (const FileOp& op : ops) {
+    writes.push_back(ObjectBacking::Write{op.path.lexically_relative(dir_).generic_string(),
+                                          op.content, op.kind == FileOp::Kind::remove});
+  }
+  return backing_->apply(writes);
+}
+
+// ---------------------------------------------------------------------------
+// Refresh: other nodes' changes, from the backing's version.
+
+void ApiStore::refresh_loop(std::chrono::milliseconds every) {
+  std::unique_lock lock(refresh_mutex_);
+  while (!refresh_wake_.wait_for(lock, every, [this] { return refresh_stopping_; })) {
+    lock.unlock();
+    refresh();
+    lock.lock();
+  }
+}
+
+void ApiStore::refresh() {
+  auto version = backing_->version();
+  if (!version || *version == seen_version_) return;
+  std::uint64_t changes_before = 0;
+  {
+    std::lock_guard lock(mutex_);
+    changes_before = local_changes_;
+  }
+  auto snapshot = backing_->load();
+  if (!snapshot) {
+    log::warn("api store: refresh failed", {{"error", snapshot.error().message}});
+    return;
+  }
+  std::vector<NamedObject> objects;
+  for (auto& [name, text] : snapshot->objects)
+    objects.push_back(NamedObject{std::move(name), std::move(text)});
+  std::vector<std::string> orphans;
+  auto model = build_model(objects, "api object ", orphans);
+  if (!model) {
+    log::warn("api store: refresh failed", {{"error", model.error().message}});
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    // A change of this node's own is under way: its write moves the version
+    // on, and the next round loads it with everything else.
+    if (local_changes_ != changes_before || writes_pending_ > 0) return;
+    model_ = std::move(model).value();
+    endpoints_ = snapshot_locked();
+  }
+  seen_version_ = snapshot->version;
+  log::info("api store: refreshed", {{"version", seen_version_}});
+  publish_endpoints();
 }
 
 FileOp ApiStore::save(const Application& app) const {
@@ -234,8 +346,11 @@ void ApiStore::change(const std::function<Change(Model&)>& apply, Done done) {
   {
     std::lock_guard lock(mutex_);
     change = apply(model_);
+    ++local_changes_;
     if (change.ops.empty()) {
       if (change.endpoints_changed) endpoints_ = snapshot_locked();
+    } else {
+      ++writes_pending_;
     }
   }
   if (change.ops.empty()) {
@@ -246,6 +361,10 @@ void ApiStore::change(const std::function<Change(Model&)>& apply, Done done) {
   std::vector<FileOp> ops = std::move(shared->ops);
   writer_->submit(Writer::Job{
       std::move(ops), [this, shared, done = std::move(done)](Status status) {
+        {
+          std::lock_guard lock(mutex_);
+          --writes_pending_;
+        }
         if (!status) {
           log::error("api store write failed", {{"error", status.error().message}});
           {

@@ -1,5 +1,7 @@
 #include "hookd/daemon/module_options.h"
 
+#include "hookd/daemon/redis_object_backing.h"
+
 #include "hookd/delivery/endpoint_list.h"
 
 #include <unistd.h>
@@ -309,6 +311,12 @@ Result<ModuleOptions> module_options(const Config& config) {
   if (!queue) return queue.error();
   options.queue = std::move(queue).value();
   options.api = api_options(config, options.data_dir, options.ingest.retry_after_seconds);
+  if (options.queue) {
+    // Every node serves the same applications and endpoints (and delivers
+    // to all of them): they are kept in Redis beside the queue.
+    options.api.backing = std::make_shared<RedisObjectBacking>(
+        options.queue->url, options.queue->key_prefix, options.queue->answer_timeout);
+  }
 
   auto delivery = delivery_options(config, options.data_dir);
   if (!delivery) return delivery.error();

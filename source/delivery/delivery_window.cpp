@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "hookd/core/rfc3339.h"
 #include "hookd/delivery/endpoint_spec.h"
 #include "hookd/delivery/event_status_log.h"
 #include "hookd/journal/journal.h"
@@ -59,8 +60,17 @@ DeliveryWindow::FillResult DeliveryWindow::fill(Journal& journal, const Endpoint
         continue;
       }
       unfinished_.insert(stored.seq);
-      fresh_.push_back(pending_event(stored, spec, true));
       ++held_;
+      if (stored.failures > 0) {
+        // Another node had failed it already: its schedule goes on here.
+        auto batch = std::make_shared<OutgoingBatch>();
+        batch->events.push_back(pending_event(stored, spec, true));
+        batch->failures = stored.failures;
+        auto wait = std::max<std::int64_t>(stored.retry_due_unix_ms - now_unix_ms(), 0);
+        waiting_.emplace(Clock::now() + std::chrono::milliseconds(wait), std::move(batch));
+      } else {
+        fresh_.push_back(pending_event(stored, spec, true));
+      }
       log.set_state(stored.event.id, DeliveryState::pending);
     }
   }

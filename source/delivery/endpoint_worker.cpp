@@ -182,6 +182,7 @@ void Worker::pump() {
                {{"endpoint", spec_.name}, {"error", *filled.read_error}});
   }
   dispatch();
+  arm_retry_timer();  // the fill may have brought retries handed over by another node
   advance_cursor();
   stats_.set_window(window_.held());
   if (filled.more && !more_posted_) {
@@ -255,6 +256,10 @@ void Worker::on_failure(const BatchPtr& batch, const AttemptOutcome& outcome) {
       context_.retry.next_attempt(batch->failures, outcome, now_unix_ms() / 1000, uniform(rng_));
   if (!wait) return dead_letter(batch);
   window_.retry_at(Clock::now() + *wait, batch);
+  const std::int64_t due_ms = now_unix_ms() + wait->count();
+  for (const auto& e : batch->events) {
+    if (e.seq != 0) journal_.retry_scheduled(consumer_, e.seq, batch->failures, due_ms);
+  }
   arm_retry_timer();
 }
 

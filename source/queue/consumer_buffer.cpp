@@ -4,16 +4,22 @@
 
 namespace hookd {
 
-bool ConsumerBuffer::add(const std::string& stream_id, Event event) {
+bool ConsumerBuffer::add(const std::string& stream_id, Event event, RetryNote retry) {
   if (acking_.count(stream_id) != 0 || !ids_.insert(stream_id).second) return false;
-  entries_.emplace(next_seq_++, Held{stream_id, std::move(event)});
+  entries_.emplace(next_seq_++, Held{stream_id, std::move(event), retry});
   return true;
+}
+
+std::string ConsumerBuffer::stream_id_at(std::uint64_t seq) const {
+  auto it = entries_.find(seq);
+  return it == entries_.end() ? std::string() : it->second.stream_id;
 }
 
 std::vector<StoredEvent> ConsumerBuffer::read(std::uint64_t after_seq, std::size_t max) const {
   std::vector<StoredEvent> out;
   for (auto it = entries_.upper_bound(after_seq); it != entries_.end() && out.size() < max; ++it) {
-    out.push_back(StoredEvent{it->first, it->second.event});
+    const Held& held = it->second;
+    out.push_back(StoredEvent{it->first, held.event, held.retry.failures, held.retry.due_unix_ms});
   }
   return out;
 }

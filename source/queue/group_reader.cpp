@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <map>
+
 #include "hookd/core/log.h"
 #include "hookd/queue/stream_entry.h"
 #include "redis_scripts.h"
@@ -48,12 +50,13 @@ std::vector<std::pair<std::string, Event>> stream_entries(const redisReply* list
 
 GroupReader::GroupReader(boost::asio::io_context& io, const RedisQueueOptions& options,
                          StreamKeys keys, std::string group, RedisConnection& commands,
-                         QueueShared& shared)
+                         QueueShared& shared, QueueMetrics& metrics)
     : options_(options),
       keys_(std::move(keys)),
       group_(std::move(group)),
       commands_(commands),
       shared_(shared),
+      metrics_(metrics),
       reader_(io, options.url, "read " + group_,
               options.answer_timeout + std::chrono::milliseconds(kBlockMs)),
       room_timer_(io),
@@ -176,9 +179,10 @@ void GroupReader::claim() {
   if (stopped_ || !commands_.ready()) return;
   std::vector<std::string> args{"EVAL",
                                 redis_scripts::kClaim,
-                                "2",
+                                "3",
                                 keys_.events,
                                 keys_.dead,
+                                keys_.retries + group_,
                                 group_,
                                 options_.node_id,
                                 std::to_string(options_.claim_idle.count()),
@@ -187,7 +191,7 @@ void GroupReader::claim() {
                                 claim_from_};
   commands_.send(args, [this, alive = alive_](const redisReply* reply) {
     if (!*alive || reply == nullptr) return;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
       if (reply->type == REDIS_REPLY_ERROR) {
         log::warn("redis claim failed",
                   {{"group", group_}, {"error", std::string(reply->str, reply->len)}});
@@ -199,13 +203,24 @@ void GroupReader::claim() {
     auto entries = stream_entries(reply->element[1]);
     long long buried = reply->element[2]->integer;
     if (buried > 0) {
+      metrics_.dead_lettered(group_, static_cast<std::size_t>(buried));
       log::warn("redis entries delivered too often, moved to the dead-letter stream",
                 {{"group", group_}, {"entries", buried}, {"stream", keys_.dead}});
     }
+    std::map<std::string, RetryNote> retries;
+    const redisReply* notes = reply->element[3];
+    for (std::size_t i = 0; notes->type == REDIS_REPLY_ARRAY && i + 1 < notes->elements; i += 2) {
+      if (auto note = parse_retry_note(text_of(notes->element[i + 1]))) {
+        retries.emplace(text_of(notes->element[i]), *note);
+      }
+    }
     if (!entries.empty()) {
+      // Those with a note had failed on the node that died: their retry
+      // schedule goes on here.
       log::info("redis entries claimed from idle consumers",
-                {{"group", group_}, {"entries", entries.size()}});
-      shared_.hand_over(group_, std::move(entries));
+                {{"group", group_}, {"entries", entries.size()}, {"retries", retries.size()}});
+      metrics_.claimed(group_, entries.size(), retries.size());
+      shared_.hand_over(group_, std::move(entries), retries);
     }
   });
 }

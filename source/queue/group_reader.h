@@ -12,21 +12,24 @@
 #include <string>
 
 #include "hookd/queue/redis_queue.h"
+#include "queue_metrics.h"
 #include "queue_shared.h"
 #include "redis_connection.h"
 
 namespace hookd {
 
 struct StreamKeys {
-  std::string events;  // the stream
-  std::string dead;    // the dead-letter stream
-  std::string ids;     // prefix of the dedupe keys
+  std::string events;   // the stream
+  std::string dead;     // the dead-letter stream
+  std::string ids;      // prefix of the dedupe keys
+  std::string retries;  // prefix of each group's retry hash
 };
 
 class GroupReader {
  public:
   GroupReader(boost::asio::io_context& io, const RedisQueueOptions& options, StreamKeys keys,
-              std::string group, RedisConnection& commands, QueueShared& shared);
+              std::string group, RedisConnection& commands, QueueShared& shared,
+              QueueMetrics& metrics);
 
   // The command that makes sure the group exists (new groups start at the
   // stream's end, as a new local consumer does).
@@ -49,6 +52,7 @@ class GroupReader {
   std::string group_;
   RedisConnection& commands_;
   QueueShared& shared_;
+  QueueMetrics& metrics_;
   RedisConnection reader_;
   boost::asio::steady_timer room_timer_;
   boost::asio::steady_timer claim_timer_;

@@ -19,7 +19,8 @@ const Event* RecentEvents::find(std::string_view id) const {
 }
 
 void QueueShared::hand_over(const std::string& consumer,
-                            std::vector<std::pair<std::string, Event>> entries) {
+                            std::vector<std::pair<std::string, Event>> entries,
+                            const std::map<std::string, RetryNote>& retries) {
   std::vector<std::function<void(std::uint64_t)>> wake;
   {
     std::lock_guard lock(mutex);
@@ -28,7 +29,9 @@ void QueueShared::hand_over(const std::string& consumer,
     bool added = false;
     for (auto& [stream_id, event] : entries) {
       recent.remember(event);
-      added = buffer->second.add(stream_id, std::move(event)) || added;
+      auto note = retries.find(stream_id);
+      RetryNote retry = note == retries.end() ? RetryNote{} : note->second;
+      added = buffer->second.add(stream_id, std::move(event), retry) || added;
     }
     if (added) wake = listeners;
   }

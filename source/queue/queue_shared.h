@@ -39,8 +39,11 @@ struct QueueShared {
   std::vector<std::function<void(std::uint64_t)>> listeners;
   std::string problem = "not connected yet";  // empty: writable
 
-  // Adds what a group handed this node; wakes the consumers when any is new.
-  void hand_over(const std::string& consumer, std::vector<std::pair<std::string, Event>> entries);
+  // Adds what a group handed this node, with the retry notes of entries
+  // other nodes had failed to deliver (by stream id); wakes the consumers
+  // when any is new.
+  void hand_over(const std::string& consumer, std::vector<std::pair<std::string, Event>> entries,
+                 const std::map<std::string, RetryNote>& retries = {});
   std::size_t held(const std::string& consumer) const;
 };
 

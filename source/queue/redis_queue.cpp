@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include "group_reader.h"
 #include "hookd/core/log.h"
 #include "hookd/queue/stream_entry.h"
+#include "queue_metrics.h"
 #include "queue_shared.h"
 #include "redis_connection.h"
 #include "redis_scripts.h"
@@ -24,6 +26,12 @@
 namespace hookd {
 
 namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t kAckChunk = 1000;  // ids per script call (Lua's unpack has a limit)
+constexpr const char* kHeldGauge = "hookd_queue_held_entries";
+constexpr const char* kHeldHelp = "Entries a consumer was handed on this node and has not finished";
+}  // namespace
 
 std::string default_node_id() {
   char host[256] = {};
@@ -52,11 +60,12 @@ struct RedisQueue::State {
   explicit State(RedisQueueOptions o)
       : options(std::move(o)),
         keys{options.key_prefix + "events", options.key_prefix + "dead",
-             options.key_prefix + "id:"},
+             options.key_prefix + "id:", options.key_prefix + "retry:"},
         work(asio::make_work_guard(io)),
         commands(io, options.url, "commands", options.answer_timeout),
         trim_timer(io),
-        shared(options.lookup_cache) {}
+        shared(options.lookup_cache),
+        metrics(options) {}
 
   RedisQueueOptions options;
   StreamKeys keys;
@@ -65,6 +74,7 @@ struct RedisQueue::State {
   RedisConnection commands;
   asio::steady_timer trim_timer;
   QueueShared shared;
+  QueueMetrics metrics;
   std::thread thread;
   std::atomic<bool> closed{false};
 
@@ -78,8 +88,14 @@ struct RedisQueue::State {
   }
 
   void start() {
-    commands.on_ready([this] { on_connected(); });
-    commands.on_lost([this](const std::string& why) { set_problem("redis: " + why); });
+    commands.on_ready([this] {
+      metrics.connected(true);
+      on_connected();
+    });
+    commands.on_lost([this](const std::string& why) {
+      metrics.connected(false);
+      set_problem("redis: " + why);
+    });
     commands.start();
     arm_trim();
   }
@@ -134,13 +150,15 @@ struct RedisQueue::State {
     }
     auto shared_events = std::make_shared<std::vector<Event>>(std::move(events));
     auto callback = std::make_shared<AppendCallback>(std::move(done));
-    bool sent = commands.send(args, [this, shared_events, callback](const redisReply* r) {
-      appended(*shared_events, r, *callback);
+    auto started = std::chrono::steady_clock::now();
+    bool sent = commands.send(args, [this, shared_events, callback, started](const redisReply* r) {
+      appended(*shared_events, r, *callback, std::chrono::steady_clock::now() - started);
     });
     if (!sent) (*callback)(AppendResult{AppendResult::Code::full, "redis: not connected", {}});
   }
 
-  void appended(const std::vector<Event>& events, const redisReply* r, const AppendCallback& done) {
+  void appended(const std::vector<Event>& events, const redisReply* r, const AppendCallback& done,
+                std::chrono::nanoseconds round_trip) {
     // Not acknowledged either way: 503, and a retry with the same ids is
     // deduplicated should the entries have been written after all.
     if (r == nullptr)
@@ -157,6 +175,9 @@ struct RedisQueue::State {
         result.duplicate[i] = r->element[i]->integer != 0;
       }
     }
+    auto duplicates = static_cast<std::size_t>(
+        std::count(result.duplicate.begin(), result.duplicate.end(), true));
+    metrics.appended(events.size() - duplicates, duplicates, round_trip);
     {
       std::lock_guard lock(shared.mutex);
       for (std::size_t i = 0; i < events.size(); ++i) {
@@ -168,7 +189,7 @@ struct RedisQueue::State {
 
   void add_reader(const std::string& name) {
     if (readers.count(name) != 0) return;
-    auto reader = std::make_unique<GroupReader>(io, options, keys, name, commands, shared);
+    auto reader = std::make_unique<GroupReader>(io, options, keys, name, commands, shared, metrics);
     commands.send(reader->create_command(), nullptr);
     reader->start();
     readers.emplace(name, std::move(reader));
@@ -189,28 +210,45 @@ struct RedisQueue::State {
     if (auto reader = readers.find(group); reader != readers.end()) reader->second->wake();
   }
 
-  // XACKs what is waiting; what a lost connection did not confirm waits for
-  // the next one (an entry acked twice is harmless).
+  // XACKs what is waiting (dropping retry notes with it); what a lost
+  // connection did not confirm waits for the next one (an entry acked twice
+  // is harmless).
   void flush_acks() {
     if (!commands.ready()) return;
     for (auto& [group, ids] : unacked) {
-      if (ids.empty()) continue;
-      std::vector<std::string> args{"XACK", keys.events, group};
-      args.insert(args.end(), ids.begin(), ids.end());
-      auto sent_ids = std::make_shared<std::vector<std::string>>(std::move(ids));
+      for (std::size_t at = 0; at < ids.size(); at += kAckChunk) {
+        auto end = ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), at + kAckChunk));
+        auto sent_ids = std::make_shared<std::vector<std::string>>(
+            ids.begin() + static_cast<std::ptrdiff_t>(at), end);
+        std::vector<std::string> args{"EVAL",      redis_scripts::kAck,  "2",
+                                      keys.events, keys.retries + group, group};
+        args.insert(args.end(), sent_ids->begin(), sent_ids->end());
+        std::string name = group;
+        commands.send(args, [this, name, sent_ids](const redisReply* r) {
+          if (r == nullptr) {
+            auto& waiting = unacked[name];
+            waiting.insert(waiting.end(), sent_ids->begin(), sent_ids->end());
+            return;
+          }
+          if (r->type == REDIS_REPLY_ERROR) {
+            log::warn("redis ack failed",
+                      {{"group", name}, {"error", std::string(r->str, r->len)}});
+          }
+          std::lock_guard lock(shared.mutex);
+          if (auto buffer = shared.buffers.find(name); buffer != shared.buffers.end()) {
+            buffer->second.acknowledged(*sent_ids);
+          }
+        });
+      }
       ids.clear();
-      std::string name = group;
-      commands.send(args, [this, name, sent_ids](const redisReply* r) {
-        if (r == nullptr) {
-          auto& waiting = unacked[name];
-          waiting.insert(waiting.end(), sent_ids->begin(), sent_ids->end());
-          return;
-        }
-        std::lock_guard lock(shared.mutex);
-        if (auto buffer = shared.buffers.find(name); buffer != shared.buffers.end()) {
-          buffer->second.acknowledged(*sent_ids);
-        }
-      });
+    }
+  }
+
+  // Lost with the connection: the entry's schedule starts over on the node
+  // that takes it over, which at-least-once allows.
+  void note_retry(const std::string& group, const std::string& stream_id, RetryNote note) {
+    if (commands.send({"HSET", keys.retries + group, stream_id, retry_note_text(note)}, nullptr)) {
+      metrics.retry_noted();
     }
   }
 
@@ -223,8 +261,17 @@ struct RedisQueue::State {
           log::warn("redis trim failed", {{"error", std::string(r->str, r->len)}});
         }
       });
+      poll_metrics();
       arm_trim();
     });
+  }
+
+  void poll_metrics() {
+    commands.send({"XLEN", keys.events}, [this](const redisReply* r) { metrics.stream_length(r); });
+    commands.send({"XLEN", keys.dead},
+                  [this](const redisReply* r) { metrics.dead_stream_length(r); });
+    commands.send({"XINFO", "GROUPS", keys.events},
+                  [this](const redisReply* r) { metrics.groups(r); });
   }
 
   // Last acks out (bounded by the answer timeout), then every connection closed.
@@ -301,6 +348,14 @@ std::uint64_t RedisQueue::register_consumer(const std::string& name) {
     cursor = it->second.cursor();
     if (!fresh) return cursor;
   }
+  std::weak_ptr<State> weak = state_;
+  metrics().gauge_callback(kHeldGauge, kHeldHelp, {{"consumer", name}}, [weak, name]() -> double {
+    auto s = weak.lock();
+    if (!s) return 0;
+    std::lock_guard lock(s->shared.mutex);
+    auto buffer = s->shared.buffers.find(name);
+    return buffer == s->shared.buffers.end() ? 0 : static_cast<double>(buffer->second.size());
+  });
   auto s = state_;
   asio::post(s->io, [s, name] { s->add_reader(name); });
   return cursor;
@@ -327,6 +382,22 @@ void RedisQueue::commit(std::string_view name, std::uint64_t seq) {
   });
 }
 
+void RedisQueue::retry_scheduled(std::string_view consumer, std::uint64_t seq, std::size_t failures,
+                                 std::int64_t due_unix_ms) {
+  std::string stream_id;
+  {
+    std::lock_guard lock(state_->shared.mutex);
+    auto buffer = state_->shared.buffers.find(consumer);
+    if (buffer == state_->shared.buffers.end()) return;
+    stream_id = buffer->second.stream_id_at(seq);
+  }
+  if (stream_id.empty()) return;
+  auto s = state_;
+  asio::post(s->io,
+             [s, group = std::string(consumer), stream_id = std::move(stream_id),
+              note = RetryNote{failures, due_unix_ms}] { s->note_retry(group, stream_id, note); });
+}
+
 void RedisQueue::unregister_consumer(const std::string& name) {
   // Only this node stops reading: other nodes may still serve the group, and
   // what this node held is claimed by them once idle.
@@ -334,6 +405,7 @@ void RedisQueue::unregister_consumer(const std::string& name) {
     std::lock_guard lock(state_->shared.mutex);
     state_->shared.buffers.erase(name);
   }
+  metrics().remove_gauge_callback(kHeldGauge, {{"consumer", name}});
   auto s = state_;
   asio::post(s->io, [s, name] { s->remove_reader(name); });
 }

@@ -20,7 +20,7 @@ return out
 )lua";
 
 const char* const kClaim = R"lua(
-local stream, dead = KEYS[1], KEYS[2]
+local stream, dead, retries = KEYS[1], KEYS[2], KEYS[3]
 local group, me = ARGV[1], ARGV[2]
 local idle, most, count = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local buried = 0
@@ -34,11 +34,20 @@ for _, p in ipairs(pending) do
     end
     redis.call('XADD', dead, '*', unpack(fields))
     redis.call('XACK', stream, group, p[1])
+    redis.call('HDEL', retries, p[1])
     buried = buried + 1
   end
 end
 local claimed = redis.call('XAUTOCLAIM', stream, group, me, idle, ARGV[6], 'COUNT', count)
-return {claimed[1], claimed[2], buried}
+local notes = {}
+for _, entry in ipairs(claimed[2]) do
+  local note = redis.call('HGET', retries, entry[1])
+  if note then
+    notes[#notes + 1] = entry[1]
+    notes[#notes + 1] = note
+  end
+end
+return {claimed[1], claimed[2], buried, notes}
 )lua";
 
 const char* const kTrim = R"lua(
@@ -78,6 +87,12 @@ for i = 3, #ARGV do
   end
 end
 return mine
+)lua";
+
+const char* const kAck = R"lua(
+local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('HDEL', KEYS[2], unpack(ARGV, 2))
+return acked
 )lua";
 
 }  // namespace hookd::redis_scripts

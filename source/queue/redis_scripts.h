@@ -10,12 +10,14 @@ namespace hookd::redis_scripts {
 // Returns one integer per event: 1 when its id was seen within the window.
 extern const char* const kAppend;
 
-// Moves entries delivered too often to the dead-letter stream (acking them),
-// then claims what stayed idle too long for this consumer.
-// KEYS[1] stream, KEYS[2] dead-letter stream; ARGV[1] group, ARGV[2]
-// consumer, ARGV[3] min idle (ms), ARGV[4] max deliveries, ARGV[5] count,
-// ARGV[6] XAUTOCLAIM start id. Returns {next start, claimed entries,
-// dead-lettered count}.
+// Moves entries delivered too often to the dead-letter stream (acking them,
+// dropping their retry notes), then claims what stayed idle too long for
+// this consumer.
+// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] the group's retry
+// hash; ARGV[1] group, ARGV[2] consumer, ARGV[3] min idle (ms), ARGV[4] max
+// deliveries, ARGV[5] count, ARGV[6] XAUTOCLAIM start id. Returns {next
+// start, claimed entries, dead-lettered count, {entry id, retry note}...}
+// (the notes of claimed entries that have one).
 extern const char* const kClaim;
 
 // Trims the stream below the oldest entry some group has not acknowledged.
@@ -27,5 +29,10 @@ extern const char* const kTrim;
 // owns by now are left alone. KEYS[1] stream; ARGV[1] group, ARGV[2]
 // consumer, then the entry ids. Returns how many were refreshed.
 extern const char* const kHeartbeat;
+
+// Acknowledges entries of a group and drops their retry notes.
+// KEYS[1] stream, KEYS[2] the group's retry hash; ARGV[1] group, then the
+// entry ids. Returns the number acknowledged.
+extern const char* const kAck;
 
 }  // namespace hookd::redis_scripts

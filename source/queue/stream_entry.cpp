@@ -34,4 +34,21 @@ std::optional<Event> event_from_fields(const StreamFields& fields) {
   return std::move(event).value();
 }
 
+std::string retry_note_text(const RetryNote& note) {
+  return std::to_string(note.failures) + ":" + std::to_string(note.due_unix_ms);
+}
+
+std::optional<RetryNote> parse_retry_note(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  RetryNote note;
+  const char* end = text.data() + colon;
+  auto [f_end, f_ec] = std::from_chars(text.data(), end, note.failures);
+  if (f_ec != std::errc() || f_end != end || note.failures == 0) return std::nullopt;
+  const char* due = end + 1;
+  auto [d_end, d_ec] = std::from_chars(due, text.data() + text.size(), note.due_unix_ms);
+  if (d_ec != std::errc() || d_end != text.data() + text.size()) return std::nullopt;
+  return note;
+}
+
 }  // namespace hookd

@@ -23,7 +23,10 @@
 namespace hookd::api {
 
 struct ApiOptions {
-  std::filesystem::path dir;        // <data-dir>/api
+  std::filesystem::path dir;  // <data-dir>/api
+  // Where applications, event types and endpoints are kept instead of files
+  // under `dir` (shared by every node: --queue); attempts stay in `dir`.
+  std::shared_ptr<ObjectBacking> backing;
   std::vector<std::string> tokens;  // static bearer tokens
   std::string jwt_secret;           // svix-server's jwt_secret; "" none
   Limits limits;

@@ -11,8 +11,16 @@
 // A change is visible to readers as soon as it is applied in memory, a few
 // milliseconds before it is durable; if the write fails it is undone and
 // the caller gets 500. Thread-safe.
+//
+// With an ObjectBacking (Redis, --queue) the objects are kept there instead
+// of in files, and a refresh thread polls the backing's version: when
+// another node changed an object, the model is loaded again and the
+// endpoint listeners told, so every node serves the same objects.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,11 +28,13 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "hookd/api/model.h"
+#include "hookd/api/object_backing.h"
 #include "hookd/core/result.h"
 
 namespace hookd::api {
@@ -72,7 +82,11 @@ class ApiStore {
  public:
   // Loads <dir>/{apps,endpoints,event-types}/*.json (blocking: start-up
   // only). An unreadable object file is an error, not silently dropped.
-  static Result<std::unique_ptr<ApiStore>> open(std::filesystem::path dir, Limits limits);
+  // With `backing`, the objects are loaded from it instead, written to it,
+  // and other nodes' changes are picked up every `refresh_every`.
+  static Result<std::unique_ptr<ApiStore>> open(
+      std::filesystem::path dir, Limits limits, std::shared_ptr<ObjectBacking> backing = nullptr,
+      std::chrono::milliseconds refresh_every = std::chrono::milliseconds(500));
   ~ApiStore();  // finishes queued writes
 
   ApiStore(const ApiStore&) = delete;
@@ -109,8 +123,11 @@ class ApiStore {
 
  private:
   struct Writer;
-  ApiStore(std::filesystem::path dir, Limits limits);
+  ApiStore(std::filesystem::path dir, Limits limits, std::shared_ptr<ObjectBacking> backing);
   Status load();
+  Status apply_ops(const std::vector<FileOp>& ops);
+  void refresh_loop(std::chrono::milliseconds every);
+  void refresh();
   std::shared_ptr<const EndpointSet> snapshot_locked() const;
   void publish_endpoints();
 
@@ -121,6 +138,16 @@ class ApiStore {
   std::shared_ptr<const EndpointSet> endpoints_;  // under mutex_
   std::vector<std::function<void(std::shared_ptr<const EndpointSet>)>> listeners_;
   std::unique_ptr<Writer> writer_;
+
+  // With a backing only.
+  const std::shared_ptr<ObjectBacking> backing_;
+  std::uint64_t seen_version_ = 0;   // refresh thread
+  std::uint64_t local_changes_ = 0;  // under mutex_: changes made through this store
+  std::size_t writes_pending_ = 0;   // under mutex_: submitted, not yet written
+  std::mutex refresh_mutex_;
+  std::condition_variable refresh_wake_;
+  bool refresh_stopping_ = false;  // under refresh_mutex_
+  std::thread refresh_thread_;
 };
 
 }  // namespace hookd::api

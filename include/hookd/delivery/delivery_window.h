@@ -74,7 +74,9 @@ class DeliveryWindow {
     std::optional<std::string> read_error;
   };
   // Moves events into the window: queued replays, then a since-scan, then
-  // the journal after the read position. Records each event's state in `log`.
+  // the journal after the read position (an event another node had failed
+  // to deliver waits for its retry: StoredEvent::failures). Records each
+  // event's state in `log`.
   FillResult fill(Journal& journal, const EndpointSpec& spec, EventStatusLog& log);
 
   // The next request: a retry that is due, else up to `batch` new events;

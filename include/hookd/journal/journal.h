@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,11 @@ enum class FsyncMode { batch, always, off };
 struct StoredEvent {
   std::uint64_t seq = 0;  // position in the journal, starting at 1, dense
   Event event;
+  // A shared backend hands over an event another node had already failed to
+  // deliver: its failed attempts so far and when the next one is due (unix
+  // ms), so that the retry schedule goes on where it was. Zero: a first attempt.
+  std::size_t failures = 0;
+  std::int64_t retry_due_unix_ms = 0;
 };
 
 struct AppendResult {
@@ -95,6 +101,14 @@ class Journal {
   // name again starts at the newest event. Not pure, so that a backend with
   // nothing to forget (or a test double) need not override it.
   virtual void unregister_consumer(const std::string& /*name*/) {}
+
+  // The consumer's event at `seq` failed `failures` times and is tried again
+  // at `due_unix_ms`. A shared backend records it beside the event, so that
+  // a node taking the event over (this one died) continues the schedule; the
+  // record goes when the event is committed. A local journal has no one to
+  // hand over to.
+  virtual void retry_scheduled(std::string_view /*consumer*/, std::uint64_t /*seq*/,
+                               std::size_t /*failures*/, std::int64_t /*due_unix_ms*/) {}
 
   // Called on the journal thread with the newest durable seq after each
   // commit. Listeners must only post work, never block.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hookd/journal/journal.h"
+#include "hookd/queue/stream_entry.h"
 
 namespace hookd {
 
@@ -22,7 +23,11 @@ class ConsumerBuffer {
   // False (and nothing added) when the stream id is held already (a claim
   // may hand back an entry this node is still working on) or finished with
   // its XACK not yet confirmed.
-  bool add(const std::string& stream_id, Event event);
+  // `retry`: another node's failed attempts, handed over with the entry.
+  bool add(const std::string& stream_id, Event event, RetryNote retry = {});
+
+  // The stream id of the held entry at `seq`; empty when none is held there.
+  std::string stream_id_at(std::uint64_t seq) const;
 
   // Held entries with seq > after_seq, oldest first, at most `max`.
   std::vector<StoredEvent> read(std::uint64_t after_seq, std::size_t max) const;
@@ -42,6 +47,7 @@ class ConsumerBuffer {
   struct Held {
     std::string stream_id;
     Event event;
+    RetryNote retry;
   };
   std::map<std::uint64_t, Held> entries_;
   std::unordered_set<std::string> ids_;

@@ -59,6 +59,8 @@ class RedisQueue : public Journal {
   std::uint64_t cursor(std::string_view name) const override;
   void commit(std::string_view name, std::uint64_t seq) override;
   void unregister_consumer(const std::string& name) override;
+  void retry_scheduled(std::string_view consumer, std::uint64_t seq, std::size_t failures,
+                       std::int64_t due_unix_ms) override;
   void on_durable(std::function<void(std::uint64_t last_seq)> listener) override;
   JournalStats stats() const override;
   void close() override;

@@ -2,8 +2,11 @@
 // Pure functions; the field names are part of the stored format.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,5 +22,15 @@ StreamFields stream_fields(const Event& event);
 
 // nullopt when "e" is missing or not an event.
 std::optional<Event> event_from_fields(const StreamFields& fields);
+
+// A pending retry of one entry in one group, as the retry hash stores it
+// (field: the entry id, value "<failures>:<due unix ms>").
+struct RetryNote {
+  std::size_t failures = 0;
+  std::int64_t due_unix_ms = 0;
+};
+std::string retry_note_text(const RetryNote& note);
+// nullopt when the text is not "<failures>:<due>" with failures > 0.
+std::optional<RetryNote> parse_retry_note(std::string_view text);
 
 }  // namespace hookd

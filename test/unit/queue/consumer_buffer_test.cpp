@@ -65,3 +65,18 @@ TEST_CASE("commit returns the ids at or below the seq and drops them") {
   CHECK(buffer.commit(99) == std::vector<std::string>{"2-0", "1-0"});
   CHECK(buffer.cursor() == 4);
 }
+
+TEST_CASE("a retry note handed over with an entry is read with it") {
+  ConsumerBuffer buffer;
+  CHECK(buffer.add("1-0", event("fresh")));
+  CHECK(buffer.add("1-1", event("retried"), RetryNote{2, 5000}));
+  auto all = buffer.read(0, 10);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].failures == 0);
+  CHECK(all[1].failures == 2);
+  CHECK(all[1].retry_due_unix_ms == 5000);
+  CHECK(buffer.stream_id_at(2) == "1-1");
+  buffer.commit(1);
+  CHECK(buffer.stream_id_at(1).empty());
+  CHECK(buffer.stream_id_at(2) == "1-1");
+}

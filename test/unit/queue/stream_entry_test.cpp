@@ -44,3 +44,15 @@ TEST_CASE("fields that are not an event are refused") {
   CHECK_FALSE(event_from_fields(
       {{"e", R"({"id":"a","type":"t","timestamp":"x","payload":{}})"}, {"m", "garbage"}}));
 }
+
+TEST_CASE("a retry note round-trips and malformed notes are refused") {
+  RetryNote note{3, 1767323045123};
+  auto back = parse_retry_note(retry_note_text(note));
+  REQUIRE(back);
+  CHECK(back->failures == 3);
+  CHECK(back->due_unix_ms == 1767323045123);
+  for (const char* bad : {"", "3", "3:", ":5", "0:5", "x:5", "3:5x", "-1:5", "3:5:6"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_retry_note(bad));
+  }
+}

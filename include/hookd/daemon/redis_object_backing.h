@@ -1,0 +1,33 @@
+// RedisObjectBacking: the Svix API's objects in Redis with --queue, so that
+// every node serves the same applications, event types and endpoints. One
+// hash (<prefix>api: object name -> store_codec text) and a version counter
+// (<prefix>api:version) that every change moves on in the same MULTI; nodes
+// poll the counter. Blocking hiredis calls on one connection of its own,
+// behind a mutex, reconnected when a call finds it broken: the API store
+// calls it from its writer and refresh threads only. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "hookd/api/object_backing.h"
+#include "hookd/queue/redis_url.h"
+
+namespace hookd {
+
+class RedisObjectBacking : public api::ObjectBacking {
+ public:
+  RedisObjectBacking(RedisUrl url, std::string key_prefix, std::chrono::milliseconds timeout);
+  ~RedisObjectBacking() override;
+
+  Result<Snapshot> load() override;
+  Status apply(const std::vector<Write>& writes) override;
+  Result<std::uint64_t> version() override;
+
+ private:
+  struct Connection;
+  std::unique_ptr<Connection> connection_;
+};
+
+}  // namespace hookd

@@ -1,0 +1,109 @@
+// The Svix API's objects with --queue live in Redis: three real nodes on
+// one real redis-server serve the same applications and endpoints, and an
+// endpoint created through one node's /api/v1 is delivered to by all of
+// them (a real sink receives every message posted through the others).
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/redis_server.h"
+#include "support/sink_process.h"
+#include "support/skip.h"
+#include "support/support.h"
+
+using namespace hookd::test;
+namespace json = boost::json;
+
+namespace {
+
+const std::string kToken = "hookd-test-api-token";
+
+Reply api(unsigned short port, const std::string& method, const std::string& target,
+          const std::string& body = "") {
+  return http(port, method, target, body,
+              {{"Authorization", "Bearer " + kToken}, {"Content-Type", "application/json"}});
+}
+
+}  // namespace
+
+TEST_CASE("an endpoint created through one node's api is served and delivered to by every node") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  SinkProcess sink;
+  std::vector<std::unique_ptr<Daemon>> nodes;
+  for (int i = 1; i <= 3; ++i) {
+    DaemonOptions o;
+    o.args = {"--queue",     redis.url(), "--node-id", "node" + std::to_string(i),
+              "--api-token", kToken};
+    nodes.push_back(std::make_unique<Daemon>(o));
+  }
+  auto logs = [&] {
+    std::string all;
+    for (std::size_t n = 0; n < nodes.size(); ++n)
+      all += "--- node " + std::to_string(n + 1) + "\n" + nodes[n]->log();
+    return all;
+  };
+  for (auto& node : nodes) {
+    INFO(node->log());
+    REQUIRE(wait_until([&] { return http(node->port(), "GET", "/readyz").status == 200; },
+                       std::chrono::seconds(30)));
+  }
+  unsigned short a = nodes[0]->port(), b = nodes[1]->port(), c = nodes[2]->port();
+  INFO(logs());
+
+  Reply app = api(a, "POST", "/api/v1/app/", R"({"name":"Shop","uid":"shop"})");
+  REQUIRE(app.status == 201);
+  Reply endpoint = api(a, "POST", "/api/v1/app/shop/endpoint/",
+                       json::serialize(json::object{{"url", sink.url()}, {"uid", "siem"}}));
+  REQUIRE(endpoint.status == 201);
+  std::string endpoint_id = json::parse(endpoint.body).as_object().at("id").as_string().c_str();
+
+  // Every node learns of it (the version counter, polled).
+  for (unsigned short port : {b, c}) {
+    INFO("port " << port);
+    REQUIRE(wait_until(
+        [&] { return api(port, "GET", "/api/v1/app/shop/endpoint/siem/").status == 200; }));
+  }
+  Reply through_c = api(c, "GET", "/api/v1/app/shop/endpoint/" + endpoint_id + "/");
+  REQUIRE(through_c.status == 200);
+  CHECK(json::parse(through_c.body).as_object().at("url").as_string() == sink.url());
+  CHECK(api(b, "GET", "/api/v1/app/").body.find("\"uid\":\"shop\"") != std::string::npos);
+
+  // Messages through B and C; the endpoint's group is shared, so whichever
+  // node reads an entry delivers it.
+  std::set<std::string> ids;
+  for (int i = 0; i < 30; ++i) {
+    unsigned short port = i % 2 == 0 ? b : c;
+    Reply msg = api(port, "POST", "/api/v1/app/shop/msg/",
+                    R"({"eventType":"test.ping","payload":{"n":)" + std::to_string(i) + "}}");
+    REQUIRE(msg.status == 202);
+    ids.insert(json::parse(msg.body).as_object().at("id").as_string().c_str());
+  }
+  REQUIRE(wait_until(
+      [&] {
+        auto delivered = sink.delivered();
+        for (const auto& id : ids)
+          if (delivered.count(id) == 0) return false;
+        return true;
+      },
+      std::chrono::seconds(60)));
+  std::size_t extra = 0;
+  for (const auto& [id, n] : sink.delivery_counts())
+    extra += n > 1 ? static_cast<std::size_t>(n - 1) : 0;
+  WARN("api endpoint on three nodes: " << ids.size() << " messages, " << extra << " duplicates");
+
+  // A change through another node reaches all: disabled through C, A shows it.
+  Reply patched = api(c, "PATCH", "/api/v1/app/shop/endpoint/siem/", R"({"disabled":true})");
+  REQUIRE(patched.status == 200);
+  CHECK(wait_until([&] {
+    Reply r = api(a, "GET", "/api/v1/app/shop/endpoint/siem/");
+    return r.status == 200 && r.body.find("\"disabled\":true") != std::string::npos;
+  }));
+  // Deleted through B: gone everywhere.
+  REQUIRE(api(b, "DELETE", "/api/v1/app/shop/endpoint/siem/").status == 204);
+  CHECK(wait_until([&] { return api(a, "GET", "/api/v1/app/shop/endpoint/siem/").status == 404; }));
+  CHECK(api(c, "GET", "/api/v1/app/shop/endpoint/siem/").status == 404);
+}
