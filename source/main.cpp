@@ -29,6 +29,7 @@
 #include "hookd/delivery/api_delivery.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/containment.h"
+#include "hookd/hooks/hook_result_store.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/hooks/orphan_reaper.h"
 #include "hookd/journal/journal.h"
@@ -207,6 +208,11 @@ int main(int argc, char** argv) {
     if (!opened) return fail_config(opened.error().message);
     containment = std::move(*opened);
     options.hooks->containment = containment;
+    // Finished runs from before a restart, for GET /v1/events/{id} and so
+    // that a recorded arrival is not run again.
+    auto hook_results = HookResultStore::open(*options.hook_results);
+    if (!hook_results) return fail_start("hook-results", hook_results.error().message);
+    options.hooks->result_store = std::move(hook_results).value();
     try {
       runbooks = std::make_unique<RunbooksSource>(*options.runbooks);
     } catch (const std::exception& e) {

@@ -333,6 +333,12 @@ FlagGroup hooks_flags() {
       "comma-separated modules the prewarm interpreter imports once, empty for none (default "
       "json,os,sys,base64,hashlib,hmac,datetime,socket; a run imports others itself)",
       parse_preload);
+  add("hook-result-retention", nullptr,
+      "how long finished hook runs are kept for GET /v1/events/{id} (default 30d)",
+      duration_flag(&Config::hook_result_retention));
+  add("hook-result-max-bytes", nullptr,
+      "disk (and memory) the kept hook results may use (default 64MiB)",
+      size_flag(&Config::hook_result_max_bytes, 1 << 16));
   return g;
 }
 

@@ -334,6 +334,9 @@ Result<ModuleOptions> module_options(const Config& config) {
     auto contained = containment_options(config, options.data_dir);
     if (!contained) return contained.error();
     options.containment = std::move(contained).value();
+    options.hook_results =
+        HookResultStoreOptions{options.data_dir / "hooks" / "results", config.hook_result_retention,
+                               config.hook_result_max_bytes};
   }
   return options;
 }

@@ -36,6 +36,8 @@ struct ResultMetrics {
                                        "Hook output bytes beyond --hook-output-max-bytes");
   Counter& skipped =
       metrics().counter("hookd_hook_events_skipped_total", "Events whose type has no hook script");
+  Counter& skipped_hook_events = metrics().counter(
+      "hookd_hook_own_events_skipped_total", "hook.* events, for which no hook runs (no loops)");
 
   Counter& exit_code(int code) {
     return metrics().counter("hookd_hook_exit_codes_total", "Hook exit codes",
@@ -137,7 +139,8 @@ void HookResults::started(const HookRun& run) {
   remember(run.event_id, boost::json::serialize(o));
 }
 
-void HookResults::finished(const HookRun& run, const ProcessResult& result, bool interrupted) {
+std::string HookResults::finished(const HookRun& run, const ProcessResult& result,
+                                  bool interrupted) {
   auto outcome = hook_outcome(result, interrupted);
   std::string output = valid_utf8(result.output);
   auto duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(result.duration).count();
@@ -162,12 +165,14 @@ void HookResults::finished(const HookRun& run, const ProcessResult& result, bool
   if (!result.spawn_error.empty()) o["error"] = result.spawn_error;
   o["started_at"] = format_rfc3339(run.started_unix_ms);
   o["finished_at"] = format_rfc3339(now_unix_ms());
-  remember(run.event_id, boost::json::serialize(o));
+  std::string json = boost::json::serialize(o);
+  remember(run.event_id, json);
   {
     std::lock_guard lock(mutex_);
     count(run, result, outcome, counts_);
   }
   log_finished(run, result, outcome, interrupted, output, duration_ms);
+  return json;
 }
 
 void HookResults::skipped() {
@@ -195,6 +200,12 @@ std::optional<std::string> HookResults::status_json(std::string_view event_id) c
   auto it = index_.find(std::string(event_id));
   if (it == index_.end()) return std::nullopt;
   return it->second->second;
+}
+
+void HookResults::skipped_hook_event() {
+  result_metrics().skipped_hook_events.inc();
+  std::lock_guard lock(mutex_);
+  ++counts_.skipped_hook_events;
 }
 
 HookResults::Counts HookResults::counts() const {

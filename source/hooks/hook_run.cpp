@@ -26,6 +26,7 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
   run.commit = snapshot.commit_id;
   run.started_unix_ms = now_unix_ms();
   run.accepted_unix_ms = event.arrival_unix_ms;
+  run.sid = hoop_session_id(event.payload_json);
   // Hoop's runbook hooks know an event by its eventId; a message without
   // one, or a plain event, by its id.
   const bool has_event_id = event.message && !event.message->event_id.empty();

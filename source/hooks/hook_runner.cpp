@@ -11,14 +11,18 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
 #include "hookd/hooks/cpu_spread.h"
 #include "hookd/hooks/executor.h"
+#include "hookd/hooks/hook_finished.h"
+#include "hookd/hooks/hook_result_store.h"
 #include "hookd/hooks/hook_results.h"
 #include "hookd/hooks/hook_run.h"
 #include "hookd/hooks/prewarm_executor.h"
+#include "hookd/hooks/run_recorder.h"
 #include "hookd/hooks/run_window.h"
 #include "hookd/hooks/spawn_pool.h"
 #include "hookd/journal/journal.h"
@@ -69,7 +73,7 @@ HookEnvironment hook_environment(const HookRunnerOptions& options) {
 
 // Where the consumer stands, as published for stats_json.
 struct QueueState {
-  std::size_t running = 0, waiting = 0;
+  std::size_t running = 0, waiting = 0, recording = 0;
   std::uint64_t cursor = 0, read_seq = 0;
 };
 
@@ -85,7 +89,9 @@ std::string stats_json(const HookResults::Counts& counts, const QueueState& queu
   boost::json::object o;
   o["runs"] = std::move(runs);
   o["skipped"] = counts.skipped;
+  o["skipped_hook_events"] = counts.skipped_hook_events;
   o["running"] = queue.running;
+  o["recording"] = queue.recording;
   o["waiting"] = queue.waiting;
   o["cursor"] = queue.cursor;
   o["read_seq"] = queue.read_seq;
@@ -114,7 +120,14 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
         pool(options.spawn_threads, *executor, options.work_dir, hook_environment(options),
              options.containment),
         results(options.max_results),
+        recorder(io, journal, options.result_store, poster()),
         cpus(allowed_cpus()) {}
+
+  // For the recorder: runs `work` on the strand (the strand outlives the
+  // runner; what is posted checks that the runner is still there).
+  std::function<void(std::function<void()>)> poster() {
+    return [strand = strand](std::function<void()> work) { asio::post(strand, std::move(work)); };
+  }
 
   void start(std::uint64_t registered_cursor) {
     if (auto ec = remove_stale_run_dirs(options.work_dir)) {
@@ -128,6 +141,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     journal.on_durable([weak](std::uint64_t) {
       if (auto self = weak.lock()) self->schedule_pump();
     });
+    recorder.start();
     log::info("hook runner started", {{"cursor", cursor},
                                       {"concurrency", options.concurrency},
                                       {"interpreter", options.interpreter},
@@ -182,6 +196,15 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
         return;
       }
       RunWindow::Entry& entry = *window.next_waiting();
+      if (is_hook_event(entry.event.type)) {
+        entry.state = State::done;
+        results.skipped_hook_event();
+        continue;
+      }
+      if (ran_before(entry)) {
+        entry.state = State::done;
+        continue;
+      }
       auto run = plan_hook_run(entry.seq, entry.event, *snapshot, options);
       if (!run) {
         entry.state = State::done;
@@ -190,6 +213,21 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
       }
       launch(entry, std::make_shared<HookRun>(std::move(*run)));
     }
+  }
+
+  // An arrival whose run was recorded before a restart (the cursor had not
+  // passed it yet) is not run again; the recorder sends its hook.finished
+  // if the journal does not have it yet.
+  bool ran_before(const RunWindow::Entry& entry) const {
+    return options.result_store &&
+           options.result_store->finished_run(entry.event.id, entry.event.arrival_unix_ms);
+  }
+
+  std::function<void()> recorded_callback(std::uint64_t seq) {
+    std::weak_ptr<Impl> weak = shared_from_this();
+    return [weak, seq] {
+      if (auto self = weak.lock(); self && self->alive) self->step_done(seq);
+    };
   }
 
   void retry_later() {
@@ -229,7 +267,8 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     if (drain_gave_up) child.cancel();
   }
 
-  // Frees the slot at once; the cursor waits until the run directory is gone.
+  // Frees the slot at once; the cursor waits until the run directory is gone
+  // and the result is durable (run_recorder.h).
   void finished(const std::shared_ptr<HookRun>& run, ProcessResult result) {
     --running;
     cpus.give_back(run->cpu_slot);
@@ -238,32 +277,50 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
       return;
     }
     bool interrupted = result.cancelled && stopping;
-    State outcome = interrupted ? State::interrupted : State::done;
-    results.finished(*run, result, interrupted);
-    RunWindow::Entry* entry = window.find(run->seq);
-    if (entry != nullptr) {
+    std::string status = results.finished(*run, result, interrupted);
+    if (RunWindow::Entry* entry = window.find(run->seq)) {
       entry->child = ChildProcess();
-      entry->state = run->run_dir.empty() ? outcome : State::cleaning;
+      entry->state = State::cleaning;
     }
+    // One step for this function itself, so no step can complete the entry early.
+    Finishing& steps = finishing[run->seq];
+    steps = Finishing{1, interrupted ? State::interrupted : State::done};
     if (!run->run_dir.empty()) {
       ++cleaning;
+      ++steps.left;
       auto self = shared_from_this();
-      bool queued = pool.remove_run_dir(run, [self, seq = run->seq, outcome] {
-        asio::post(self->strand, [self, seq, outcome] { self->cleaned(seq, outcome); });
+      bool queued = pool.remove_run_dir(run, [self, seq = run->seq] {
+        asio::post(self->strand, [self, seq] { self->cleaned(seq); });
       });
       if (!queued) {
         --cleaning;
-        if (entry != nullptr) entry->state = outcome;
+        --steps.left;
       }
     }
-    advance();
+    if (!interrupted) {  // an interrupted run runs again: nothing to record
+      ++steps.left;
+      recorder.record(HookResultRecord{run->event_id, run->accepted_unix_ms, now_unix_ms(),
+                                       run->type, run->sid, std::move(status)},
+                      recorded_callback(run->seq));
+    }
+    step_done(run->seq);
   }
 
-  void cleaned(std::uint64_t seq, State outcome) {
+  void cleaned(std::uint64_t seq) {
     --cleaning;
     if (!alive) return;
-    RunWindow::Entry* entry = window.find(seq);
-    if (entry != nullptr && entry->state == State::cleaning) entry->state = outcome;
+    step_done(seq);
+  }
+
+  // One step after a run's end is over; the last one makes the entry done
+  // (or interrupted).
+  void step_done(std::uint64_t seq) {
+    auto it = finishing.find(seq);
+    if (it != finishing.end() && --it->second.left == 0) {
+      RunWindow::Entry* entry = window.find(seq);
+      if (entry != nullptr && entry->state == State::cleaning) entry->state = it->second.outcome;
+      finishing.erase(it);
+    }
     advance();
   }
 
@@ -273,7 +330,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     if (stopping) {
       commit();
       publish();
-      if (running == 0 && cleaning == 0) finish_stop();
+      if (drained()) finish_stop();
       return;
     }
     pump();
@@ -292,7 +349,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     runner_metrics().running.set(static_cast<double>(running));
     runner_metrics().waiting.set(static_cast<double>(window.waiting()));
     std::lock_guard lock(queue_mutex);
-    queue = {running, window.waiting(), cursor, read_seq};
+    queue = {running, window.waiting(), recorder.pending(), cursor, read_seq};
   }
 
   void stop(std::function<void()> done) {
@@ -300,7 +357,7 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
     stop_done = std::move(done);
     snapshot_timer.cancel();
     publish();
-    if (running == 0 && cleaning == 0) return finish_stop();
+    if (drained()) return finish_stop();
     log::info("hook runner draining", {{"running", running}});
     drain_timer.expires_after(options.drain_timeout);
     drain_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -309,11 +366,21 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
       self->drain_gave_up = true;
       self->pool.abandon_queued();
       self->window.cancel_running();
+      // Runs still being recorded (a journal refusing appends) are left
+      // uncommitted: they run again after a restart.
+      self->recorder.abandon();
+      if (self->drained()) self->finish_stop();
     });
+  }
+
+  bool drained() const {
+    return running == 0 && cleaning == 0 && (drain_gave_up || recorder.pending() == 0);
   }
 
   void finish_stop() {
     drain_timer.cancel();
+    // What is owed stays in the result store, for the next start.
+    recorder.abandon();
     if (!stop_done) return;
     auto done = std::move(stop_done);
     stop_done = nullptr;
@@ -333,7 +400,14 @@ struct HookRunner::Impl : std::enable_shared_from_this<HookRunner::Impl> {
   HookResults results;
 
   // Strand-only state.
+  RunRecorder recorder;
   RunWindow window;
+  // Runs that ended and whose steps (run directory, recording) are not all over.
+  struct Finishing {
+    int left = 0;
+    State outcome = State::done;
+  };
+  std::unordered_map<std::uint64_t, Finishing> finishing;
   CpuSpread cpus;
   std::size_t running = 0;   // slots taken: queued for the pool, or a child alive
   std::size_t cleaning = 0;  // run directories being removed
@@ -377,7 +451,9 @@ void HookRunner::stop(std::function<void()> done) {
 }
 
 std::optional<std::string> HookRunner::status_json(std::string_view event_id) const {
-  return impl_->results.status_json(event_id);
+  if (auto latest = impl_->results.status_json(event_id)) return latest;
+  if (impl_->options.result_store) return impl_->options.result_store->status_json(event_id);
+  return std::nullopt;
 }
 
 std::string HookRunner::stats_json() const {

@@ -97,6 +97,16 @@ std::optional<std::string> hoop_runbook_payload(std::string_view payload_json,
   return json::serialize(hook);
 }
 
+std::optional<std::string> hoop_session_id(std::string_view payload_json) {
+  auto object = parse_object(payload_json);
+  if (!object) return std::nullopt;
+  auto type = object->find("event_type");
+  const bool webhook = type != object->end() && type->value().is_string();
+  auto sid = object->find(webhook ? "id" : "sid");
+  if (sid == object->end() || !sid->value().is_string()) return std::nullopt;
+  return std::string(sid->value().get_string());
+}
+
 std::string hook_payload_for(HookPayloadMode mode, std::string_view payload_json,
                              std::string_view event_id) {
   if (mode == HookPayloadMode::hoop) {

@@ -83,6 +83,8 @@ struct Config {
   std::uint64_t hook_output_max_bytes = 4096;
   std::string hook_executor;  // prewarm | spawn; empty: prewarm for a CPython interpreter
   std::optional<std::vector<std::string>> hook_preload;  // unset: the hook runner's default set
+  Milliseconds hook_result_retention{30LL * 24 * 3600 * 1000};
+  std::uint64_t hook_result_max_bytes = 64ull << 20;
   // Hook containment and limits (0: unlimited)
   std::string hook_containment = "auto";  // auto | cgroup-v2 | cgroup-v1 | subreaper | none
   std::uint64_t hook_memory_max = 256ull << 20;

@@ -15,6 +15,7 @@
 #include "hookd/delivery/api_delivery.h"
 #include "hookd/delivery/delivery.h"
 #include "hookd/hooks/containment.h"
+#include "hookd/hooks/hook_result_store.h"
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
 #include "hookd/queue/redis_queue.h"
@@ -40,10 +41,11 @@ struct ModuleOptions {
   DeliveryOptions delivery;
   api::ApiOptions api;
   ApiDeliveryOptions api_delivery;  // on_attempt is set by main
-  // Both set exactly when config.hooks_enabled().
+  // Set exactly when config.hooks_enabled().
   std::optional<RunbooksOptions> runbooks;
   std::optional<HookRunnerOptions> hooks;
   std::optional<ContainmentOptions> containment;
+  std::optional<HookResultStoreOptions> hook_results;  // with hooks
 };
 
 // The error is one line naming the flag, like parse_command_line()'s.

@@ -30,6 +30,7 @@ class HookResults {
  public:
   struct Counts {
     std::uint64_t ok = 0, failed = 0, timeout = 0, spawn_error = 0, interrupted = 0, skipped = 0;
+    std::uint64_t skipped_hook_events = 0;  // hook.* events: no hook runs for them
     std::uint64_t oom = 0;
     std::uint64_t output_dropped_bytes = 0;
   };
@@ -38,9 +39,12 @@ class HookResults {
 
   // The run is under way: {"outcome":"running",...}.
   void started(const HookRun& run);
-  void finished(const HookRun& run, const ProcessResult& result, bool interrupted);
+  // Returns the run's JSON, as status_json() gives it from now on.
+  std::string finished(const HookRun& run, const ProcessResult& result, bool interrupted);
   // An event whose type has no script.
   void skipped();
+  // A hook.* event (hook_finished.h): hooks never run for their own outcomes.
+  void skipped_hook_event();
 
   // The latest run of this event, or nullopt when none ran or it was forgotten.
   std::optional<std::string> status_json(std::string_view event_id) const;

@@ -29,8 +29,10 @@ struct HookRun {
   std::filesystem::path run_dir;  // empty until prepare_run_dir()
   int cpu_slot = -1;              // CpuSpread's, or -1
   ProcessOptions process;         // argv and bounds; env and cwd once prepared
-  // The event's arrival, for accept-to-exit (hookd_hook_latency_seconds).
+  // The event's arrival, for accept-to-exit (hookd_hook_latency_seconds);
+  // with event_id it names the arrival this run answers.
   std::int64_t accepted_unix_ms = 0;
+  std::optional<std::string> sid;  // the Hoop session id of the payload, if any
 };
 
 // The run for `event`, or nullopt when its type has no script in `snapshot`.

@@ -28,6 +28,7 @@ class io_context;
 namespace hookd {
 
 class Containment;
+class HookResultStore;
 class Journal;
 struct RunbooksSnapshot;
 
@@ -58,12 +59,18 @@ struct HookRunnerOptions {
   // Each run's cgroup, limits and hook user (hooks/containment.h); null:
   // runs are bounded by their process group only.
   std::shared_ptr<Containment> containment;
+  // Where finished runs are kept across restarts (hook_result_store.h);
+  // null: only in memory (max_results).
+  std::shared_ptr<HookResultStore> result_store;
 };
 
 // The "hooks" journal consumer. Every durable event whose type has a script
 // in the current runbooks snapshot runs once per arrival, at least once: the
-// cursor only passes events whose run has finished, so a restart runs the
-// unfinished ones again. Thread-safe; its bookkeeping runs on `io`, while
+// cursor only passes events whose run has finished and whose result is
+// durable in result_store, so a restart runs the unfinished ones again, and
+// an arrival whose result was recorded is not run again. Each recorded run's
+// hook.finished event follows in the journal (run_recorder.h). hook.* events
+// run no hook. Thread-safe; its bookkeeping runs on `io`, while
 // starting children and removing run directories (both block) happens on a
 // few threads of its own, so neither stalls `io`. Runs are spread over the
 // CPUs the daemon may use (ProcessOptions::cpu).
@@ -90,8 +97,9 @@ class HookRunner {
   // again after a restart). `done` runs once on `io` when nothing is left.
   void stop(std::function<void()> done);
 
-  // The latest hook run of this event as JSON (for GET /v1/events/{id}), or
-  // nullopt when none ran or it was forgotten.
+  // The latest hook run of this event as JSON (for GET /v1/events/{id}): of
+  // this process, else from result_store; nullopt when none ran or it was
+  // forgotten.
   std::optional<std::string> status_json(std::string_view event_id) const;
   // Counters and queue state as a JSON object.
   std::string stats_json() const;

@@ -38,6 +38,10 @@ bool is_hoop_webhook_payload(std::string_view payload_json);
 std::optional<std::string> hoop_runbook_payload(std::string_view payload_json,
                                                 std::string_view event_id);
 
+// The Hoop session id an event's payload names: "id" of a Hoop webhook
+// payload, "sid" of one in the runbook shape; nullopt for any other payload.
+std::optional<std::string> hoop_session_id(std::string_view payload_json);
+
 // What a hook gets in HOOP_RUNBOOK_HOOK_PAYLOAD under `mode`.
 std::string hook_payload_for(HookPayloadMode mode, std::string_view payload_json,
                              std::string_view event_id);

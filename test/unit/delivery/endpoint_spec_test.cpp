@@ -139,6 +139,12 @@ TEST_CASE("an endpoint accepts the event types it lists, or all with *") {
   CHECK_FALSE(spec.accepts("session"));
   spec.events = {};
   CHECK_FALSE(spec.accepts("session.open"));
+  // hookd's own hook.* events go only where they are named.
+  spec.events = {"*"};
+  CHECK_FALSE(spec.accepts("hook.finished"));
+  spec.events = {"*", "hook.finished"};
+  CHECK(spec.accepts("hook.finished"));
+  CHECK(spec.accepts("session.open"));
   for (auto f : {hookd::EndpointFormat::webhook, hookd::EndpointFormat::splunk_hec,
                  hookd::EndpointFormat::ndjson}) {
     auto parsed = hookd::parse_endpoint_spec("name=x,url=http://h/,format=" +
