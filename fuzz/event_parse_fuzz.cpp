@@ -95,7 +95,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const hookd::Event& element = as_array->front();
     FUZZ_CHECK(element.type == single.type);
     FUZZ_CHECK(element.timestamp == single.timestamp);
-    FUZZ_CHECK(element.payload_json == single.payload_json);
+    // Up to ulps: Boost.JSON 1.81 reads one number text differently depending
+    // on the bytes after it (the "]" of the array form), see README "Found".
+    FUZZ_CHECK(same_payload(element.payload_json, single.payload_json));
     if (single.id != *options.default_id) FUZZ_CHECK(element.id == single.id);
   }
   return 0;
