@@ -18,6 +18,7 @@
 #include "hookd/core/durable_file.h"
 #include "hookd/core/event.h"
 #include "hookd/core/log.h"
+#include "hookd/core/numbered_file.h"
 
 namespace hookd::api {
 
@@ -33,22 +34,12 @@ constexpr auto kIdleCheck = std::chrono::seconds(60);
 // sync covers many, and an attempt is listed this much later at worst.
 constexpr auto kLinger = std::chrono::milliseconds(10);
 
-// <number>.jsonl, or nullopt for any other name.
 std::optional<std::uint32_t> segment_number(const fs::path& path) {
-  std::string name = path.filename().string();
-  if (name.size() <= 6 || name.substr(name.size() - 6) != ".jsonl") return std::nullopt;
-  std::string digits = name.substr(0, name.size() - 6);
-  if (digits.empty() || digits.size() > 9 ||
-      digits.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint32_t>(std::stoul(digits));
+  return numbered_file_number(path, "jsonl");
 }
 
 fs::path segment_path(const fs::path& dir, std::uint32_t number) {
-  char name[32];
-  std::snprintf(name, sizeof name, "%08u.jsonl", number);
-  return dir / name;
+  return numbered_file(dir, number, "jsonl");
 }
 
 bool in_class(int code, int status_code_class) {

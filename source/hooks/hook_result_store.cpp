@@ -18,6 +18,7 @@
 #include "hookd/core/durable_file.h"
 #include "hookd/core/log.h"
 #include "hookd/core/metrics.h"
+#include "hookd/core/numbered_file.h"
 #include "hookd/core/rfc3339.h"
 #include "hookd/core/text.h"
 #include "hookd/journal/crc32c.h"
@@ -65,19 +66,11 @@ std::uint32_t get_u32(const char* p) {
 }
 
 std::optional<std::uint32_t> segment_number(const fs::path& path) {
-  if (path.extension() != ".log") return std::nullopt;
-  std::string digits = path.stem().string();
-  if (digits.empty() || digits.size() > 9 ||
-      digits.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint32_t>(std::stoul(digits));
+  return numbered_file_number(path, "log");
 }
 
 fs::path segment_path(const fs::path& dir, std::uint32_t number) {
-  char name[24];
-  std::snprintf(name, sizeof name, "%08u.log", number);
-  return dir / name;
+  return numbered_file(dir, number, "log");
 }
 
 std::optional<std::string> string_field(const json::object& o, std::string_view key) {
