@@ -49,6 +49,14 @@ struct NamedObject {
   std::string text;
 };
 
+std::vector<NamedObject> take_objects(ObjectBacking::Snapshot& snapshot) {
+  std::vector<NamedObject> objects;
+  objects.reserve(snapshot.objects.size());
+  for (auto& [name, text] : snapshot.objects)
+    objects.push_back(NamedObject{std::move(name), std::move(text)});
+  return objects;
+}
+
 // Applications first: an endpoint whose application is gone (deleted just
 // before a crash) is an orphan, named in `orphans` to be removed.
 Result<Model> build_model(const std::vector<NamedObject>& objects, const std::string& where,
@@ -226,8 +234,7 @@ Status ApiStore::load() {
       log::warn("api store: not loaded yet", {{"error", snapshot.error().message}});
       return Ok{};
     }
-    for (auto& [name, text] : snapshot->objects)
-      objects.push_back(NamedObject{std::move(name), std::move(text)});
+    objects = take_objects(*snapshot);
     seen_version_ = snapshot->version;
   } else {
     for (const char* kind : {kAppsDir, kEventTypesDir, kEndpointsDir}) {
@@ -298,11 +305,8 @@ void ApiStore::refresh() {
     log::warn("api store: refresh failed", {{"error", snapshot.error().message}});
     return;
   }
-  std::vector<NamedObject> objects;
-  for (auto& [name, text] : snapshot->objects)
-    objects.push_back(NamedObject{std::move(name), std::move(text)});
   std::vector<std::string> orphans;
-  auto model = build_model(objects, "api object ", orphans);
+  auto model = build_model(take_objects(*snapshot), "api object ", orphans);
   if (!model) {
     log::warn("api store: refresh failed", {{"error", model.error().message}});
     return;
