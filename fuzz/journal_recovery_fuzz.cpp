@@ -179,6 +179,45 @@ void check_appended(const hookd::StoredEvent& stored, const hookd::Event& event,
 
 }  // namespace
 
+// libFuzzer's own mutations almost never leave a frame with the right CRC32C,
+// so without help the scan stops at the first mutated frame and recovery of
+// deeper records (field lengths, message fields, seqs) is never reached. The
+// mutator below mutates as usual, then in three of four cases walks the
+// frames and makes each one whose length fits consistent again: its seq is
+// the next one and its CRC covers what it holds. The fourth case keeps the
+// raw mutation, so torn and corrupt frames are explored as before.
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+
+namespace {
+
+void put_little_endian(std::uint8_t* at, std::uint64_t v, int width) {
+  for (int i = 0; i < width; ++i, v >>= 8)
+    at[i] = static_cast<std::uint8_t>(v & 0xFF);
+}
+
+void repair_frames(std::uint8_t* data, std::size_t size, unsigned seed) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  std::size_t offset = 0;
+  for (std::uint64_t seq = 1; size - offset >= 16; ++seq) {
+    const std::uint64_t length = little_endian(bytes, offset, 4);
+    if (length < 8 + 1 + 12 + 8 || length > size - offset - 8) return;
+    // Now and then a frame is left as it is: damage in the middle of a file.
+    if ((seed >> (seq % 16)) % 8 == 0) return;
+    put_little_endian(data + offset + 8, seq, 8);
+    put_little_endian(data + offset + 4, slow_crc32c(bytes.substr(offset + 8, length)), 4);
+    offset += 8 + length;
+  }
+}
+
+}  // namespace
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
+                                               std::size_t max_size, unsigned int seed) {
+  size = LLVMFuzzerMutate(data, size, max_size);
+  if (seed % 4 != 0) repair_frames(data, size, seed);
+  return size;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool quiet =
       (hookd::log::configure(hookd::log::Level::error, hookd::log::Format::text), true);
