@@ -334,9 +334,22 @@ def render(work, out_path):
             f"| {status_note(s)} |")
     half = load_summary(work, "ingest-batch-half")
     if half:
+        server, fsync = g("ingest_half_server") or {}, g("ingest_half_fsync") or {}
+        inside = ""
+        if server.get("count"):
+            inside = (f"; inside hookd: request to answer p50/p99 {server.get('p50_ms')}/"
+                      f"{server.get('p99_ms')} ms, fdatasync p50/p99 {fsync.get('p50_ms')}/"
+                      f"{fsync.get('p99_ms')} ms")
         add(f"| 1 ingest | hookd `--fsync batch`, open loop at half its rate | "
             f"{fmt_rate(half['rps'])} req/s | {fmt_ms(half['p50'])} | {fmt_ms(half['p99'])} | "
-            f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(half)} |")
+            f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(half)}{inside}; "
+            f"load average {g('ingest_half_load', '?')} |")
+    nginx_half = load_summary(work, "ingest-nginx-half")
+    if nginx_half:
+        add(f"| 1 ingest | nginx, same open loop (peer) | "
+            f"{fmt_rate(nginx_half['rps'])} req/s | {fmt_ms(nginx_half['p50'])} "
+            f"| {fmt_ms(nginx_half['p99'])} | "
+            f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(nginx_half)} |")
 
     # 2. Hooks
     base = g("hooks_webhook_rps")
