@@ -123,12 +123,10 @@ class EventScanner {
         payload().text.reserve(body_.size());
         return open(false, ec);
       }
-    } else if (writing_) {
-      value_begins();
-      return open(false, ec);
+      ++depth_;
+      return true;
     }
-    ++depth_;
-    return true;
+    return nested_begins(false, ec);
   }
 
   bool on_object_end(std::size_t, json::error_code&) { return close('}'); }
@@ -137,12 +135,10 @@ class EventScanner {
     if (depth_ == 0) return decline(ec);  // an array of events: the tree's
     if (depth_ == 1) {
       root_value(json::kind::array);
-    } else if (writing_) {
-      value_begins();
-      return open(true, ec);
+      ++depth_;
+      return true;
     }
-    ++depth_;
-    return true;
+    return nested_begins(true, ec);
   }
 
   bool on_array_end(std::size_t, json::error_code&) { return close(']'); }
@@ -299,6 +295,16 @@ class EventScanner {
     if (!writing_) return false;
     value_begins();
     return true;
+  }
+
+  // An array or object inside a member's value: written when in the payload.
+  bool nested_begins(bool array, json::error_code& ec) {
+    if (!writing_) {
+      ++depth_;
+      return true;
+    }
+    value_begins();
+    return open(array, ec);
   }
 
   bool open(bool array, json::error_code& ec) {
