@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import sys
+import time
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -128,6 +129,25 @@ def quantiles(before, after, metric, filters):
     return out
 
 
+def fsync_probe(directory, count):
+    """fdatasync after each 700-byte append, alone: what the disk gives now."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    took = []
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 700)
+            t0 = time.monotonic()
+            os.fdatasync(fd)
+            took.append(time.monotonic() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    took.sort()
+    pick = lambda q: round(1000 * took[min(len(took) - 1, int(q * len(took)))], 3)
+    return {"count": count, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": pick(1.0)}
+
+
 def count_lines(path):
     try:
         with open(path, "rb") as f:
@@ -189,7 +209,6 @@ def watch(args):
     """Polls every 10 ms. `rate_mid` is the counter's pace between 10 % and
     90 % of the target, which leaves out start-up and the last stragglers."""
     import argparse
-    import time
     ap = argparse.ArgumentParser(prog="bench.py watch")
     ap.add_argument("--until", type=int, required=True)
     ap.add_argument("--since", type=float, required=True)
@@ -334,9 +353,27 @@ def render(work, out_path):
             f"| {status_note(s)} |")
     half = load_summary(work, "ingest-batch-half")
     if half:
+        server, fsync = g("ingest_half_server") or {}, g("ingest_half_fsync") or {}
+        inside = ""
+        if server.get("count"):
+            inside = (f"; inside hookd: request to answer p50/p99 {server.get('p50_ms')}/"
+                      f"{server.get('p99_ms')} ms, fdatasync p50/p99 {fsync.get('p50_ms')}/"
+                      f"{fsync.get('p99_ms')} ms")
         add(f"| 1 ingest | hookd `--fsync batch`, open loop at half its rate | "
             f"{fmt_rate(half['rps'])} req/s | {fmt_ms(half['p50'])} | {fmt_ms(half['p99'])} | "
-            f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(half)} |")
+            f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(half)}{inside}; "
+            f"load average {g('ingest_half_load', '?')} |")
+    probe = g("ingest_fsync_probe") or {}
+    if probe.get("count"):
+        add(f"| 1 ingest | the disk alone: fdatasync after a 700-byte append, just before | "
+            f"{probe['count']} syncs | {probe['p50_ms']} | {probe['p99_ms']} | "
+            f"| max {probe['max_ms']} ms; in the data dir's filesystem |")
+    nginx_half = load_summary(work, "ingest-nginx-half")
+    if nginx_half:
+        add(f"| 1 ingest | nginx, same open loop (peer) | "
+            f"{fmt_rate(nginx_half['rps'])} req/s | {fmt_ms(nginx_half['p50'])} "
+            f"| {fmt_ms(nginx_half['p99'])} | "
+            f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(nginx_half)} |")
 
     # 2. Hooks
     base = g("hooks_webhook_rps")
@@ -479,6 +516,8 @@ def main(argv):
         print(json.dumps({str(k): v for k, v in sorted(b.items())}))
     elif cmd == "quantiles":
         print(json.dumps(quantiles(args[0], args[1], args[2], parse_filters(args[3:]))))
+    elif cmd == "fsync-probe":
+        print(json.dumps(fsync_probe(args[0], int(args[1]))))
     elif cmd == "watch":
         watch(args)
     elif cmd == "cpu":

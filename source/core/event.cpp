@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include "event_scan.h"
+
 namespace hookd {
 namespace {
 
@@ -185,8 +187,105 @@ enum class Source { request, journal };
 constexpr const char* kWideIntegerProblem =
     "integer beyond 64 bits (it would not be kept exactly; send it as a string)";
 
+// One member of an event object as the checks see it, whichever reader
+// found it: its value's kind and, for a string, its text.
+struct MemberView {
+  bool present = false;
+  json::kind kind = json::kind::null;
+  std::string_view text;
+};
+
+MemberView view_of(const json::value* value) {
+  if (value == nullptr) return {};
+  return {true, value->kind(), value->is_string() ? as_view(value->get_string()) : ""};
+}
+
+MemberView view_of(const event_detail::ScannedMember& member) {
+  return {member.present, member.kind, member.text};
+}
+
+struct EventView {
+  MemberView type, id, timestamp, payload;
+};
+
+// The checks of one event object, up to and including "the payload is an
+// object"; its numbers are the caller's (the tree and the scan judge them
+// differently). Requests may leave out id and timestamp (or set them to
+// null); journal records may not.
+bool check_event(EventView event, std::ptrdiff_t index, Source source, std::string& error) {
+  if (source == Source::request) {
+    if (event.id.present && event.id.kind == json::kind::null) event.id = {};
+    if (event.timestamp.present && event.timestamp.kind == json::kind::null) event.timestamp = {};
+  }
+
+  const MemberView& type = event.type;
+  if (!type.present) {
+    error = field_error(index, "type", "missing");
+    return false;
+  }
+  if (type.kind != json::kind::string) {
+    error =
+        field_error(index, "type", "must be a string, got " + std::string(kind_name(type.kind)));
+    return false;
+  }
+  if (std::string problem = type_problem(type.text); !problem.empty()) {
+    error = field_error(index, "type", problem);
+    return false;
+  }
+
+  const MemberView& id = event.id;
+  if (id.present) {
+    if (id.kind != json::kind::string) {
+      error = field_error(index, "id", "must be a string, got " + std::string(kind_name(id.kind)));
+      return false;
+    }
+    if (std::string problem = id_problem(id.text); !problem.empty()) {
+      error = field_error(index, "id", problem);
+      return false;
+    }
+  } else if (source == Source::journal) {
+    error = field_error(index, "id", "missing");
+    return false;
+  }
+
+  const MemberView& timestamp = event.timestamp;
+  if (timestamp.present) {
+    if (timestamp.kind != json::kind::string) {
+      error =
+          field_error(index, "timestamp",
+                      "must be a string (RFC 3339), got " + std::string(kind_name(timestamp.kind)));
+      return false;
+    }
+    if (!parse_rfc3339(timestamp.text)) {
+      error =
+          field_error(index, "timestamp",
+                      std::string("not an RFC 3339 date-time (e.g. ") + kExampleTimestamp + ")");
+      return false;
+    }
+  } else if (source == Source::journal) {
+    error = field_error(index, "timestamp", "missing");
+    return false;
+  }
+
+  const MemberView& payload = event.payload;
+  if (!payload.present) {
+    error = field_error(index, "payload", "missing (must be a JSON object)");
+    return false;
+  }
+  if (payload.kind != json::kind::object) {
+    error = field_error(index, "payload",
+                        "must be an object, got " + std::string(kind_name(payload.kind)));
+    return false;
+  }
+  return true;
+}
+
+std::string numbers_error(std::ptrdiff_t index) {
+  return field_error(index, "payload", "number out of range");
+}
+
 // Fills `out` from one event object; on failure returns false with `error`
-// set. Requests may leave out id and timestamp; journal records may not.
+// set.
 bool read_event(const json::object& object, std::ptrdiff_t index, Source source, Event& out,
                 std::string& error, bool* wide_integral = nullptr) {
   const json::value* type = nullptr;
@@ -205,79 +304,40 @@ bool read_event(const json::object& object, std::ptrdiff_t index, Source source,
       payload = &member.value();
     }
   }
-  if (source == Source::request) {
-    if (id != nullptr && id->is_null()) id = nullptr;
-    if (timestamp != nullptr && timestamp->is_null()) timestamp = nullptr;
-  }
-
-  if (type == nullptr) {
-    error = field_error(index, "type", "missing");
-    return false;
-  }
-  if (!type->is_string()) {
-    error =
-        field_error(index, "type", "must be a string, got " + std::string(kind_name(type->kind())));
-    return false;
-  }
-  std::string_view type_text = as_view(type->get_string());
-  if (std::string problem = type_problem(type_text); !problem.empty()) {
-    error = field_error(index, "type", problem);
-    return false;
-  }
-
-  if (id != nullptr) {
-    if (!id->is_string()) {
-      error =
-          field_error(index, "id", "must be a string, got " + std::string(kind_name(id->kind())));
-      return false;
-    }
-    if (std::string problem = id_problem(as_view(id->get_string())); !problem.empty()) {
-      error = field_error(index, "id", problem);
-      return false;
-    }
-  } else if (source == Source::journal) {
-    error = field_error(index, "id", "missing");
-    return false;
-  }
-
-  if (timestamp != nullptr) {
-    if (!timestamp->is_string()) {
-      error = field_error(
-          index, "timestamp",
-          "must be a string (RFC 3339), got " + std::string(kind_name(timestamp->kind())));
-      return false;
-    }
-    if (!parse_rfc3339(as_view(timestamp->get_string()))) {
-      error =
-          field_error(index, "timestamp",
-                      std::string("not an RFC 3339 date-time (e.g. ") + kExampleTimestamp + ")");
-      return false;
-    }
-  } else if (source == Source::journal) {
-    error = field_error(index, "timestamp", "missing");
-    return false;
-  }
-
-  if (payload == nullptr) {
-    error = field_error(index, "payload", "missing (must be a JSON object)");
-    return false;
-  }
-  if (!payload->is_object()) {
-    error = field_error(index, "payload",
-                        "must be an object, got " + std::string(kind_name(payload->kind())));
-    return false;
-  }
+  EventView view{view_of(type), view_of(id), view_of(timestamp), view_of(payload)};
+  if (!check_event(view, index, source, error)) return false;
   bool wide = false;
   if (!all_numbers_finite(*payload, wide)) {
-    error = field_error(index, "payload", "number out of range");
+    error = numbers_error(index);
     return false;
   }
 
-  out.type.assign(type_text);
-  if (id != nullptr) out.id.assign(as_view(id->get_string()));
-  if (timestamp != nullptr) out.timestamp.assign(as_view(timestamp->get_string()));
+  out.type.assign(view.type.text);
+  // check_event let a null id or timestamp through as absent.
+  if (view.id.kind == json::kind::string) out.id.assign(view.id.text);
+  if (view.timestamp.kind == json::kind::string) out.timestamp.assign(view.timestamp.text);
   if (wide && wide_integral) *wide_integral = true;
   out.payload_json = json::serialize(*payload);
+  return true;
+}
+
+// The same for an event object the one-pass scan read (requests only).
+bool read_scanned_event(event_detail::ScannedEvent& scanned, Event& out, std::string& error,
+                        bool& wide_integral) {
+  EventView view{view_of(scanned.type), view_of(scanned.id), view_of(scanned.timestamp),
+                 view_of(scanned.payload)};
+  if (!check_event(view, -1, Source::request, error)) return false;
+  if (!scanned.payload_finite) {
+    error = numbers_error(-1);
+    return false;
+  }
+  out.type = std::move(scanned.type.text);
+  if (scanned.id.kind == json::kind::string) out.id = std::move(scanned.id.text);
+  if (scanned.timestamp.kind == json::kind::string) {
+    out.timestamp = std::move(scanned.timestamp.text);
+  }
+  wide_integral = scanned.payload_wide_integral;
+  out.payload_json = std::move(scanned.payload.text);
   return true;
 }
 
@@ -363,6 +423,28 @@ bool ids_unique(const std::vector<Event>& events, const std::vector<bool>& from_
   return true;
 }
 
+// The rest of a request that is one event object, after its members passed.
+Result<std::vector<Event>> finish_single_event(std::vector<Event> events, bool wide_integral,
+                                               std::string_view body, const ParseOptions& options) {
+  Event& event = events.front();
+  if (wide_integral && has_wide_integer_literal(body)) {
+    return make_error(field_error(-1, "payload", kWideIntegerProblem));
+  }
+  if (event.id.empty()) {
+    if (options.default_id) {
+      if (std::string problem = id_problem(*options.default_id); !problem.empty()) {
+        return make_error("webhook-id: " + problem);
+      }
+      event.id = *options.default_id;
+    } else {
+      event.id = new_event_id();
+    }
+  }
+  event.arrival_unix_ms = options.now_unix_ms != 0 ? options.now_unix_ms : now_unix_ms();
+  if (event.timestamp.empty()) event.timestamp = format_rfc3339(event.arrival_unix_ms);
+  return events;
+}
+
 }  // namespace
 
 bool valid_event_id(std::string_view id) {
@@ -374,9 +456,21 @@ bool valid_event_type(std::string_view type) {
 }
 
 Result<std::vector<Event>> parse_events(std::string_view body, const ParseOptions& options) {
+  std::string error;
+  // Most requests are one event object: read in one pass, without a tree.
+  // What the scan does not take (arrays, errors among them) the tree reads.
+  if (event_detail::ScannedEvent scanned;
+      event_detail::scan_event(body, options.max_depth, scanned)) {
+    std::vector<Event> events(1);
+    bool wide_integral = false;
+    if (!read_scanned_event(scanned, events.front(), error, wide_integral)) {
+      return make_error(std::move(error));
+    }
+    return finish_single_event(std::move(events), wide_integral, body, options);
+  }
+
   unsigned char arena_buffer[kParseArenaBytes];
   json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
-  std::string error;
   json::value root = parse_json(body, options.max_depth, &arena, error);
   if (!error.empty()) return make_error(std::move(error));
 
@@ -392,22 +486,7 @@ Result<std::vector<Event>> parse_events(std::string_view body, const ParseOption
              : !read_event(root.get_object(), -1, Source::request, event, error, &wide_integral)) {
       return make_error(std::move(error));
     }
-    if (wide_integral && has_wide_integer_literal(body)) {
-      return make_error(field_error(-1, "payload", kWideIntegerProblem));
-    }
-    if (event.id.empty()) {
-      if (options.default_id) {
-        if (std::string problem = id_problem(*options.default_id); !problem.empty()) {
-          return make_error("webhook-id: " + problem);
-        }
-        event.id = *options.default_id;
-      } else {
-        event.id = new_event_id();
-      }
-    }
-    event.arrival_unix_ms = arrival;
-    if (event.timestamp.empty()) event.timestamp = format_rfc3339(arrival);
-    return events;
+    return finish_single_event(std::move(events), wide_integral, body, options);
   }
 
   if (!root.is_array()) {

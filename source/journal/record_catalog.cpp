@@ -81,6 +81,7 @@ void RecordCatalog::restore(SegmentList segments) {
     }
     durable_seq_ = next_seq - 1;
     durable_counter_->store(durable_seq_);
+    bytes_.store(segments_.bytes());
   }
   expire_ids(now);
 }
@@ -149,6 +150,7 @@ void RecordCatalog::publish(const SegmentWriter& writer) {
     segments_.publish_written(*s);
   durable_seq_ = writer.next_seq() - 1;
   durable_counter_->store(durable_seq_);
+  bytes_.store(segments_.bytes());
 }
 
 std::size_t RecordCatalog::retire(std::optional<std::uint64_t> min_cursor,
@@ -157,6 +159,7 @@ std::size_t RecordCatalog::retire(std::optional<std::uint64_t> min_cursor,
   {
     std::lock_guard lock(mu_);
     doomed = segments_.take_deletable(min_cursor, segment_limit, max_bytes);
+    bytes_.store(segments_.bytes());
   }
   for (const auto& segment : doomed) {
     delete_segment_file(*segment);
@@ -200,8 +203,7 @@ std::uint64_t RecordCatalog::durable_seq() const {
 }
 
 std::uint64_t RecordCatalog::bytes() const {
-  std::lock_guard lock(mu_);
-  return segments_.bytes();
+  return bytes_.load();
 }
 
 SegmentPtr RecordCatalog::newest_segment() const {

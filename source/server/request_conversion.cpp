@@ -10,19 +10,46 @@ namespace hookd {
 
 namespace http = boost::beast::http;
 
+namespace {
+
+// RFC 3986 pchar without pct-encoded (unreserved, sub-delims, ':', '@'), and '/'.
+bool plain_path_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  constexpr std::string_view kPunctuation = "-._~!$&'()*+,;=:@/";
+  return kPunctuation.find(c) != std::string_view::npos;
+}
+
+// An absolute path of plain characters ("/v1/events"): a URI reference that
+// is its own decoded path, with no query, so the URL parser can be skipped.
+// "//x" would be an authority, "%" needs decoding, "?" starts a query.
+bool plain_absolute_path(std::string_view target) {
+  if (target.empty() || target[0] != '/' || (target.size() > 1 && target[1] == '/')) return false;
+  for (char c : target) {
+    if (!plain_path_char(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool to_http_request(BeastRequest& message, HttpRequest& out) {
   auto method = message.method_string();
   out.method.assign(method.data(), method.size());
   auto target = message.target();
   out.target.assign(target.data(), target.size());
-  auto url = boost::urls::parse_uri_reference(out.target);
-  if (!url || out.target.empty()) return false;
-  boost::urls::encoding_opts decode;
-  decode.space_as_plus = false;
-  url->encoded_path().decode(decode, boost::urls::string_token::assign_to(out.path));
-  if (out.path.empty()) out.path = "/";
-  auto query = url->encoded_query();
-  out.query.assign(query.data(), query.size());
+  if (plain_absolute_path(out.target)) {
+    out.path = out.target;
+    out.query.clear();
+  } else {
+    auto url = boost::urls::parse_uri_reference(out.target);
+    if (!url || out.target.empty()) return false;
+    boost::urls::encoding_opts decode;
+    decode.space_as_plus = false;
+    url->encoded_path().decode(decode, boost::urls::string_token::assign_to(out.path));
+    if (out.path.empty()) out.path = "/";
+    auto query = url->encoded_query();
+    out.query.assign(query.data(), query.size());
+  }
   std::size_t count = 0;
   for (const auto& field : message) {
     if (count == out.headers.size()) out.headers.emplace_back();

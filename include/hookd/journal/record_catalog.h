@@ -63,6 +63,8 @@ class RecordCatalog {
 
   Totals totals() const;
   std::uint64_t durable_seq() const;
+  // Without the lock: every append asks, and a commit may hold the lock for
+  // long (the id index growing), which must not stall the reactor.
   std::uint64_t bytes() const;
   SegmentPtr newest_segment() const;
   // The newest durable seq, readable without the lock (lag gauges).
@@ -80,6 +82,7 @@ class RecordCatalog {
   DedupeWindow ids_;
   const std::int64_t dedupe_window_ms_;
   std::uint64_t durable_seq_ = 0;
+  std::atomic<std::uint64_t> bytes_{0};  // segments_.bytes(), stored under mu_
   std::shared_ptr<std::atomic<std::uint64_t>> durable_counter_;
 };
 
