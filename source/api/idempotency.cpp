@@ -44,7 +44,9 @@ IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
   return digest.finish();
 }
 
-bool IdempotencyCache::begin(const Digest& key, std::int64_t now_ms, Responder waiter) {
+std::optional<IdempotencyCache::Claim> IdempotencyCache::begin(const Digest& key,
+                                                               std::int64_t now_ms,
+                                                               Responder waiter) {
   std::unique_lock lock(mutex_);
   evict_locked(now_ms, 0);
   std::uint64_t seq = 0;
@@ -59,32 +61,34 @@ bool IdempotencyCache::begin(const Digest& key, std::int64_t now_ms, Responder w
     fresh.expires_ms = now_ms + ttl_ms_;
     index_.add(hash_of(key), seq);
     ++live_;
-    return true;
+    return seq;
   }
   if (entry->response) {
     HttpResponse replay = *entry->response;
     lock.unlock();
     waiter(std::move(replay));
-    return false;
+    return std::nullopt;
   }
   entry->waiters.push_back(std::move(waiter));
-  return false;
+  return std::nullopt;
 }
 
-void IdempotencyCache::finish(const Digest& key, const HttpResponse& response,
+void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse& response,
                               std::int64_t now_ms) {
   std::vector<Responder> waiters;
   {
     std::lock_guard lock(mutex_);
-    std::uint64_t seq = 0;
-    Entry* entry = find_locked(key, &seq);
-    if (!entry) return;
-    waiters.swap(entry->waiters);
+    // A running key is never evicted, so its claim still names its entry;
+    // the checks are for a finish() that was not begin()'s.
+    if (claim < first_seq_ || claim >= next_seq_) return;
+    Entry& entry = at(claim);
+    if (!entry.live || entry.response || entry.key != key) return;
+    waiters.swap(entry.waiters);
     if (response.status >= 200 && response.status < 300) {
-      entry->response = response;
-      entry->expires_ms = now_ms + ttl_ms_;
+      entry.response = response;
+      entry.expires_ms = now_ms + ttl_ms_;
     } else {
-      drop_locked(seq);  // eviction steps over its slot when it gets there
+      drop_locked(claim);  // eviction steps over its slot when it gets there
     }
   }
   for (Responder& waiter : waiters)

@@ -30,11 +30,14 @@ class IdempotencyCache {
   // Authorization header and the method and target.
   static Digest key_of(const HttpRequest& request, std::string_view idempotency_key);
 
-  // Either claims `key` (returns true: run the request, then finish()), or
-  // arranges for `waiter` to get the stored or coming answer (returns false).
-  bool begin(const Digest& key, std::int64_t now_ms, Responder waiter);
+  // A claimed key's place: finish() goes straight to it, no lookup.
+  using Claim = std::uint64_t;
+
+  // Either claims `key` (returns the claim: run the request, then finish()),
+  // or arranges for `waiter` to get the stored or coming answer (nullopt).
+  std::optional<Claim> begin(const Digest& key, std::int64_t now_ms, Responder waiter);
   // The answer of a claimed key; replays it to the waiters.
-  void finish(const Digest& key, const HttpResponse& response, std::int64_t now_ms);
+  void finish(const Digest& key, Claim claim, const HttpResponse& response, std::int64_t now_ms);
 
   // Keys held (claimed or answered), for tests of the bound.
   std::size_t size() const;

@@ -30,9 +30,10 @@ HttpResponse answer(int status, std::string body) {
   return HttpResponse::json(status, std::move(body));
 }
 
-// begin() for `k`: nullopt when it claimed the key, else the answer its
-// waiter got (or "waiting" while there is none yet).
+// begin() for `k`: the claim when it claimed the key, else the answer its
+// waiter got (none while it waits).
 struct Outcome {
+  std::optional<IdempotencyCache::Claim> claim;
   bool claimed = false;
   std::shared_ptr<std::optional<HttpResponse>> got =
       std::make_shared<std::optional<HttpResponse>>();
@@ -41,7 +42,8 @@ struct Outcome {
 Outcome begin(IdempotencyCache& cache, const IdempotencyCache::Digest& k, std::int64_t now = 0) {
   Outcome out;
   auto got = out.got;
-  out.claimed = cache.begin(k, now, [got](HttpResponse r) { *got = std::move(r); });
+  out.claim = cache.begin(k, now, [got](HttpResponse r) { *got = std::move(r); });
+  out.claimed = out.claim.has_value();
   return out;
 }
 
@@ -63,12 +65,13 @@ TEST_CASE("IdempotencyCache key_of tells apart key, credentials and target", "[i
 TEST_CASE("IdempotencyCache replays the first answer and wakes the waiters", "[idempotency]") {
   IdempotencyCache cache(100, kTtl);
   const auto k = key("auto_1");
-  CHECK(begin(cache, k).claimed);
+  Outcome first = begin(cache, k);
+  REQUIRE(first.claimed);
   Outcome waiting = begin(cache, k);
   CHECK_FALSE(waiting.claimed);
   CHECK_FALSE(waiting.got->has_value());
 
-  cache.finish(k, answer(202, R"({"id":"msg_1"})"), 10);
+  cache.finish(k, *first.claim, answer(202, R"({"id":"msg_1"})"), 10);
   REQUIRE(waiting.got->has_value());
   CHECK((*waiting.got)->status == 202);
   CHECK((*waiting.got)->body == R"({"id":"msg_1"})");
@@ -84,25 +87,46 @@ TEST_CASE("IdempotencyCache replays the first answer and wakes the waiters", "[i
 TEST_CASE("IdempotencyCache keeps no refused answer", "[idempotency]") {
   IdempotencyCache cache(100, kTtl);
   const auto k = key("auto_1");
-  CHECK(begin(cache, k).claimed);
+  Outcome first = begin(cache, k);
+  REQUIRE(first.claimed);
   Outcome waiting = begin(cache, k);
-  cache.finish(k, answer(503, R"({"code":"unavailable"})"), 0);
+  cache.finish(k, *first.claim, answer(503, R"({"code":"unavailable"})"), 0);
   REQUIRE(waiting.got->has_value());
   CHECK((*waiting.got)->status == 503);
   CHECK(cache.size() == 0);
   // The retry runs again, and its answer is the one kept.
-  CHECK(begin(cache, k).claimed);
-  cache.finish(k, answer(202, "second"), 0);
+  Outcome retry = begin(cache, k);
+  REQUIRE(retry.claimed);
+  cache.finish(k, *retry.claim, answer(202, "second"), 0);
   Outcome replay = begin(cache, k);
   REQUIRE(replay.got->has_value());
   CHECK((*replay.got)->body == "second");
 }
 
+TEST_CASE("IdempotencyCache ignores a finish that is not its claim's", "[idempotency]") {
+  IdempotencyCache cache(100, kTtl);
+  const auto k = key("auto_1");
+  Outcome first = begin(cache, k);
+  REQUIRE(first.claimed);
+  cache.finish(key("auto_2"), *first.claim, answer(202, "other key"), 0);
+  cache.finish(k, *first.claim + 1, answer(202, "other claim"), 0);
+  Outcome waiting = begin(cache, k);
+  CHECK_FALSE(waiting.claimed);
+  CHECK_FALSE(waiting.got->has_value());
+  cache.finish(k, *first.claim, answer(202, "mine"), 0);
+  cache.finish(k, *first.claim, answer(202, "again"), 0);  // answered already
+  REQUIRE(waiting.got->has_value());
+  Outcome replay = begin(cache, k);
+  REQUIRE(replay.got->has_value());
+  CHECK((*replay.got)->body == "mine");
+}
+
 TEST_CASE("IdempotencyCache answers expire after the ttl", "[idempotency]") {
   IdempotencyCache cache(100, 1000);
   const auto k = key("auto_1");
-  CHECK(begin(cache, k, 0).claimed);
-  cache.finish(k, answer(202, "first"), 0);
+  Outcome first = begin(cache, k, 0);
+  REQUIRE(first.claimed);
+  cache.finish(k, *first.claim, answer(202, "first"), 0);
   CHECK_FALSE(begin(cache, k, 999).claimed);
   CHECK(begin(cache, k, 1000).claimed);
 }
@@ -113,9 +137,10 @@ TEST_CASE("IdempotencyCache drops the oldest answered keys beyond its capacity",
   IdempotencyCache cache(capacity, kTtl);
   for (std::size_t i = 0; i < keys; ++i) {
     const auto k = key("auto_" + std::to_string(i));
-    REQUIRE(begin(cache, k).claimed);
+    Outcome claimed = begin(cache, k);
+    REQUIRE(claimed.claimed);
     // Every fifth is refused: its slot is given back, not kept.
-    cache.finish(k, answer(i % 5 == 4 ? 500 : 202, std::to_string(i)), 0);
+    cache.finish(k, *claimed.claim, answer(i % 5 == 4 ? 500 : 202, std::to_string(i)), 0);
     REQUIRE(cache.size() <= capacity);
   }
   // The newest answered ones replay; the oldest are claimable again.
@@ -134,9 +159,12 @@ TEST_CASE("IdempotencyCache drops the oldest answered keys beyond its capacity",
 TEST_CASE("IdempotencyCache never drops a key still running", "[idempotency]") {
   IdempotencyCache cache(2, kTtl);
   std::vector<IdempotencyCache::Digest> running;
+  std::vector<IdempotencyCache::Claim> claims;
   for (int i = 0; i < 200; ++i) {
     running.push_back(key("run_" + std::to_string(i)));
-    REQUIRE(begin(cache, running.back()).claimed);
+    Outcome claimed = begin(cache, running.back());
+    REQUIRE(claimed.claimed);
+    claims.push_back(*claimed.claim);
   }
   CHECK(cache.size() == 200);
   // Each still waits for its first request, so none is claimed twice.
@@ -146,7 +174,7 @@ TEST_CASE("IdempotencyCache never drops a key still running", "[idempotency]") {
     REQUIRE_FALSE(waiters.back().claimed);
   }
   for (std::size_t i = 0; i < running.size(); ++i)
-    cache.finish(running[i], answer(202, std::to_string(i)), 0);
+    cache.finish(running[i], claims[i], answer(202, std::to_string(i)), 0);
   for (std::size_t i = 0; i < running.size(); ++i) {
     REQUIRE(waiters[i].got->has_value());
     CHECK((*waiters[i].got)->body == std::to_string(i));
