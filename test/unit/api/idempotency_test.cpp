@@ -47,6 +47,14 @@ Outcome begin(IdempotencyCache& cache, const IdempotencyCache::Digest& k, std::i
   return out;
 }
 
+// begin() that must claim `k`: its claim.
+IdempotencyCache::Claim claim(IdempotencyCache& cache, const IdempotencyCache::Digest& k,
+                              std::int64_t now = 0) {
+  Outcome out = begin(cache, k, now);
+  REQUIRE(out.claimed);
+  return *out.claim;
+}
+
 }  // namespace
 
 TEST_CASE("IdempotencyCache key_of tells apart key, credentials and target", "[idempotency]") {
@@ -65,13 +73,12 @@ TEST_CASE("IdempotencyCache key_of tells apart key, credentials and target", "[i
 TEST_CASE("IdempotencyCache replays the first answer and wakes the waiters", "[idempotency]") {
   IdempotencyCache cache(100, kTtl);
   const auto k = key("auto_1");
-  Outcome first = begin(cache, k);
-  REQUIRE(first.claimed);
+  const IdempotencyCache::Claim first = claim(cache, k);
   Outcome waiting = begin(cache, k);
   CHECK_FALSE(waiting.claimed);
   CHECK_FALSE(waiting.got->has_value());
 
-  cache.finish(k, *first.claim, answer(202, R"({"id":"msg_1"})"), 10);
+  cache.finish(k, first, answer(202, R"({"id":"msg_1"})"), 10);
   REQUIRE(waiting.got->has_value());
   CHECK((*waiting.got)->status == 202);
   CHECK((*waiting.got)->body == R"({"id":"msg_1"})");
@@ -87,17 +94,15 @@ TEST_CASE("IdempotencyCache replays the first answer and wakes the waiters", "[i
 TEST_CASE("IdempotencyCache keeps no refused answer", "[idempotency]") {
   IdempotencyCache cache(100, kTtl);
   const auto k = key("auto_1");
-  Outcome first = begin(cache, k);
-  REQUIRE(first.claimed);
+  const IdempotencyCache::Claim first = claim(cache, k);
   Outcome waiting = begin(cache, k);
-  cache.finish(k, *first.claim, answer(503, R"({"code":"unavailable"})"), 0);
+  cache.finish(k, first, answer(503, R"({"code":"unavailable"})"), 0);
   REQUIRE(waiting.got->has_value());
   CHECK((*waiting.got)->status == 503);
   CHECK(cache.size() == 0);
   // The retry runs again, and its answer is the one kept.
-  Outcome retry = begin(cache, k);
-  REQUIRE(retry.claimed);
-  cache.finish(k, *retry.claim, answer(202, "second"), 0);
+  const IdempotencyCache::Claim retry = claim(cache, k);
+  cache.finish(k, retry, answer(202, "second"), 0);
   Outcome replay = begin(cache, k);
   REQUIRE(replay.got->has_value());
   CHECK((*replay.got)->body == "second");
@@ -106,15 +111,14 @@ TEST_CASE("IdempotencyCache keeps no refused answer", "[idempotency]") {
 TEST_CASE("IdempotencyCache ignores a finish that is not its claim's", "[idempotency]") {
   IdempotencyCache cache(100, kTtl);
   const auto k = key("auto_1");
-  Outcome first = begin(cache, k);
-  REQUIRE(first.claimed);
-  cache.finish(key("auto_2"), *first.claim, answer(202, "other key"), 0);
-  cache.finish(k, *first.claim + 1, answer(202, "other claim"), 0);
+  const IdempotencyCache::Claim first = claim(cache, k);
+  cache.finish(key("auto_2"), first, answer(202, "other key"), 0);
+  cache.finish(k, first + 1, answer(202, "other claim"), 0);
   Outcome waiting = begin(cache, k);
   CHECK_FALSE(waiting.claimed);
   CHECK_FALSE(waiting.got->has_value());
-  cache.finish(k, *first.claim, answer(202, "mine"), 0);
-  cache.finish(k, *first.claim, answer(202, "again"), 0);  // answered already
+  cache.finish(k, first, answer(202, "mine"), 0);
+  cache.finish(k, first, answer(202, "again"), 0);  // answered already
   REQUIRE(waiting.got->has_value());
   Outcome replay = begin(cache, k);
   REQUIRE(replay.got->has_value());
@@ -124,9 +128,8 @@ TEST_CASE("IdempotencyCache ignores a finish that is not its claim's", "[idempot
 TEST_CASE("IdempotencyCache answers expire after the ttl", "[idempotency]") {
   IdempotencyCache cache(100, 1000);
   const auto k = key("auto_1");
-  Outcome first = begin(cache, k, 0);
-  REQUIRE(first.claimed);
-  cache.finish(k, *first.claim, answer(202, "first"), 0);
+  const IdempotencyCache::Claim first = claim(cache, k, 0);
+  cache.finish(k, first, answer(202, "first"), 0);
   CHECK_FALSE(begin(cache, k, 999).claimed);
   CHECK(begin(cache, k, 1000).claimed);
 }
@@ -137,10 +140,9 @@ TEST_CASE("IdempotencyCache drops the oldest answered keys beyond its capacity",
   IdempotencyCache cache(capacity, kTtl);
   for (std::size_t i = 0; i < keys; ++i) {
     const auto k = key("auto_" + std::to_string(i));
-    Outcome claimed = begin(cache, k);
-    REQUIRE(claimed.claimed);
+    const IdempotencyCache::Claim claimed = claim(cache, k);
     // Every fifth is refused: its slot is given back, not kept.
-    cache.finish(k, *claimed.claim, answer(i % 5 == 4 ? 500 : 202, std::to_string(i)), 0);
+    cache.finish(k, claimed, answer(i % 5 == 4 ? 500 : 202, std::to_string(i)), 0);
     REQUIRE(cache.size() <= capacity);
   }
   // The newest answered ones replay; the oldest are claimable again.
@@ -162,9 +164,7 @@ TEST_CASE("IdempotencyCache never drops a key still running", "[idempotency]") {
   std::vector<IdempotencyCache::Claim> claims;
   for (int i = 0; i < 200; ++i) {
     running.push_back(key("run_" + std::to_string(i)));
-    Outcome claimed = begin(cache, running.back());
-    REQUIRE(claimed.claimed);
-    claims.push_back(*claimed.claim);
+    claims.push_back(claim(cache, running.back()));
   }
   CHECK(cache.size() == 200);
   // Each still waits for its first request, so none is claimed twice.
