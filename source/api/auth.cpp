@@ -1,22 +1,13 @@
 #include "hookd/api/auth.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "hookd/api/jwt.h"
+#include "hookd/api/sha256.h"
 #include "hookd/core/ascii.h"
 
 namespace hookd::api {
 namespace {
-
-std::array<unsigned char, 32> sha256(std::string_view text) {
-  // Fetched once: OpenSSL 3 looks EVP_sha256() up again on every digest.
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  std::array<unsigned char, 32> out{};
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), out.data(), &length, md, nullptr);
-  return out;
-}
 
 AuthDecision refuse(AuthDecision::Outcome outcome, std::string detail) {
   AuthDecision decision;

@@ -1,109 +1,145 @@
 #include "hookd/api/idempotency.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 
+#include "hookd/api/sha256.h"
+
 namespace hookd::api {
 
-IdempotencyCache::IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms)
-    : capacity_(std::max<std::size_t>(1, capacity)), ttl_ms_(ttl_ms) {
-  entries_.reserve(capacity_ + 1);
-}
+namespace {
 
-std::size_t IdempotencyCache::DigestHash::operator()(const Digest& digest) const {
-  std::size_t hash = 0;
+constexpr std::size_t kFirstRing = 64;
+
+// Digests are uniform already: their first bytes are a good hash.
+std::uint64_t hash_of(const IdempotencyCache::Digest& digest) {
+  std::uint64_t hash = 0;
   std::memcpy(&hash, digest.data(), sizeof hash);
   return hash;
 }
 
+}  // namespace
+
+IdempotencyCache::IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms)
+    : capacity_(std::max<std::size_t>(1, capacity)),
+      ttl_ms_(ttl_ms),
+      ring_(std::min(kFirstRing, capacity_ + 1)) {}
+
 IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
                                                   std::string_view idempotency_key) {
-  // One context per thread, reset for each digest: making and freeing one
-  // per request costs more than the hashing.
-  struct Context {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    ~Context() { EVP_MD_CTX_free(ctx); }
-  };
-  thread_local Context context;
-  EVP_MD_CTX* ctx = context.ctx;
+  Sha256 digest;
   // Lengths first, so no two different inputs hash the same concatenation.
-  auto add = [ctx](std::string_view part) {
+  auto add = [&digest](std::string_view part) {
     char size[24];
     char* end = std::to_chars(size, size + sizeof size - 1, part.size()).ptr;
     *end++ = ':';
-    EVP_DigestUpdate(ctx, size, static_cast<std::size_t>(end - size));
-    EVP_DigestUpdate(ctx, part.data(), part.size());
+    digest.add(std::string_view(size, static_cast<std::size_t>(end - size)));
+    digest.add(part);
   };
-  // Fetched once: OpenSSL 3 looks EVP_sha256() up again on every digest.
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_DigestInit_ex(ctx, md, nullptr);
   add(idempotency_key);
   add(request.header("authorization"));
   add(request.method);
   add(request.target);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  Digest out{};
-  std::memcpy(out.data(), digest, std::min<std::size_t>(length, out.size()));
-  return out;
+  return digest.finish();
 }
 
-bool IdempotencyCache::begin(const Digest& key, std::int64_t now_ms, Responder waiter) {
+std::optional<IdempotencyCache::Claim> IdempotencyCache::begin(const Digest& key,
+                                                               std::int64_t now_ms,
+                                                               Responder waiter) {
   std::unique_lock lock(mutex_);
-  evict_locked(now_ms);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) {
-    Entry entry;
-    entry.expires_ms = now_ms + ttl_ms_;
-    entries_.emplace(key, std::move(entry));
-    order_.push_back(key);
-    return true;
+  evict_locked(now_ms, 0);
+  std::uint64_t seq = 0;
+  Entry* entry = find_locked(key, &seq);
+  if (!entry) {
+    evict_locked(now_ms, 1);
+    if (next_seq_ - first_seq_ == ring_.size()) grow_locked();
+    seq = next_seq_++;
+    Entry& fresh = at(seq);
+    fresh.key = key;
+    fresh.live = true;
+    fresh.expires_ms = now_ms + ttl_ms_;
+    index_.add(hash_of(key), seq);
+    ++live_;
+    return seq;
   }
-  if (it->second.finished) {
-    HttpResponse replay = it->second.response;
+  if (entry->response) {
+    HttpResponse replay = *entry->response;
     lock.unlock();
     waiter(std::move(replay));
-    return false;
+    return std::nullopt;
   }
-  it->second.waiters.push_back(std::move(waiter));
-  return false;
+  entry->waiters.push_back(std::move(waiter));
+  return std::nullopt;
 }
 
-void IdempotencyCache::finish(const Digest& key, const HttpResponse& response,
+void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse& response,
                               std::int64_t now_ms) {
   std::vector<Responder> waiters;
   {
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(key);
-    if (it == entries_.end()) return;
-    waiters = std::move(it->second.waiters);
-    it->second.waiters.clear();
+    // A running key is never evicted, so its claim still names its entry;
+    // the checks are for a finish() that was not begin()'s.
+    if (claim < first_seq_ || claim >= next_seq_) return;
+    Entry& entry = at(claim);
+    if (!entry.live || entry.response || entry.key != key) return;
+    waiters.swap(entry.waiters);
     if (response.status >= 200 && response.status < 300) {
-      it->second.finished = true;
-      it->second.response = response;
-      it->second.expires_ms = now_ms + ttl_ms_;
+      entry.response = response;
+      entry.expires_ms = now_ms + ttl_ms_;
     } else {
-      entries_.erase(it);  // its slot in order_ is skipped when reached
+      drop_locked(claim);  // eviction steps over its slot when it gets there
     }
   }
   for (Responder& waiter : waiters)
     waiter(response);
 }
 
-void IdempotencyCache::evict_locked(std::int64_t now_ms) {
-  while (!order_.empty()) {
-    auto it = entries_.find(order_.front());
-    bool stale = it == entries_.end();
-    bool expired = !stale && it->second.finished && it->second.expires_ms <= now_ms;
-    bool over = entries_.size() >= capacity_ && !stale && it->second.finished;
-    if (!stale && !expired && !over) break;
-    if (!stale) entries_.erase(it);
-    order_.pop_front();
+std::size_t IdempotencyCache::size() const {
+  std::lock_guard lock(mutex_);
+  return live_;
+}
+
+IdempotencyCache::Entry* IdempotencyCache::find_locked(const Digest& key, std::uint64_t* seq) {
+  for (std::uint64_t candidate : index_.candidates(hash_of(key))) {
+    Entry& entry = at(candidate);
+    if (entry.live && entry.key == key) {
+      *seq = candidate;
+      return &entry;
+    }
   }
+  return nullptr;
+}
+
+void IdempotencyCache::drop_locked(std::uint64_t seq) {
+  Entry& entry = at(seq);
+  index_.remove(hash_of(entry.key), seq);
+  entry.live = false;
+  entry.response.reset();
+  entry.waiters.clear();
+  --live_;
+}
+
+void IdempotencyCache::evict_locked(std::int64_t now_ms, std::size_t room) {
+  while (first_seq_ < next_seq_) {
+    Entry& oldest = at(first_seq_);
+    if (oldest.live) {
+      // A key still running stays, and so does everything after it.
+      if (!oldest.response) break;
+      if (oldest.expires_ms > now_ms && live_ + room <= capacity_) break;
+      drop_locked(first_seq_);
+    }
+    ++first_seq_;
+  }
+}
+
+void IdempotencyCache::grow_locked() {
+  // The ring starts small and doubles as keys come, up to the capacity;
+  // beyond it only while the oldest key is still running.
+  std::vector<Entry> grown(ring_.size() * 2);
+  for (std::uint64_t seq = first_seq_; seq < next_seq_; ++seq)
+    grown[seq % grown.size()] = std::move(at(seq));
+  ring_ = std::move(grown);
 }
 
 }  // namespace hookd::api

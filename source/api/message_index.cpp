@@ -28,27 +28,33 @@ void MessageIndex::release(const std::string& app_id, const std::string& event_i
 
 void MessageIndex::add(MessageEntry entry) {
   std::lock_guard lock(mutex_);
-  AppMessages& app = apps_[entry.app_id];
+  App& app = *apps_.try_emplace(entry.app_id).first;
+  AppMessages& messages = app.second;
   if (!entry.event_id.empty()) {
-    app.reserved.erase(entry.event_id);
-    app.id_by_event_id[entry.event_id] = entry.id;
+    messages.reserved.erase(entry.event_id);
+    messages.id_by_event_id[entry.event_id] = entry.id;
   }
-  order_.emplace_back(entry.app_id, entry.id);
+  // Ids are time-ordered: a new message nearly always goes last, where the
+  // hint puts it without walking the tree.
+  const std::size_t before = messages.by_id.size();
   std::string id = entry.id;
-  if (app.by_id.emplace(std::move(id), std::move(entry)).second) ++count_;
+  messages.by_id.emplace_hint(messages.by_id.end(), std::move(id), std::move(entry));
+  if (messages.by_id.size() == before) return;  // indexed already
+  ++count_;
+  order_.push_back(&app);
   evict_locked();
 }
 
 void MessageIndex::evict_locked() {
+  // The oldest message of the application that got the oldest add: with
+  // time-ordered ids, the first in its map.
   while (count_ > capacity_ && !order_.empty()) {
-    auto [app_id, id] = std::move(order_.front());
+    AppMessages& messages = order_.front()->second;
     order_.pop_front();
-    auto app = apps_.find(app_id);
-    if (app == apps_.end()) continue;  // forgotten with its application
-    auto it = app->second.by_id.find(id);
-    if (it == app->second.by_id.end()) continue;
-    if (!it->second.event_id.empty()) app->second.id_by_event_id.erase(it->second.event_id);
-    app->second.by_id.erase(it);
+    if (messages.by_id.empty()) continue;
+    auto oldest = messages.by_id.begin();
+    if (!oldest->second.event_id.empty()) messages.id_by_event_id.erase(oldest->second.event_id);
+    messages.by_id.erase(oldest);
     --count_;
   }
 }
@@ -58,6 +64,8 @@ void MessageIndex::forget_app(const std::string& app_id) {
   auto it = apps_.find(app_id);
   if (it == apps_.end()) return;
   count_ -= it->second.by_id.size();
+  const App* gone = &*it;
+  std::erase_if(order_, [gone](const App* app) { return app == gone; });
   apps_.erase(it);
 }
 

@@ -18,27 +18,27 @@ std::string payload_of(Journal& journal, const MessageEntry& entry) {
   return stored ? stored->event.payload_json : std::string();  // "" renders {"expired":true}
 }
 
-// Appends the message for `app_id` and answers once it is durable.
+// Appends the message for `app_id` and answers once it is durable. The
+// payload moves out of `input` into the event.
 void append_message(ApiContext& context, const std::string& app_id,
-                    std::shared_ptr<const MessageInput> input, bool with_content,
-                    Responder respond) {
+                    std::shared_ptr<MessageInput> input, bool with_content, Responder respond) {
   if (!context.messages.reserve(app_id, input->event_id)) {
     return respond(reply_error(409, "conflict", "A message with this eventId already exists"));
   }
   Event event;
   event.id = new_id("msg_");
-  event.type = input->event_type;
+  event.type = std::move(input->event_type);
   event.arrival_unix_ms = now_unix_ms();
   event.timestamp = format_rfc3339(event.arrival_unix_ms);
-  event.payload_json = input->payload_json;
-  event.message =
-      MessageFields{app_id, input->event_id, input->channels.value_or(std::vector<std::string>{})};
+  event.message = MessageFields{app_id, input->event_id,
+                                std::move(input->channels).value_or(std::vector<std::string>{})};
 
   MessageEntry entry{event.id,       app_id, input->event_id, event.type, event.message->channels,
                      event.timestamp};
   // The answer is built here, on the reactor: the journal runs the callback
   // on its own thread between group commits.
   std::string body = message_json(entry, with_content ? input->payload_json : "{}");
+  event.payload_json = std::move(input->payload_json);
   MessageIndex* messages = &context.messages;
   const int retry_after = context.retry_after_seconds;
   std::vector<Event> events;
@@ -74,14 +74,16 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
   if (!body) return;
   auto read = read_message(*body, context.store.limits(), errors);
   if (!read || !errors.empty()) return respond(reply_validation(errors));
-  auto input = std::make_shared<const MessageInput>(std::move(*read));
+  auto input = std::make_shared<MessageInput>(std::move(*read));
   const std::string path_app = request.params["app"];
 
   auto app_id = context.store.read([&](const Model& model) -> std::string {
     const Application* app = model.find_app(path_app);
     return app ? app->id : std::string();
   });
-  if (!app_id.empty()) return append_message(context, app_id, input, with_content, respond);
+  if (!app_id.empty()) {
+    return append_message(context, app_id, std::move(input), with_content, std::move(respond));
+  }
   if (!input->application) return respond(reply_not_found("Application"));
 
   // Implicit creation: the body's application, whose uid must be the path's.

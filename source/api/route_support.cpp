@@ -38,10 +38,12 @@ void authorised(ApiContext& context, const Handler& handler, HttpRequest& reques
   std::string_view key = request.header("idempotency-key");
   if (request.method == "POST" && !key.empty()) {
     IdempotencyCache::Digest digest = IdempotencyCache::key_of(request, key);
-    if (!context.idempotency.begin(digest, now_unix_ms(), respond)) return;
+    std::optional<IdempotencyCache::Claim> claim =
+        context.idempotency.begin(digest, now_unix_ms(), respond);
+    if (!claim) return;
     IdempotencyCache* cache = &context.idempotency;
-    respond = [cache, digest, respond = std::move(respond)](HttpResponse response) {
-      cache->finish(digest, response, now_unix_ms());
+    respond = [cache, digest, claim = *claim, respond = std::move(respond)](HttpResponse response) {
+      cache->finish(digest, claim, response, now_unix_ms());
       respond(std::move(response));
     };
   }

@@ -1,32 +1,60 @@
 // Writing events as JSON: the body every webhook endpoint receives.
 #include <boost/json.hpp>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 #include "hookd/core/event.h"
+#include "hookd/core/message_fields_text.h"
 
 namespace hookd {
 namespace {
 
-// Writes `text` as a JSON string. Ids, types and timestamps that passed
-// validation need no escaping; the slow path is for hand-built Events.
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
+// The length of `text` written as a JSON string, and the same written at
+// `out`. Ids, types and timestamps that passed validation need no escaping;
+// the escapes are for hand-built Events.
+std::size_t json_string_size(std::string_view text) {
+  std::size_t size = 2 + text.size();
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
+      size += 1;
     } else if (u < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xF];
-    } else {
-      out += c;
+      size += 5;
     }
   }
-  out += '"';
+  return size;
+}
+
+char* write_text(char* out, std::string_view text) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
+
+char* write_json_string(char* out, std::string_view text) {
+  *out++ = '"';
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      *out++ = '\\';
+      *out++ = c;
+    } else if (u < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out = write_text(out, "\\u00");
+      *out++ = kHex[u >> 4];
+      *out++ = kHex[u & 0xF];
+    } else {
+      *out++ = c;
+    }
+  }
+  *out++ = '"';
+  return out;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  const std::size_t start = out.size();
+  out.resize(start + json_string_size(text));
+  write_json_string(out.data() + start, text);
 }
 
 }  // namespace
@@ -48,17 +76,30 @@ std::string to_json(const Event& event) {
   return out;
 }
 
-std::string encode_message_fields(const MessageFields& fields) {
-  std::string out = "{\"app\":";
-  append_json_string(out, fields.app_id);
-  out += ",\"eventId\":";
-  append_json_string(out, fields.event_id);
-  out += ",\"channels\":[";
+std::size_t message_fields_size(const MessageFields& fields) {
+  std::size_t size = sizeof R"({"app":,"eventId":,"channels":[]})" - 1 +
+                     json_string_size(fields.app_id) + json_string_size(fields.event_id);
+  for (std::size_t i = 0; i < fields.channels.size(); ++i)
+    size += (i > 0 ? 1 : 0) + json_string_size(fields.channels[i]);
+  return size;
+}
+
+char* write_message_fields(char* out, const MessageFields& fields) {
+  out = write_text(out, R"({"app":)");
+  out = write_json_string(out, fields.app_id);
+  out = write_text(out, R"(,"eventId":)");
+  out = write_json_string(out, fields.event_id);
+  out = write_text(out, R"(,"channels":[)");
   for (std::size_t i = 0; i < fields.channels.size(); ++i) {
-    if (i > 0) out += ',';
-    append_json_string(out, fields.channels[i]);
+    if (i > 0) *out++ = ',';
+    out = write_json_string(out, fields.channels[i]);
   }
-  out += "]}";
+  return write_text(out, "]}");
+}
+
+std::string encode_message_fields(const MessageFields& fields) {
+  std::string out(message_fields_size(fields), '\0');
+  write_message_fields(out.data(), fields);
   return out;
 }
 

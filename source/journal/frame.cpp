@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "hookd/core/message_fields_text.h"
 #include "hookd/journal/crc32c.h"
 
 namespace hookd::journal_detail {
@@ -35,7 +36,7 @@ std::uint64_t get_u64(const char* p) {
 }
 
 std::size_t message_size(const Event& e) {
-  return e.message ? 4 + encode_message_fields(*e.message).size() : 0;
+  return e.message ? 4 + message_fields_size(*e.message) : 0;
 }
 
 DecodedRecord failed(FrameError error) {
@@ -88,10 +89,9 @@ void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
   put_u64(q, static_cast<std::uint64_t>(e.arrival_unix_ms));
   q += 8;
   if (e.message) {
-    const std::string fields = encode_message_fields(*e.message);
-    put_u32(q, static_cast<std::uint32_t>(fields.size()));
-    std::memcpy(q + 4, fields.data(), fields.size());
-    q += 4 + fields.size();
+    char* fields = q + 4;
+    q = write_message_fields(fields, *e.message);
+    put_u32(fields - 4, static_cast<std::uint32_t>(q - fields));
   }
   std::memcpy(q, e.payload_json.data(), e.payload_json.size());
   put_u32(p + 4, crc32c(p + kFrameBytes, n - kFrameBytes));

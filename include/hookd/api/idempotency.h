@@ -3,28 +3,26 @@
 // credentials and target) for `ttl`, as svix-server does; a request arriving
 // while the first is still running waits for its answer. Only 2xx answers
 // are kept: a refused request can be retried. In memory, at most `capacity`
-// keys (the oldest go first). Thread-safe.
+// answered keys (the oldest go first; keys still running are never dropped).
+// Thread-safe.
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <mutex>
 #include <optional>
-#include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
+#include "hookd/api/sha256.h"
+#include "hookd/journal/id_index.h"
 #include "hookd/server/http_server.h"
 
 namespace hookd::api {
 
 class IdempotencyCache {
  public:
-  // SHA-256 of what makes two requests the same. Held inline in the table
-  // (not as a string on the heap), so a lookup touches one node.
-  using Digest = std::array<unsigned char, 32>;
+  // SHA-256 of what makes two requests the same.
+  using Digest = Sha256Digest;
 
   IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms);
 
@@ -32,30 +30,47 @@ class IdempotencyCache {
   // Authorization header and the method and target.
   static Digest key_of(const HttpRequest& request, std::string_view idempotency_key);
 
-  // Either claims `key` (returns true: run the request, then finish()), or
-  // arranges for `waiter` to get the stored or coming answer (returns false).
-  bool begin(const Digest& key, std::int64_t now_ms, Responder waiter);
+  // A claimed key's place: finish() goes straight to it, no lookup.
+  using Claim = std::uint64_t;
+
+  // Either claims `key` (returns the claim: run the request, then finish()),
+  // or arranges for `waiter` to get the stored or coming answer (nullopt).
+  std::optional<Claim> begin(const Digest& key, std::int64_t now_ms, Responder waiter);
   // The answer of a claimed key; replays it to the waiters.
-  void finish(const Digest& key, const HttpResponse& response, std::int64_t now_ms);
+  void finish(const Digest& key, Claim claim, const HttpResponse& response, std::int64_t now_ms);
+
+  // Keys held (claimed or answered), for tests of the bound.
+  std::size_t size() const;
 
  private:
   struct Entry {
-    bool finished = false;
-    HttpResponse response;
+    Digest key{};
+    bool live = false;                     // false: free, evicted or given back
+    std::optional<HttpResponse> response;  // set once answered 2xx
     std::int64_t expires_ms = 0;
     std::vector<Responder> waiters;
   };
-  // Keys are SHA-256 digests already: their first bytes are a good hash.
-  struct DigestHash {
-    std::size_t operator()(const Digest& digest) const;
-  };
-  void evict_locked(std::int64_t now_ms);
+  Entry& at(std::uint64_t seq) { return ring_[seq % ring_.size()]; }
+  Entry* find_locked(const Digest& key, std::uint64_t* seq);
+  void drop_locked(std::uint64_t seq);
+  // Drops expired answers, and the oldest answered keys while more than
+  // capacity - room are held.
+  void evict_locked(std::int64_t now_ms, std::size_t room);
+  void grow_locked();
 
   const std::size_t capacity_;
   const std::int64_t ttl_ms_;
-  std::mutex mutex_;
-  std::unordered_map<Digest, Entry, DigestHash> entries_;
-  std::deque<Digest> order_;  // oldest first
+  mutable std::mutex mutex_;
+  // Entries in the order their keys came, entry `seq` at ring_[seq % size]:
+  // evicting the oldest and adding the newest touch one entry each, and
+  // nothing is allocated per key but the answer it keeps.
+  std::vector<Entry> ring_;
+  std::uint64_t first_seq_ = 1;  // the oldest entry not yet passed by eviction
+  std::uint64_t next_seq_ = 1;   // the next key's (the index's seqs start at 1)
+  std::size_t live_ = 0;
+  // First 8 bytes of a live key's digest -> its seq: one open-addressing
+  // table, the same the journal finds event ids with.
+  journal_detail::IdIndex index_;
 };
 
 }  // namespace hookd::api

@@ -72,10 +72,14 @@ class MessageIndex {
   };
   void evict_locked();
 
+  using App = std::unordered_map<std::string, AppMessages>::value_type;
+
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, AppMessages> apps_;
-  std::deque<std::pair<std::string, std::string>> order_;  // (app id, msg id), oldest first
+  // The application of each indexed message, oldest add first (elements of
+  // apps_ keep their address until erased; forget_app takes its own out).
+  std::deque<App*> order_;
   std::size_t count_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hookd/core/event.h"
+#include "hookd/core/message_fields_text.h"
 #include "hookd/journal/journal.h"
 #include "support/support.h"
 
@@ -93,5 +94,28 @@ TEST_CASE("message fields encode and decode, and refuse what encode never wrote"
                            R"({"app":"a","eventId":"","channels":[1]})", "{"}) {
     CAPTURE(text);
     CHECK_FALSE(hookd::decode_message_fields(text));
+  }
+}
+
+TEST_CASE("Message fields take the length message_fields_size says, escapes included",
+          "[api][journal]") {
+  std::vector<hookd::MessageFields> cases = {
+      {"app_1", "", {}},
+      {"app_1", "evt-\"1\"\\", {"a"}},
+      {"app_\x01", std::string("e\n\t\0x", 5), {"a", "b\"", "", "c\x1f"}},
+  };
+  for (const hookd::MessageFields& fields : cases) {
+    const std::string text = hookd::encode_message_fields(fields);
+    CHECK(text.size() == hookd::message_fields_size(fields));
+    std::string written(hookd::message_fields_size(fields) + 1, '#');
+    char* end = hookd::write_message_fields(written.data(), fields);
+    CHECK(end == written.data() + text.size());
+    CHECK(written.substr(0, text.size()) == text);
+    CHECK(written.back() == '#');
+    auto decoded = hookd::decode_message_fields(text);
+    REQUIRE(decoded);
+    CHECK(decoded->app_id == fields.app_id);
+    CHECK(decoded->event_id == fields.event_id);
+    CHECK(decoded->channels == fields.channels);
   }
 }
