@@ -18,6 +18,7 @@
 
 namespace hookd {
 
+class IdleRunDirs;
 struct Event;
 struct RunbooksSnapshot;
 
@@ -41,10 +42,11 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
                                      const RunbooksSnapshot& snapshot,
                                      const HookRunnerOptions& options);
 
-// Makes the run's directory under `work_dir` and completes the child's
-// environment and cwd. Blocks on the filesystem: not for a reactor thread.
+// Makes the run's directory under `work_dir` (or takes an idle one) and
+// completes the child's environment and cwd. Blocks on the filesystem: not
+// for a reactor thread.
 Status prepare_run_dir(HookRun& run, const std::filesystem::path& work_dir,
-                       const HookEnvironment& environment);
+                       const HookEnvironment& environment, IdleRunDirs* idle = nullptr);
 
 // Removes what prepare_run_dir() made, if it made anything. Blocks.
 void remove_run_dir(const HookRun& run);
