@@ -1,7 +1,8 @@
 // HookRun: one run of a runbook hook script for one journaled event: which
 // script (the event type's, in the current runbooks snapshot), what the child
 // gets (argv, environment, bounds) and where it runs (a directory of its own,
-// its cwd and HOME, removed after the run). Every executor starts a HookRun
+// its cwd and HOME, removed after the run, or kept for a later one when a
+// contained run left it clean: idle_run_dirs.h). Every executor starts a HookRun
 // the same way, so a hook cannot tell them apart.
 #pragma once
 
