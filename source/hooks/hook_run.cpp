@@ -9,6 +9,7 @@
 
 #include "hookd/core/event.h"
 #include "hookd/hooks/hoop_payload.h"
+#include "hookd/hooks/idle_run_dirs.h"
 #include "hookd/runbooks/runbooks.h"
 
 namespace hookd {
@@ -41,11 +42,16 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
 }
 
 Status prepare_run_dir(HookRun& run, const std::filesystem::path& work_dir,
-                       const HookEnvironment& environment) {
-  std::string dir = (work_dir / "run-XXXXXX").string();
-  if (::mkdtemp(dir.data()) == nullptr) {
-    return make_error("run dir " + dir + ": " +
-                      std::error_code(errno, std::generic_category()).message());
+                       const HookEnvironment& environment, IdleRunDirs* idle) {
+  std::string dir;
+  if (auto recycled = idle ? idle->take() : std::nullopt) {
+    dir = recycled->string();
+  } else {
+    dir = (work_dir / "run-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) {
+      return make_error("run dir " + dir + ": " +
+                        std::error_code(errno, std::generic_category()).message());
+    }
   }
   run.run_dir = dir;
   run.process.cwd = dir;

@@ -170,6 +170,7 @@ struct RunCage::State {
     bool empty = error.empty();
     for (std::size_t i = 1; i < dirs.size() && empty; ++i)
       empty = cgroup_processes(dirs[i].second).empty();
+    report.all_gone = empty;
     IdleRunCgroup recycled{name, setup ? std::move(setup->cgroup_fds) : std::vector<int>(), now};
     if (setup) setup->cgroup_fds.clear();
     bool kept =

@@ -6,8 +6,15 @@
 #include "hookd/hooks/containment.h"
 #include "hookd/hooks/executor.h"
 #include "hookd/hooks/hook_run.h"
+#include "hookd/hooks/idle_run_dirs.h"
 
 namespace hookd {
+namespace {
+
+// Idle run directories kept; one per slot is enough, the rest are removed.
+constexpr std::size_t kIdleRunDirs = 64;
+
+}  // namespace
 
 SpawnPool::SpawnPool(std::size_t threads, Executor& executor, std::filesystem::path work_dir,
                      HookEnvironment environment, std::shared_ptr<Containment> containment)
@@ -15,6 +22,7 @@ SpawnPool::SpawnPool(std::size_t threads, Executor& executor, std::filesystem::p
       containment_(std::move(containment)),
       work_dir_(std::move(work_dir)),
       environment_(std::move(environment)),
+      idle_dirs_(containment_ ? std::make_unique<IdleRunDirs>(kIdleRunDirs) : nullptr),
       threads_(std::make_shared<boost::asio::thread_pool>(threads)) {}
 
 SpawnPool::~SpawnPool() {
@@ -41,7 +49,8 @@ bool SpawnPool::start(std::shared_ptr<HookRun> run, std::function<void(ChildProc
           result.cancelled = true;
           return done(std::move(result));
         }
-        if (auto prepared = prepare_run_dir(*run, work_dir_, environment_); !prepared) {
+        if (auto prepared = prepare_run_dir(*run, work_dir_, environment_, idle_dirs_.get());
+            !prepared) {
           ProcessResult failed;
           failed.spawn_error = prepared.error().message;
           return done(std::move(failed));
@@ -55,20 +64,27 @@ bool SpawnPool::start(std::shared_ptr<HookRun> run, std::function<void(ChildProc
             return done(std::move(failed));
           }
           run->process.setup = (*cage)->setup();
-          done = after_cage(std::shared_ptr<RunCage>(std::move(*cage)), std::move(done));
+          done = after_cage(std::shared_ptr<RunCage>(std::move(*cage)), run, std::move(done));
         }
         started(executor_.start(*run, std::move(done)));
       });
 }
 
 std::function<void(ProcessResult)> SpawnPool::after_cage(std::shared_ptr<RunCage> cage,
+                                                         std::shared_ptr<HookRun> run,
                                                          std::function<void(ProcessResult)> done) {
-  return [this, cage = std::move(cage), done = std::move(done)](ProcessResult result) mutable {
-    auto end = [cage = std::move(cage), done = std::move(done),
+  return [this, cage = std::move(cage), run = std::move(run),
+          done = std::move(done)](ProcessResult result) mutable {
+    auto end = [this, cage = std::move(cage), run = std::move(run), done = std::move(done),
                 result = std::move(result)]() mutable {
       auto report = cage->end();
       result.oom_killed = report.oom_killed;
       result.processes_killed = report.processes_killed;
+      // Here rather than in another job after `done`: one hop less a run.
+      if (!run->run_dir.empty()) {
+        if (!report.all_gone || !idle_dirs_->give_back(run->run_dir)) hookd::remove_run_dir(*run);
+        run->run_dir.clear();
+      }
       done(std::move(result));
     };
     // A closed pool drops the job: then it runs here.

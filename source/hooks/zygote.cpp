@@ -1,6 +1,7 @@
 #include "hookd/hooks/zygote.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,30 @@ bool child_leading_its_group(int pid, int parent) {
   char state = 0;
   if (end == nullptr || std::sscanf(end + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) return false;
   return ppid == parent && pgrp == pid;
+}
+
+// PIDFD_GET_INFO (Linux 6.13; glibc 2.36 has no header for it): the pid and
+// parent of a pidfd's process in one ioctl, instead of two /proc files.
+struct PidfdInfo {
+  std::uint64_t mask = 0, cgroupid = 0;
+  std::uint32_t pid = 0, tgid = 0, ppid = 0, ruid = 0, rgid = 0, euid = 0, egid = 0, suid = 0,
+                sgid = 0, fsuid = 0, fsgid = 0, spare = 0;
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+constexpr std::uint64_t kPidfdInfoPid = 1;
+
+// Whether the pidfd's process is `pid`, a child of `parent` leading its own
+// process group, which is what a zygote's run child is.
+bool pidfd_is_child_leading_its_group(int pidfd, int pid, int parent) {
+  PidfdInfo info;
+  info.mask = kPidfdInfoPid;
+  if (::ioctl(pidfd, kPidfdGetInfo, &info) == 0 && (info.mask & kPidfdInfoPid)) {
+    return static_cast<int>(info.pid) == pid && static_cast<int>(info.ppid) == parent &&
+           ::getpgid(pid) == pid;
+  }
+  if (errno != ENOTTY && errno != EINVAL) return false;  // an older kernel: ask /proc
+  return pidfd_pid(pidfd) == pid && child_leading_its_group(pid, parent);
 }
 
 // A raw wait status as the zygote reported it, if it is one.
@@ -264,8 +289,7 @@ struct Zygote::State : std::enable_shared_from_this<Zygote::State> {
     // hookd will signal this process group: it must be the pidfd's process,
     // a child of this zygote, in a group of its own.
     if (!id || !pid || *pid == 0 || *pid > 0x7FFFFFFF || fds.size() != 1 ||
-        pidfd_pid(fds[0]) != static_cast<int>(*pid) ||
-        !child_leading_its_group(static_cast<int>(*pid), zygote_pid)) {
+        !pidfd_is_child_leading_its_group(fds[0], static_cast<int>(*pid), zygote_pid)) {
       return refuse("a STARTED that is not for a child of its own in a group of its own");
     }
     AdoptedChild child;

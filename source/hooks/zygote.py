@@ -38,6 +38,7 @@ PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 MAX_NOTE = 1000
+CMSG_ROOM = socket.CMSG_SPACE(8 * 4)  # a RUN's descriptors: 2 and up to 6 cgroup files
 
 
 class ProtocolError(Exception):
@@ -107,14 +108,23 @@ class Zygote:
             except OSError:
                 pass
         self.buffer = bytearray(MAX_RECORD + 1)
+        self.buffers = [self.buffer]
+        self.view = memoryview(self.buffer)
         self.children = {}  # run id -> pid, forked and not reaped
         self.unreaped = {}  # run id -> pid: REAP came before the exit was visible
         self.compiled = {}  # script path (bytes) -> code object
         self.script_dirs = {}  # script path (bytes) -> sys.path[0] for it
+        # Script path (bytes) -> PreparedScript: what a child needs of its
+        # script, made once instead of in every child.
+        self.scripts = {}
+        # Every run of a snapshot carries the same parameters: parsed once.
+        self.parsed_params = {}
+        self.zygote_env = ()  # the names in the zygote's own environment
         self.path0 = False  # sys.path[0] is a run's to set (the bootstrap took '' out)
         self.startup_env = {}
         self.interpreter = ""
         self.libc = None
+        self.prctl = None
 
     # ---------------------------------------------------------------- I/O
 
@@ -128,23 +138,21 @@ class Zygote:
 
     def receive(self):
         """(record, fds); record None at the end of the stream."""
-        # Into one buffer: every page the zygote writes after a fork is
-        # copied while a child still shares it, so it writes few.
-        n, ancillary, flags, _ = self.ctl.recvmsg_into([self.buffer], socket.CMSG_SPACE(8 * 4),
+        # Into one buffer, with objects made once: every page the zygote
+        # writes after a fork is copied while a child still shares it.
+        n, ancillary, flags, _ = self.ctl.recvmsg_into(self.buffers, CMSG_ROOM,
                                                        socket.MSG_CMSG_CLOEXEC)
-        data = memoryview(self.buffer)[:n]
         fds = []
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                usable = len(payload) - len(payload) % 4
-                fds.extend(struct.unpack("%di" % (usable // 4), payload[:usable]))
-        if not data and not fds:
+                fds.extend(memoryview(payload)[:len(payload) - len(payload) % 4].cast("i"))
+        if not n and not fds:
             return None, []
         if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
             for fd in fds:
                 os.close(fd)
             raise ProtocolError("record too large")
-        return data, fds
+        return self.view[:n], fds
 
     # --------------------------------------------------------------- load
 
@@ -187,6 +195,11 @@ class Zygote:
                 self.script_dirs[path] = os.path.dirname(os.path.realpath(os.fsdecode(path)))
             except BaseException as e:
                 notes.append("%s: %s: %s" % (os.fsdecode(path), type(e).__name__, e))
+        for path, code in self.compiled.items():
+            script = os.fsdecode(path)
+            self.scripts[path] = PreparedScript(code, self.script_dirs[path],
+                                                [self.interpreter, script], new_main(script))
+        self.zygote_env = tuple(os.environ._data)
         self.harden()
         gc.collect()
         # Objects that exist now are never collected: a child's collections
@@ -221,6 +234,7 @@ class Zygote:
             libc = ctypes.CDLL(None, use_errno=True)
             if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0:
                 self.libc = libc
+                self.prctl = libc.prctl
         except Exception:
             pass
 
@@ -229,15 +243,14 @@ class Zygote:
     def run(self, fields, fds):
         run_id = u64(fields, T_RUN_ID)
         try:
-            params = parse_params(fields.get(T_PARAM, []))
-            cgroup_fds = next((v for o, w, v in params if w == "cgroup.fds"), 0)
-            if len(fds) != 2 + cgroup_fds:
-                raise RunError("expected %d descriptors, got %d" % (2 + cgroup_fds, len(fds)))
-            if self.libc is None and any(w in ("subreaper", "no_new_privs") for o, w, v in params):
+            params = self.params_of(fields.get(T_PARAM, ()))
+            if len(fds) != 2 + params.cgroup_fds:
+                raise RunError("expected %d descriptors, got %d" % (2 + params.cgroup_fds, len(fds)))
+            if self.libc is None and params.needs_prctl:
                 raise RunError("prctl is not available to this zygote")
             script = one(fields, T_SCRIPT)
-            code = self.compiled.get(script)
-            if code is None:
+            known = self.scripts.get(script)
+            if known is None:
                 raise RunError("script not loaded: %s" % os.fsdecode(script))
             # A cwd that is not there fails in the child, which says so.
             try:
@@ -249,13 +262,22 @@ class Zygote:
             return
         if pid == 0:
             try:
-                self.child(run_id, code, fields, params, fds)
+                self.child(run_id, known, fields, params, fds)
             finally:
                 os._exit(127)
         # The child reports itself (STARTED or FAILED) and the zygote stays
         # its parent until hookd asks for the reap: the less the zygote does
         # while a child shares its pages, the fewer get copied.
         self.children[run_id] = pid
+
+    def params_of(self, entries):
+        key = tuple(entries)
+        params = self.parsed_params.get(key)
+        if params is None:
+            params = RunParams(parse_params(entries))
+            if len(self.parsed_params) < 16:
+                self.parsed_params[key] = params
+        return params
 
     def reap(self, run_id):
         pid = self.children.pop(run_id, None)
@@ -316,26 +338,29 @@ class Zygote:
 
     # -------------------------------------------------------------- child
 
-    def child(self, run_id, code, fields, params, fds):
+    def child(self, run_id, known, fields, params, fds):
         """The forked child. Never returns."""
+        # Every object this touches is a page copied from the zygote: it
+        # uses what the zygote prepared (self.scripts, RunParams) and as few
+        # other objects as it can.
         try:
-            if self.libc is not None:
-                self.libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-            if any(w == "session" for o, w, v in params):
+            if self.prctl is not None:
+                self.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+            if params.session:
                 os.setsid()  # a contained run leads its own session, as spawned
             else:
                 os.setpgid(0, 0)
             os.dup2(fds[0], 0)
             os.dup2(fds[1], 1)
             os.dup2(fds[1], 2)
-            apply_params(params, one(fields, T_CWD), fds[2:], self.libc)
+            apply_params(params, one(fields, T_CWD), fds, self.prctl)
             # Opened by the process itself, so certainly of this process; and
             # the script runs only once hookd knows of it.
             pid = os.getpid()
             pidfd = os.pidfd_open(pid)
             self.ctl.sendmsg([RUN_ID_PID.pack(RUN_ID_PID.size - 4, VERSION, STARTED, T_RUN_ID, 8,
                                               run_id, T_PID, 8, pid)],
-                             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", pidfd))])
+                             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, pidfd.to_bytes(4, sys.byteorder))])
         except BaseException as e:
             try:
                 self.send(FAILED, [(T_RUN_ID, run_id), (T_PID, os.getpid()), (T_ERROR, str(e))])
@@ -349,23 +374,50 @@ class Zygote:
         # os.environ and os.environb share this dict; the C environment is
         # changed with it, as their own methods would (and subprocesses see it).
         data = os.environ._data
-        for name in list(data):
+        for name in self.zygote_env:
             os.unsetenv(name)
         data.clear()
-        for entry in fields.get(T_ENV, []):
+        for entry in fields.get(T_ENV, ()):
             name, _, value = entry.partition(b"=")
             os.putenv(name, value)
             data[name] = value
         for name, value in self.startup_env.items():
             os.putenv(name, value)
             data[name] = value
-        script_path = one(fields, T_SCRIPT)
-        script = os.fsdecode(script_path)
-        sys.argv = [os.fsdecode(a) for a in fields.get(T_ARG, [])]
-        sys.orig_argv = [self.interpreter] + sys.argv
+        args = fields.get(T_ARG, ())
+        if len(args) == 1 and args[0] == one(fields, T_SCRIPT):
+            sys.orig_argv = known.orig_argv  # the usual run: no arguments
+            sys.argv = known.orig_argv[1:]
+        else:
+            sys.argv = [os.fsdecode(a) for a in args]
+            sys.orig_argv = [self.interpreter] + sys.argv
         if self.path0:
-            sys.path[0] = self.script_dirs[script_path]
-        run_main(code, script)
+            sys.path[0] = known.path0
+        run_main(known.code, known.main)
+
+
+class PreparedScript:
+    """What a child needs of its script, made once by the zygote: the code,
+    sys.path[0], sys.orig_argv of a run without arguments, and its __main__
+    before it runs (every child runs in a copy of its own)."""
+
+    __slots__ = ("code", "path0", "orig_argv", "main")
+
+    def __init__(self, code, path0, orig_argv, main):
+        self.code, self.path0, self.orig_argv, self.main = code, path0, orig_argv, main
+
+
+class RunParams:
+    """A RUN's parameters as parse_params made them, with what the zygote
+    checks before a fork and the child applies after it, decided once."""
+
+    __slots__ = ("steps", "session", "cgroup_fds", "needs_prctl")
+
+    def __init__(self, params):
+        self.session = any(w == "session" for o, w, v in params)
+        self.cgroup_fds = next((v for o, w, v in params if w == "cgroup.fds"), 0)
+        self.needs_prctl = any(w in ("subreaper", "no_new_privs") for o, w, v in params)
+        self.steps = tuple((o, w, v) for o, w, v in params if o != -1)
 
 
 def parse_params(entries):
@@ -394,7 +446,7 @@ def parse_params(entries):
                 limits = tuple(resource.RLIM_INFINITY if v == "inf" else int(v) for v in (soft, hard))
             except ValueError:
                 raise RunError("bad run parameter %r" % entry) from None
-            params.append((1, which, limits))
+            params.append((1, which, (resource.setrlimit, limits)))
         elif name in ("groups", "gid", "uid"):
             try:
                 ids = [int(v) for v in value.split(",")] if value else []
@@ -409,32 +461,30 @@ def parse_params(entries):
     return params
 
 
-def apply_params(params, cwd, cgroup_fds, libc):
+def apply_params(params, cwd, fds, prctl):
     """In the child, in ChildSetup's order: the cgroups (hookd's open
-    cgroup.procs files, or directories), the limits, subreaper and
-    no_new_privs, the cwd, then who it runs as."""
+    cgroup.procs files, after the first two descriptors, or directories),
+    the limits, subreaper and no_new_privs, the cwd, then who it runs as."""
     chdir_done = False
-    for order, what, value in params:
+    for order, what, value in params.steps:
         if order >= 2 and not chdir_done:
             os.chdir(cwd)
             chdir_done = True
-        if order == -1:
-            continue  # the session: before the descriptors were set up
-        elif what == "cgroup.fds":
+        if what == "cgroup.fds":
             # Checked against hookd's credentials, which opened them.
-            for fd in cgroup_fds:
+            for fd in fds[2:]:
                 os.write(fd, b"0")
         elif order == 0:
             with open(os.path.join(value, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
         elif order == 1.5:
             option = PR_SET_CHILD_SUBREAPER if what == "subreaper" else PR_SET_NO_NEW_PRIVS
-            if libc.prctl(option, 1, 0, 0, 0) != 0:
+            if prctl(option, 1, 0, 0, 0) != 0:
                 import ctypes
                 raise OSError(ctypes.get_errno(), "prctl(%s)" % what)
         elif order == 1:
-            import resource
-            resource.setrlimit(what, value)
+            setrlimit, limits = value
+            setrlimit(what, limits)
         elif what == "groups":
             os.setgroups(value)
         elif what == "gid":
@@ -455,9 +505,9 @@ def flush_stdio():
 
 # ------------------------------------------------- the script, as __main__
 
-def run_main(code, script):
-    """Runs the code object as `python SCRIPT` runs the file, then ends the
-    process the way the interpreter would have."""
+def new_main(script):
+    """The __main__ module `python SCRIPT` runs the file in, before it runs.
+    The zygote makes one per script; each child runs in its own copy."""
     main = type(sys)("__main__")
     namespace = main.__dict__
     namespace["__loader__"] = SourceFileLoader("__main__", script)
@@ -465,6 +515,13 @@ def run_main(code, script):
     namespace["__builtins__"] = builtins
     namespace["__file__"] = script
     namespace["__cached__"] = None
+    return main
+
+
+def run_main(code, main):
+    """Runs the code object as `python SCRIPT` runs the file, then ends the
+    process the way the interpreter would have."""
+    namespace = main.__dict__
     sys.modules["__main__"] = main
     # Modules imported from here on are the run's own (sys.modules keeps
     # insertion order); the zygote's are not torn down.

@@ -315,6 +315,34 @@ print("recorded")
 
 const std::vector<std::string> kExecutors = {"spawn", "prewarm"};
 
+// Says what its directory looked like when it started, then leaves
+// something behind for the next run: the first an opened-up mode, the
+// second a file and a subdirectory, the third an extended attribute.
+const std::string kLitter = R"(import json, os
+cwd, out = os.getcwd(), os.environ["OUT_DIR"]
+try:
+    attrs = os.listxattr(cwd)
+except OSError:
+    attrs = []
+seen = {"cwd": cwd, "entries": sorted(os.listdir(cwd)), "mode": os.stat(cwd).st_mode & 0o7777,
+        "attrs": attrs, "home": os.environ["HOME"] == cwd}
+log = os.path.join(out, "dirs.jsonl")
+run = len(open(log).read().splitlines()) if os.path.exists(log) else 0
+with open(log, "a") as f:
+    f.write(json.dumps(seen) + "\n")
+if run == 0:
+    os.chmod(cwd, 0o777)
+elif run == 1:
+    with open("left-behind.txt", "w") as f:
+        f.write("for the next run")
+    os.mkdir("sub")
+elif run == 2:
+    try:
+        os.setxattr(cwd, "user.note", b"hi")
+    except OSError:
+        pass
+)";
+
 #define HOOKD_REQUIRE_MODE(mode)                                                \
   ModeProbe offered = probe(mode);                                              \
   if (!offered.missing.empty()) {                                               \
@@ -452,6 +480,36 @@ void hook_user_is_unprivileged(const std::string& mode, const std::string& execu
           std::string::npos);
     CHECK(status.find("NoNewPrivs:\t1") != std::string::npos);
   }
+}
+
+// A contained run's directory may serve a later run (IdleRunDirs), but only
+// as mkdtemp made it: whatever a run left there, the next one starts empty.
+void each_run_starts_in_a_clean_directory(const std::string& mode, const std::string& executor) {
+  INFO(executor);
+  HOOKD_REQUIRE_MODE(mode);
+  Contained c(mode, executor, {{"session-open.runbook.py", kLitter}});
+  for (int i = 0; i < 4; ++i) {
+    auto hook = c.finished(c.post("session.open"));
+    INFO(boost::json::serialize(hook));
+    REQUIRE(hook.at("outcome") == "ok");
+  }
+  std::vector<std::string> dirs;
+  std::istringstream lines(read_file(c.out / "dirs.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    auto seen = boost::json::parse(line).as_object();
+    CHECK(seen.at("entries").as_array().empty());
+    CHECK(seen.at("attrs").as_array().empty());
+    CHECK(seen.at("mode") == 0700);
+    CHECK(seen.at("home") == true);
+    dirs.push_back(std::string(seen.at("cwd").as_string()));
+  }
+  REQUIRE(dirs.size() == 4);
+  // One run at a time, and the first left only its mode changed: the
+  // second ran in its directory, put back. The second's file kept its
+  // directory from the third.
+  CHECK(dirs[1] == dirs[0]);
+  CHECK(dirs[2] != dirs[1]);
 }
 
 // A hookd killed outright leaves its runs' cgroups; the next one on the
@@ -648,6 +706,14 @@ TEST_CASE("cgroup-v1: hooks run as the unprivileged hook user", "[containment]")
 TEST_CASE("subreaper: hooks run as the unprivileged hook user", "[containment]") {
   for (const auto& executor : kExecutors)
     hook_user_is_unprivileged("subreaper", executor);
+}
+TEST_CASE("cgroup-v2: each run starts in an empty directory of its own", "[containment]") {
+  for (const auto& executor : kExecutors)
+    each_run_starts_in_a_clean_directory("cgroup-v2", executor);
+}
+TEST_CASE("cgroup-v1: each run starts in an empty directory of its own", "[containment]") {
+  for (const auto& executor : kExecutors)
+    each_run_starts_in_a_clean_directory("cgroup-v1", executor);
 }
 TEST_CASE("cgroup-v2: what a killed hookd left is ended by the next one", "[containment]") {
   for (const auto& executor : kExecutors)

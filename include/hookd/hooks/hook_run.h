@@ -1,7 +1,8 @@
 // HookRun: one run of a runbook hook script for one journaled event: which
 // script (the event type's, in the current runbooks snapshot), what the child
 // gets (argv, environment, bounds) and where it runs (a directory of its own,
-// its cwd and HOME, removed after the run). Every executor starts a HookRun
+// its cwd and HOME, removed after the run, or kept for a later one when a
+// contained run left it clean: idle_run_dirs.h). Every executor starts a HookRun
 // the same way, so a hook cannot tell them apart.
 #pragma once
 
@@ -18,6 +19,7 @@
 
 namespace hookd {
 
+class IdleRunDirs;
 struct Event;
 struct RunbooksSnapshot;
 
@@ -41,10 +43,11 @@ std::optional<HookRun> plan_hook_run(std::uint64_t seq, const Event& event,
                                      const RunbooksSnapshot& snapshot,
                                      const HookRunnerOptions& options);
 
-// Makes the run's directory under `work_dir` and completes the child's
-// environment and cwd. Blocks on the filesystem: not for a reactor thread.
+// Makes the run's directory under `work_dir` (or takes an idle one) and
+// completes the child's environment and cwd. Blocks on the filesystem: not
+// for a reactor thread.
 Status prepare_run_dir(HookRun& run, const std::filesystem::path& work_dir,
-                       const HookEnvironment& environment);
+                       const HookEnvironment& environment, IdleRunDirs* idle = nullptr);
 
 // Removes what prepare_run_dir() made, if it made anything. Blocks.
 void remove_run_dir(const HookRun& run);

@@ -33,6 +33,9 @@ inline constexpr std::chrono::milliseconds kCageKillWithin{5000};
 struct CageReport {
   bool oom_killed = false;             // the memory limit killed a process of the run
   std::uint64_t processes_killed = 0;  // still alive when the run ended
+  // Every hierarchy's run cgroup was seen empty at the end (cgroup modes):
+  // nothing the run started can still touch its directory.
+  bool all_gone = false;
 };
 
 // Cumulative counters of a run cgroup; throttled: us (v2), ns (v1).

@@ -27,6 +27,7 @@ namespace hookd {
 
 class Containment;
 class Executor;
+class IdleRunDirs;
 class RunCage;
 struct HookRun;
 
@@ -56,6 +57,11 @@ class SpawnPool {
   // (without `removed`).
   bool remove_run_dir(std::shared_ptr<const HookRun> run, std::function<void()> removed);
 
+  // A contained run's directory is dealt with before its `done` too, on
+  // the same pool thread as its cage's end: kept for a later run when the
+  // cage saw every process of the run gone and the run left it clean
+  // (IdleRunDirs), else removed; either way run.run_dir is then empty.
+
   // Runs still queued, and any queued later, are not started: each is done
   // at once, cancelled (a drain gave up waiting: they run again after a
   // restart).
@@ -68,14 +74,18 @@ class SpawnPool {
  private:
   bool submit(std::function<void()> job);
 
-  // Wraps `done` so the run's cage ends first, off the executor's reactor.
+  // Wraps `done` so the run's cage ends first, off the executor's reactor,
+  // and then its directory goes to idle_dirs_ or away.
   std::function<void(ProcessResult)> after_cage(std::shared_ptr<RunCage> cage,
+                                                std::shared_ptr<HookRun> run,
                                                 std::function<void(ProcessResult)> done);
 
   Executor& executor_;
   const std::shared_ptr<Containment> containment_;
   const std::filesystem::path work_dir_;
   const HookEnvironment environment_;
+  // Directories of contained runs that ended clean; null without containment.
+  const std::unique_ptr<IdleRunDirs> idle_dirs_;
   std::atomic<bool> abandoned_{false};
   std::mutex mutex_;
   bool open_ = true;                                   // under mutex_
