@@ -159,7 +159,9 @@ int ChildProcess::wait_for_exit(std::chrono::milliseconds timeout) {
 int ChildProcess::terminate() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
-  return wait_for_exit(std::chrono::seconds(10));
+  // Generous: under ASan a loaded box can take seconds for the leak check at
+  // exit alone, and only the exit code is asked for.
+  return wait_for_exit(std::chrono::seconds(30));
 }
 
 void ChildProcess::kill9() {
