@@ -186,6 +186,9 @@ int main(int argc, char** argv) {
   // The journal is local, or with --queue the Redis Streams every node shares.
   std::unique_ptr<Journal> journal;
   RedisQueue* queue = nullptr;
+  if (auto connections = open_queue_connections(options); !connections) {
+    return fail_start("queue", connections.error().message);
+  }
   if (options.queue) {
     auto opened = RedisQueue::open(*options.queue);
     if (!opened) return fail_start("queue", opened.error().message);

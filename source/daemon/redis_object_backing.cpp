@@ -5,6 +5,8 @@
 #include <charconv>
 #include <mutex>
 
+#include "hookd/queue/redis_tls_bridge.h"
+
 namespace hookd {
 
 namespace {
@@ -33,6 +35,7 @@ std::uint64_t version_of(const redisReply* r) {
 
 struct RedisObjectBacking::Connection {
   RedisUrl url;
+  std::shared_ptr<RedisTlsBridge> tls_bridge;
   std::string hash;
   std::string version_key;
   std::chrono::milliseconds timeout;
@@ -46,17 +49,24 @@ struct RedisObjectBacking::Connection {
     context = nullptr;
   }
 
+  // hiredis only sees the bridge's socket close; the bridge knows why.
+  std::string with_bridge_reason(std::string why) const {
+    std::string problem = tls_bridge ? tls_bridge->problem() : std::string();
+    return problem.empty() ? why : "tls: " + problem;
+  }
+
   // Under mutex. Connects (AUTH, SELECT) when not connected.
   Status ensure() {
     if (context && context->err == 0) return Ok{};
     drop();
     timeval tv{static_cast<long>(timeout.count() / 1000),
                static_cast<long>((timeout.count() % 1000) * 1000)};
-    context = redisConnectWithTimeout(url.host.c_str(), url.port, tv);
+    context = tls_bridge ? redisConnectUnixWithTimeout(tls_bridge->socket_path().c_str(), tv)
+                         : redisConnectWithTimeout(url.host.c_str(), url.port, tv);
     if (context == nullptr || context->err) {
       std::string why = context ? context->errstr : "out of memory";
       drop();
-      return make_error("redis " + url.describe() + ": " + why);
+      return make_error("redis " + url.describe() + ": " + with_bridge_reason(why));
     }
     redisSetTimeout(context, tv);
     if (!url.password.empty()) {
@@ -85,7 +95,7 @@ struct RedisObjectBacking::Connection {
     if (!reply) {
       std::string why = context->errstr;
       drop();
-      return make_error("redis: " + why);
+      return make_error("redis: " + with_bridge_reason(why));
     }
     if (reply->type == REDIS_REPLY_ERROR) return make_error("redis: " + text_of(reply.get()));
     return reply;
@@ -119,10 +129,11 @@ end
 return redis.call('INCR', KEYS[2])
 )lua";
 
-RedisObjectBacking::RedisObjectBacking(RedisUrl url, std::string key_prefix,
-                                       std::chrono::milliseconds timeout)
+RedisObjectBacking::RedisObjectBacking(RedisUrl url, std::shared_ptr<RedisTlsBridge> tls_bridge,
+                                       std::string key_prefix, std::chrono::milliseconds timeout)
     : connection_(std::make_unique<Connection>()) {
   connection_->url = std::move(url);
+  connection_->tls_bridge = std::move(tls_bridge);
   connection_->hash = key_prefix + "api";
   connection_->version_key = key_prefix + "api:version";
   connection_->timeout = timeout;

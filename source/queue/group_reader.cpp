@@ -57,7 +57,7 @@ GroupReader::GroupReader(boost::asio::io_context& io, const RedisQueueOptions& o
       commands_(commands),
       shared_(shared),
       metrics_(metrics),
-      reader_(io, options.url, "read " + group_,
+      reader_(io, options.url, options.tls_bridge, "read " + group_,
               options.answer_timeout + std::chrono::milliseconds(kBlockMs)),
       room_timer_(io),
       claim_timer_(io),

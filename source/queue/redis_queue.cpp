@@ -62,7 +62,7 @@ struct RedisQueue::State {
         keys{options.key_prefix + "events", options.key_prefix + "dead",
              options.key_prefix + "id:", options.key_prefix + "retry:"},
         work(asio::make_work_guard(io)),
-        commands(io, options.url, "commands", options.answer_timeout),
+        commands(io, options.url, options.tls_bridge, "commands", options.answer_timeout),
         trim_timer(io),
         shared(options.lookup_cache),
         metrics(options) {}

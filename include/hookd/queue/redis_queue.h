@@ -25,8 +25,12 @@
 
 namespace hookd {
 
+class RedisTlsBridge;
+
 struct RedisQueueOptions {
   RedisUrl url;
+  // rediss://: every connection goes through it (set once the data dir exists).
+  std::shared_ptr<RedisTlsBridge> tls_bridge;
   std::string node_id;  // this node's consumer name in every group
   std::string key_prefix = "hookd:";
   std::chrono::milliseconds claim_idle{30000};
