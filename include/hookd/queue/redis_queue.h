@@ -21,6 +21,7 @@
 
 #include "hookd/core/result.h"
 #include "hookd/journal/journal.h"
+#include "hookd/journal/shared_tally.h"
 #include "hookd/queue/redis_url.h"
 
 namespace hookd {
@@ -71,6 +72,10 @@ class RedisQueue : public Journal {
 
   // For /readyz: connected, why not, the node id, what is held.
   std::string status_json() const;
+
+  // Figures every node shares (GET /v1/endpoints' counters), in Redis
+  // beside the queue; usable after close() (changes are then kept, unsent).
+  std::shared_ptr<SharedTally> shared_tally() const;
 
   struct State;
 
