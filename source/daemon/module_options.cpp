@@ -297,7 +297,7 @@ Status open_queue_connections(ModuleOptions& options) {
   // Every node serves the same applications and endpoints (and delivers
   // to all of them): they are kept in Redis beside the queue.
   options.api.backing = std::make_shared<RedisObjectBacking>(
-      options.queue->url, options.queue->tls_bridge, options.queue->key_prefix,
+      options.queue->url, options.queue->tls_bridge, options.queue->key_prefix, kApiConsumerPrefix,
       options.queue->answer_timeout);
   return Ok{};
 }

@@ -38,6 +38,7 @@ struct RedisObjectBacking::Connection {
   std::shared_ptr<RedisTlsBridge> tls_bridge;
   std::string hash;
   std::string version_key;
+  std::string events_key;
   std::chrono::milliseconds timeout;
   std::mutex mutex;
   redisContext* context = nullptr;
@@ -117,11 +118,21 @@ constexpr const char* kLoad = R"lua(
 return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
 )lua";
 
-// ARGV: op ("w" or "r"), name, content, per write. Returns the new version.
+// KEYS: the hash, the version, the event stream. ARGV: the endpoint groups'
+// prefix, then op ("w" or "r"), name, content, per write. Returns the new
+// version. A new endpoint's consumer group is made in the same script as its
+// object, at the stream's end: a message appended once any node can see the
+// endpoint is in the group, and none before it (as a new local consumer
+// starts at the newest event). An existing group (BUSYGROUP, an endpoint
+// written again) stays where it is.
 constexpr const char* kApply = R"lua(
-for i = 1, #ARGV, 3 do
+for i = 2, #ARGV, 3 do
   if ARGV[i] == 'w' then
-    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    local added = redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    local id = string.match(ARGV[i + 1], '^endpoints/(.+)%.json$')
+    if added == 1 and id then
+      redis.pcall('XGROUP', 'CREATE', KEYS[3], ARGV[1] .. id, '$', 'MKSTREAM')
+    end
   else
     redis.call('HDEL', KEYS[1], ARGV[i + 1])
   end
@@ -130,12 +141,16 @@ return redis.call('INCR', KEYS[2])
 )lua";
 
 RedisObjectBacking::RedisObjectBacking(RedisUrl url, std::shared_ptr<RedisTlsBridge> tls_bridge,
-                                       std::string key_prefix, std::chrono::milliseconds timeout)
-    : connection_(std::make_unique<Connection>()) {
+                                       std::string key_prefix, std::string endpoint_group_prefix,
+                                       std::chrono::milliseconds timeout)
+    : connection_(std::make_unique<Connection>()),
+      endpoint_group_prefix_(std::move(endpoint_group_prefix)) {
   connection_->url = std::move(url);
   connection_->tls_bridge = std::move(tls_bridge);
   connection_->hash = key_prefix + "api";
   connection_->version_key = key_prefix + "api:version";
+  // RedisQueue's stream (redis_queue.cpp names it the same way).
+  connection_->events_key = key_prefix + "events";
   connection_->timeout = timeout;
 }
 
@@ -160,7 +175,13 @@ Result<api::ObjectBacking::Snapshot> RedisObjectBacking::load() {
 
 Status RedisObjectBacking::apply(const std::vector<Write>& writes) {
   if (writes.empty()) return Ok{};
-  std::vector<std::string> args{"EVAL", kApply, "2", connection_->hash, connection_->version_key};
+  std::vector<std::string> args{"EVAL",
+                                kApply,
+                                "3",
+                                connection_->hash,
+                                connection_->version_key,
+                                connection_->events_key,
+                                endpoint_group_prefix_};
   for (const Write& w : writes) {
     args.insert(args.end(), {w.remove ? "r" : "w", w.name, w.content});
   }

@@ -21,8 +21,11 @@ class RedisTlsBridge;
 
 class RedisObjectBacking : public api::ObjectBacking {
  public:
+  // A new endpoints/<id>.json object gets its consumer group
+  // <endpoint_group_prefix><id> in the same step (see kApply).
   RedisObjectBacking(RedisUrl url, std::shared_ptr<RedisTlsBridge> tls_bridge,
-                     std::string key_prefix, std::chrono::milliseconds timeout);
+                     std::string key_prefix, std::string endpoint_group_prefix,
+                     std::chrono::milliseconds timeout);
   ~RedisObjectBacking() override;
 
   Result<Snapshot> load() override;
@@ -32,6 +35,7 @@ class RedisObjectBacking : public api::ObjectBacking {
  private:
   struct Connection;
   std::unique_ptr<Connection> connection_;
+  std::string endpoint_group_prefix_;
 };
 
 }  // namespace hookd
