@@ -186,6 +186,9 @@ int main(int argc, char** argv) {
   // The journal is local, or with --queue the Redis Streams every node shares.
   std::unique_ptr<Journal> journal;
   RedisQueue* queue = nullptr;
+  if (auto connections = open_queue_connections(options); !connections) {
+    return fail_start("queue", connections.error().message);
+  }
   if (options.queue) {
     auto opened = RedisQueue::open(*options.queue);
     if (!opened) return fail_start("queue", opened.error().message);
@@ -234,6 +237,7 @@ int main(int argc, char** argv) {
 
   // Delivery gets the last reactor, so with two or more threads its TLS work
   // does not share a thread with the hook runner.
+  if (queue) options.delivery.shared_tally = queue->shared_tally();
   Delivery delivery(reactor.context(reactor.size() - 1), *journal, options.delivery);
   // The Svix API's endpoints share delivery's reactor; their attempts go to
   // the API (opened below, before any worker runs).

@@ -212,11 +212,16 @@ FlagGroup queue_flags() {
   FlagGroup g{"Queue", {}};
   auto add = adder(g);
   add("queue", nullptr,
-      "redis://[user:password@]host:port[/db]: share events with other nodes through Redis "
-      "Streams instead of the local journal (prefer HOOKD_QUEUE_PASSWORD for the password)",
+      "redis://[user:password@]host:port[/db] (rediss:// for TLS): share events with other "
+      "nodes through Redis Streams instead of the local journal (prefer HOOKD_QUEUE_PASSWORD "
+      "for the password)",
       text_flag(&Config::queue));
   add("queue-password", nullptr, "Redis password, instead of the one in --queue",
       text_flag(&Config::queue_password));
+  add("queue-ca", nullptr,
+      "PEM CA bundle that a rediss:// server's certificate is verified against instead of the "
+      "system CAs",
+      text_flag(&Config::queue_ca));
   add("node-id", nullptr, "this node's consumer name in Redis (default host name + pid)",
       text_flag(&Config::node_id));
   add("claim-idle", nullptr,

@@ -258,11 +258,14 @@ Status check_port_file(const Config& config, const fs::path& data_dir) {
 }  // namespace
 
 static Result<std::optional<RedisQueueOptions>> queue_options(const Config& config) {
-  if (config.queue.empty()) return std::optional<RedisQueueOptions>();
+  if (config.queue.empty()) {
+    if (!config.queue_ca.empty()) return make_error("--queue-ca: only with --queue rediss://");
+    return std::optional<RedisQueueOptions>();
+  }
   auto url = parse_redis_url(config.queue);
   if (!url) return make_error("--queue: " + url.error().message);
-  if (url->tls) {
-    return make_error("--queue: rediss:// is not supported by this build (hiredis without TLS)");
+  if (!url->tls && !config.queue_ca.empty()) {
+    return make_error("--queue-ca: the --queue URL is redis:// (no TLS); use rediss://");
   }
   RedisQueueOptions options;
   options.url = std::move(url).value();
@@ -282,6 +285,21 @@ static Result<std::optional<RedisQueueOptions>> queue_options(const Config& conf
       std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(config.dedupe_window));
   options.require_aof = config.queue_require_aof;
   return std::optional<RedisQueueOptions>(std::move(options));
+}
+
+Status open_queue_connections(ModuleOptions& options) {
+  if (!options.queue) return Ok{};
+  if (options.queue_tls) {
+    auto bridge = RedisTlsBridge::open(options.queue->url, *options.queue_tls);
+    if (!bridge) return bridge.error();
+    options.queue->tls_bridge = std::move(bridge).value();
+  }
+  // Every node serves the same applications and endpoints (and delivers
+  // to all of them): they are kept in Redis beside the queue.
+  options.api.backing = std::make_shared<RedisObjectBacking>(
+      options.queue->url, options.queue->tls_bridge, options.queue->key_prefix, kApiConsumerPrefix,
+      options.queue->answer_timeout);
+  return Ok{};
 }
 
 Result<ModuleOptions> module_options(const Config& config) {
@@ -311,11 +329,12 @@ Result<ModuleOptions> module_options(const Config& config) {
   if (!queue) return queue.error();
   options.queue = std::move(queue).value();
   options.api = api_options(config, options.data_dir, options.ingest.retry_after_seconds);
-  if (options.queue) {
-    // Every node serves the same applications and endpoints (and delivers
-    // to all of them): they are kept in Redis beside the queue.
-    options.api.backing = std::make_shared<RedisObjectBacking>(
-        options.queue->url, options.queue->key_prefix, options.queue->answer_timeout);
+  if (options.queue && options.queue->url.tls) {
+    RedisTlsOptions tls;
+    tls.ca_file = config.queue_ca;
+    tls.socket_dir = options.data_dir / "queue-tls";
+    if (auto usable = check_redis_tls_options(tls); !usable) return usable.error();
+    options.queue_tls = std::move(tls);
   }
 
   auto delivery = delivery_options(config, options.data_dir);

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <mutex>
 
+#include "hookd/queue/redis_tls_bridge.h"
+
 namespace hookd {
 
 namespace {
@@ -33,8 +35,10 @@ std::uint64_t version_of(const redisReply* r) {
 
 struct RedisObjectBacking::Connection {
   RedisUrl url;
+  std::shared_ptr<RedisTlsBridge> tls_bridge;
   std::string hash;
   std::string version_key;
+  std::string events_key;
   std::chrono::milliseconds timeout;
   std::mutex mutex;
   redisContext* context = nullptr;
@@ -46,17 +50,24 @@ struct RedisObjectBacking::Connection {
     context = nullptr;
   }
 
+  // hiredis only sees the bridge's socket close; the bridge knows why.
+  std::string with_bridge_reason(std::string why) const {
+    std::string problem = tls_bridge ? tls_bridge->problem() : std::string();
+    return problem.empty() ? why : "tls: " + problem;
+  }
+
   // Under mutex. Connects (AUTH, SELECT) when not connected.
   Status ensure() {
     if (context && context->err == 0) return Ok{};
     drop();
     timeval tv{static_cast<long>(timeout.count() / 1000),
                static_cast<long>((timeout.count() % 1000) * 1000)};
-    context = redisConnectWithTimeout(url.host.c_str(), url.port, tv);
+    context = tls_bridge ? redisConnectUnixWithTimeout(tls_bridge->socket_path().c_str(), tv)
+                         : redisConnectWithTimeout(url.host.c_str(), url.port, tv);
     if (context == nullptr || context->err) {
       std::string why = context ? context->errstr : "out of memory";
       drop();
-      return make_error("redis " + url.describe() + ": " + why);
+      return make_error("redis " + url.describe() + ": " + with_bridge_reason(why));
     }
     redisSetTimeout(context, tv);
     if (!url.password.empty()) {
@@ -85,7 +96,7 @@ struct RedisObjectBacking::Connection {
     if (!reply) {
       std::string why = context->errstr;
       drop();
-      return make_error("redis: " + why);
+      return make_error("redis: " + with_bridge_reason(why));
     }
     if (reply->type == REDIS_REPLY_ERROR) return make_error("redis: " + text_of(reply.get()));
     return reply;
@@ -107,11 +118,21 @@ constexpr const char* kLoad = R"lua(
 return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
 )lua";
 
-// ARGV: op ("w" or "r"), name, content, per write. Returns the new version.
+// KEYS: the hash, the version, the event stream. ARGV: the endpoint groups'
+// prefix, then op ("w" or "r"), name, content, per write. Returns the new
+// version. A new endpoint's consumer group is made in the same script as its
+// object, at the stream's end: a message appended once any node can see the
+// endpoint is in the group, and none before it (as a new local consumer
+// starts at the newest event). An existing group (BUSYGROUP, an endpoint
+// written again) stays where it is.
 constexpr const char* kApply = R"lua(
-for i = 1, #ARGV, 3 do
+for i = 2, #ARGV, 3 do
   if ARGV[i] == 'w' then
-    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    local added = redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    local id = string.match(ARGV[i + 1], '^endpoints/(.+)%.json$')
+    if added == 1 and id then
+      redis.pcall('XGROUP', 'CREATE', KEYS[3], ARGV[1] .. id, '$', 'MKSTREAM')
+    end
   else
     redis.call('HDEL', KEYS[1], ARGV[i + 1])
   end
@@ -119,12 +140,17 @@ end
 return redis.call('INCR', KEYS[2])
 )lua";
 
-RedisObjectBacking::RedisObjectBacking(RedisUrl url, std::string key_prefix,
+RedisObjectBacking::RedisObjectBacking(RedisUrl url, std::shared_ptr<RedisTlsBridge> tls_bridge,
+                                       std::string key_prefix, std::string endpoint_group_prefix,
                                        std::chrono::milliseconds timeout)
-    : connection_(std::make_unique<Connection>()) {
+    : connection_(std::make_unique<Connection>()),
+      endpoint_group_prefix_(std::move(endpoint_group_prefix)) {
   connection_->url = std::move(url);
+  connection_->tls_bridge = std::move(tls_bridge);
   connection_->hash = key_prefix + "api";
   connection_->version_key = key_prefix + "api:version";
+  // RedisQueue's stream (redis_queue.cpp names it the same way).
+  connection_->events_key = key_prefix + "events";
   connection_->timeout = timeout;
 }
 
@@ -149,7 +175,13 @@ Result<api::ObjectBacking::Snapshot> RedisObjectBacking::load() {
 
 Status RedisObjectBacking::apply(const std::vector<Write>& writes) {
   if (writes.empty()) return Ok{};
-  std::vector<std::string> args{"EVAL", kApply, "2", connection_->hash, connection_->version_key};
+  std::vector<std::string> args{"EVAL",
+                                kApply,
+                                "3",
+                                connection_->hash,
+                                connection_->version_key,
+                                connection_->events_key,
+                                endpoint_group_prefix_};
   for (const Write& w : writes) {
     args.insert(args.end(), {w.remove ? "r" : "w", w.name, w.content});
   }

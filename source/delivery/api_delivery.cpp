@@ -21,10 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kConsumerPrefix = "api:";
-
 std::string consumer_of(const std::string& id) {
-  return kConsumerPrefix + id;
+  return kApiConsumerPrefix + id;
 }
 
 // The files a worker keeps for endpoint `id` (endpoint_worker.h).
@@ -66,7 +64,7 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
     context.window = options.window;
     context.user_agent =
         options.user_agent.empty() ? std::string("hookd/") + HOOKD_VERSION : options.user_agent;
-    context.consumer_prefix = kConsumerPrefix;
+    context.consumer_prefix = kApiConsumerPrefix;
     context.on_attempt = options.on_attempt;
   }
 

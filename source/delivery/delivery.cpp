@@ -113,6 +113,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     context.window = opts.window;
     context.status_events = opts.status_events;
     context.max_attempts_shown = opts.max_attempts_shown;
+    context.shared_tally = opts.shared_tally;
     context.user_agent =
         opts.user_agent.empty() ? std::string("hookd/") + HOOKD_VERSION : opts.user_agent;
     context.host = this_host();

@@ -1,8 +1,11 @@
 #include "hookd/delivery/endpoint_stats.h"
 
+#include <charconv>
+
 #include "hookd/core/log.h"
 #include "hookd/delivery/delivery_window.h"
 #include "hookd/delivery/retry_policy.h"
+#include "hookd/journal/shared_tally.h"
 
 namespace hookd {
 
@@ -49,8 +52,41 @@ void EndpointStats::register_metrics(const std::string& endpoint,
                    });
 }
 
+void EndpointStats::share_through(std::shared_ptr<SharedTally> tally, std::string key) {
+  tally_ = std::move(tally);
+  tally_key_ = std::move(key);
+  if (tally_) tally_->watch(tally_key_);
+}
+
+void EndpointStats::set_dead_letters(std::size_t count) {
+  dead_letters_->set(static_cast<double>(count));
+  if (tally_) tally_->set_own_share(tally_key_, "dead_letters", count);
+}
+
+std::optional<EndpointStats::SharedTotals> EndpointStats::shared_totals() const {
+  if (!tally_) return std::nullopt;
+  auto fields = tally_->read(tally_key_);
+  if (fields.empty()) return std::nullopt;
+  auto number = [&fields](const char* name) -> std::uint64_t {
+    auto it = fields.find(name);
+    std::uint64_t value = 0;
+    if (it != fields.end()) {
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
+    }
+    return value;
+  };
+  SharedTotals totals;
+  totals.delivered_total = number("delivered_total");
+  totals.failed_total = number("failed_total");
+  totals.dead_letters = number("dead_letters");
+  totals.last_status = static_cast<int>(number("last_status"));
+  if (auto it = fields.find("last_error"); it != fields.end()) totals.last_error = it->second;
+  return totals;
+}
+
 void EndpointStats::attempted(const AttemptOutcome& outcome, std::string_view event) {
   last_status_ = outcome.status;
+  if (tally_) tally_->set(tally_key_, "last_status", std::to_string(outcome.status));
   if (outcome.success()) {
     outcome_success_->inc();
     if (failing_) {
@@ -67,6 +103,10 @@ void EndpointStats::attempted(const AttemptOutcome& outcome, std::string_view ev
   }
   ++failed_total_;
   last_error_ = outcome.description();
+  if (tally_) {
+    tally_->add(tally_key_, "failed_total", 1);
+    tally_->set(tally_key_, "last_error", last_error_);
+  }
   if (!failing_) {
     log::warn("delivery: endpoint failing",
               {{"endpoint", endpoint_}, {"error", last_error_}, {"event", event}});
@@ -85,6 +125,7 @@ void EndpointStats::delivered(const OutgoingBatch& batch, std::int64_t now_ms) {
   }
   const std::size_t n = batch.events.size();
   delivered_total_ += n;
+  if (tally_) tally_->add(tally_key_, "delivered_total", static_cast<std::int64_t>(n));
   delivered_events_->inc(static_cast<double>(n));
 }
 

@@ -128,6 +128,7 @@ Status Worker::start() {
   std::uint64_t cursor = journal_.register_consumer(consumer_);
   window_.start_at(cursor, consumer_);
   cursor_.committed_at(cursor);
+  stats_.share_through(context_.shared_tally, consumer_);
   stats_.register_metrics(spec_.name, window_.live(), context_.last_seq);
   stats_.set_dead_letters(dead_letters_->size());
   stats_.set_disabled(state_.disabled());
@@ -420,6 +421,13 @@ EndpointSummary Worker::summary(std::uint64_t journal_last_seq) const {
   if (in) s.next_attempt_unix_ms = now_unix_ms() + std::chrono::floor<milliseconds>(*in).count();
   s.delivered_total = stats_.delivered_total();
   s.failed_total = stats_.failed_total();
+  if (auto shared = stats_.shared_totals()) {
+    s.delivered_total = shared->delivered_total;
+    s.failed_total = shared->failed_total;
+    s.dead_letters = shared->dead_letters;
+    s.last_error = shared->last_error;
+    s.last_status = shared->last_status;
+  }
   return s;
 }
 

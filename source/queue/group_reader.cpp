@@ -57,7 +57,7 @@ GroupReader::GroupReader(boost::asio::io_context& io, const RedisQueueOptions& o
       commands_(commands),
       shared_(shared),
       metrics_(metrics),
-      reader_(io, options.url, "read " + group_,
+      reader_(io, options.url, options.tls_bridge, "read " + group_,
               options.answer_timeout + std::chrono::milliseconds(kBlockMs)),
       room_timer_(io),
       claim_timer_(io),
@@ -151,6 +151,7 @@ void GroupReader::on_read(const redisReply* reply) {
     return;
   }
   std::vector<std::pair<std::string, Event>> entries;
+  const bool from_history = !history_from_.empty();
   if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
     const redisReply* stream = reply->element[0];  // [name, entries]
     if (stream->type == REDIS_REPLY_ARRAY && stream->elements == 2) {
@@ -171,7 +172,38 @@ void GroupReader::on_read(const redisReply* reply) {
   } else if (!history_from_.empty()) {
     history_from_.clear();
   }
+  if (from_history && !entries.empty()) return hand_over_with_notes(std::move(entries));
   if (!entries.empty()) shared_.hand_over(group_, std::move(entries));
+  read_next();
+}
+
+// This node id's entries from an earlier life (a restart): their retry
+// notes go with them, as with entries claimed from another node, so that
+// the schedule goes on instead of starting over. Reading waits meanwhile,
+// which keeps the entries in order.
+void GroupReader::hand_over_with_notes(std::vector<std::pair<std::string, Event>> entries) {
+  std::vector<std::string> args{"HMGET", keys_.retries + group_};
+  for (const auto& [stream_id, event] : entries)
+    args.push_back(stream_id);
+  auto held = std::make_shared<std::vector<std::pair<std::string, Event>>>(std::move(entries));
+  reading_ = reader_.send(args, [this, held, alive = alive_](const redisReply* reply) {
+    if (!*alive) return;
+    reading_ = false;
+    std::map<std::string, RetryNote> notes;
+    if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t i = 0; i < reply->elements && i < held->size(); ++i) {
+        if (auto note = parse_retry_note(text_of(reply->element[i]))) {
+          notes.emplace((*held)[i].first, *note);
+        }
+      }
+    }
+    // Lost meanwhile: handed over without notes, their schedule starts over
+    // (at least once allows it).
+    shared_.hand_over(group_, std::move(*held), notes);
+    read_next();
+  });
+  if (reading_) return;
+  shared_.hand_over(group_, std::move(*held));
   read_next();
 }
 

@@ -42,6 +42,7 @@ class GroupReader {
  private:
   void read_next();
   void on_read(const redisReply* reply);
+  void hand_over_with_notes(std::vector<std::pair<std::string, Event>> entries);
   void claim();
   void heartbeat();
   void arm(boost::asio::steady_timer& timer, std::chrono::milliseconds after,

@@ -10,6 +10,7 @@
 
 #include "asio_redis_events.h"
 #include "hookd/core/log.h"
+#include "hookd/queue/redis_tls_bridge.h"
 
 namespace hookd {
 
@@ -25,9 +26,11 @@ constexpr std::chrono::milliseconds kConnectTimeout{3000};
 }  // namespace
 
 struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::State> {
-  State(asio::io_context& io, RedisUrl u, std::string n, std::chrono::milliseconds timeout)
+  State(asio::io_context& io, RedisUrl u, std::shared_ptr<RedisTlsBridge> bridge, std::string n,
+        std::chrono::milliseconds timeout)
       : io(io),
         url(std::move(u)),
+        tls_bridge(std::move(bridge)),
         name(std::move(n)),
         answer_timeout(timeout),
         retry_timer(io),
@@ -35,6 +38,7 @@ struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::St
 
   asio::io_context& io;
   RedisUrl url;
+  std::shared_ptr<RedisTlsBridge> tls_bridge;
   std::string name;
   std::chrono::milliseconds answer_timeout;
   asio::steady_timer retry_timer;
@@ -72,7 +76,8 @@ struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::St
     if (status != REDIS_OK) {
       // hiredis frees the context once this returns.
       state->context = nullptr;
-      state->lost(std::string("connect: ") + (c->errstr ? c->errstr : "failed"));
+      state->lost(
+          state->with_bridge_reason(std::string("connect: ") + (c->errstr ? c->errstr : "failed")));
       return;
     }
     state->handshake();
@@ -82,8 +87,16 @@ struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::St
     State* state = of(c);
     if (state == nullptr) return;
     state->context = nullptr;
-    state->lost(c->err ? std::string("connection lost: ") + (c->errstr ? c->errstr : "")
-                       : std::string("disconnected"));
+    state->lost(state->with_bridge_reason(c->err ? std::string("connection lost: ") +
+                                                       (c->errstr ? c->errstr : "")
+                                                 : std::string("disconnected")));
+  }
+
+  // hiredis only sees the bridge's socket close; the bridge knows why.
+  std::string with_bridge_reason(std::string reason) const {
+    if (!tls_bridge) return reason;
+    std::string problem = tls_bridge->problem();
+    return problem.empty() ? reason : "tls: " + problem;
   }
 
   bool raw_send(const std::vector<std::string>& args, ReplyHandler handler) {
@@ -111,7 +124,8 @@ struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::St
     connect_started = Clock::now();
     // Resolving a host name blocks: this runs on the queue's own thread,
     // never on a reactor.
-    redisAsyncContext* c = redisAsyncConnect(url.host.c_str(), url.port);
+    redisAsyncContext* c = tls_bridge ? redisAsyncConnectUnix(tls_bridge->socket_path().c_str())
+                                      : redisAsyncConnect(url.host.c_str(), url.port);
     if (c == nullptr || c->err) {
       std::string error = c && c->errstr ? c->errstr : "out of memory";
       if (c) redisAsyncFree(c);
@@ -204,9 +218,11 @@ struct RedisConnection::State : std::enable_shared_from_this<RedisConnection::St
   }
 };
 
-RedisConnection::RedisConnection(asio::io_context& io, RedisUrl url, std::string name,
+RedisConnection::RedisConnection(asio::io_context& io, RedisUrl url,
+                                 std::shared_ptr<RedisTlsBridge> tls_bridge, std::string name,
                                  std::chrono::milliseconds answer_timeout)
-    : state_(std::make_shared<State>(io, std::move(url), std::move(name), answer_timeout)) {}
+    : state_(std::make_shared<State>(io, std::move(url), std::move(tls_bridge), std::move(name),
+                                     answer_timeout)) {}
 
 RedisConnection::~RedisConnection() {
   stop();

@@ -3,7 +3,8 @@
 // gets no answer within `answer_timeout` drops the connection, so a hung
 // server looks like a lost one. Not thread-safe: use it on the io_context's
 // thread only, and destroy it there (or after the io_context stopped).
-// Private to source/queue.
+// With a TLS bridge (rediss://) it connects to the bridge's socket, and a
+// loss is reported with the bridge's reason. Private to source/queue.
 #pragma once
 
 #include <chrono>
@@ -22,12 +23,15 @@ class io_context;
 
 namespace hookd {
 
+class RedisTlsBridge;
+
 class RedisConnection {
  public:
   // nullptr: the connection was lost before the answer came.
   using ReplyHandler = std::function<void(const redisReply*)>;
 
-  RedisConnection(boost::asio::io_context& io, RedisUrl url, std::string name,
+  RedisConnection(boost::asio::io_context& io, RedisUrl url,
+                  std::shared_ptr<RedisTlsBridge> tls_bridge, std::string name,
                   std::chrono::milliseconds answer_timeout);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;

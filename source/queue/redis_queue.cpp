@@ -22,13 +22,16 @@
 #include "queue_shared.h"
 #include "redis_connection.h"
 #include "redis_scripts.h"
+#include "redis_tally.h"
 
 namespace hookd {
 
 namespace asio = boost::asio;
 
 namespace {
-constexpr std::size_t kAckChunk = 1000;  // ids per script call (Lua's unpack has a limit)
+constexpr std::size_t kAckChunk = 1000;
+constexpr std::chrono::milliseconds kTallyEvery{
+    250};  // ids per script call (Lua's unpack has a limit)
 constexpr const char* kHeldGauge = "hookd_queue_held_entries";
 constexpr const char* kHeldHelp = "Entries a consumer was handed on this node and has not finished";
 }  // namespace
@@ -62,8 +65,10 @@ struct RedisQueue::State {
         keys{options.key_prefix + "events", options.key_prefix + "dead",
              options.key_prefix + "id:", options.key_prefix + "retry:"},
         work(asio::make_work_guard(io)),
-        commands(io, options.url, "commands", options.answer_timeout),
+        commands(io, options.url, options.tls_bridge, "commands", options.answer_timeout),
         trim_timer(io),
+        tally_timer(io),
+        tally(std::make_shared<RedisTally>(options.key_prefix, options.node_id)),
         shared(options.lookup_cache),
         metrics(options) {}
 
@@ -73,6 +78,8 @@ struct RedisQueue::State {
   asio::executor_work_guard<asio::io_context::executor_type> work;
   RedisConnection commands;
   asio::steady_timer trim_timer;
+  asio::steady_timer tally_timer;
+  std::shared_ptr<RedisTally> tally;
   QueueShared shared;
   QueueMetrics metrics;
   std::thread thread;
@@ -98,6 +105,16 @@ struct RedisQueue::State {
     });
     commands.start();
     arm_trim();
+    arm_tally();
+  }
+
+  void arm_tally() {
+    tally_timer.expires_after(kTallyEvery);
+    tally_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || closed) return;
+      tally->flush(commands);
+      arm_tally();
+    });
   }
 
   // Groups first, then the persistence check: appends (sent after it on this
@@ -280,7 +297,9 @@ struct RedisQueue::State {
       reader->stop();
     readers.clear();
     trim_timer.cancel();
+    tally_timer.cancel();
     flush_acks();
+    tally->flush(commands);
     auto done = std::make_shared<std::promise<void>*>(&finished);
     auto finish = [this, done] {
       if (*done == nullptr) return;
@@ -429,6 +448,10 @@ void RedisQueue::close() {
   asio::post(s->io, [s, &finished] { s->shut_down(finished); });
   finished.get_future().wait();
   s->thread.join();
+}
+
+std::shared_ptr<SharedTally> RedisQueue::shared_tally() const {
+  return state_->tally;
 }
 
 std::string RedisQueue::status_json() const {

@@ -90,8 +90,11 @@ TEST_CASE("every bad flag exits 2 with one line naming it and leaves the data di
        "--endpoint"},
       {{"--endpoint", "name=siem,url=https://127.0.0.1:1/,ca=/nonexistent/ca.pem"}, "--endpoint"},
       {{"--retry-schedule", "soon"}, "--retry-schedule"},
-      // Debian 12's hiredis (0.14) has no TLS: refused, not sent in clear.
-      {{"--queue", "rediss://127.0.0.1:6390"}, "--queue"},
+      {{"--queue", "rediss://127.0.0.1:6390", "--queue-ca", "/nonexistent/ca.pem"}, "--queue-ca"},
+      {{"--queue", "rediss://127.0.0.1:6390", "--queue-ca", a.key}, "--queue-ca"},
+      // Not TLS: a CA would be ignored, which is never what was meant.
+      {{"--queue", "redis://127.0.0.1:6390", "--queue-ca", a.cert}, "--queue-ca"},
+      {{"--queue-ca", a.cert}, "--queue-ca"},
       {{"--retry-jitter", "2"}, "--retry-jitter"},
       {{"--inbound-secret", "not_base64!!"}, "--inbound-secret"},
       {{}, "--inbound-secret", "HOOKD_INBOUND_SECRET=whsec_!!"},

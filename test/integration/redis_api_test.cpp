@@ -4,11 +4,14 @@
 // them (a real sink receives every message posted through the others).
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "hookd/daemon/redis_object_backing.h"
+#include "hookd/queue/redis_url.h"
 #include "support/redis_server.h"
 #include "support/sink_process.h"
 #include "support/skip.h"
@@ -106,4 +109,36 @@ TEST_CASE("an endpoint created through one node's api is served and delivered to
   REQUIRE(api(b, "DELETE", "/api/v1/app/shop/endpoint/siem/").status == 204);
   CHECK(wait_until([&] { return api(a, "GET", "/api/v1/app/shop/endpoint/siem/").status == 404; }));
   CHECK(api(c, "GET", "/api/v1/app/shop/endpoint/siem/").status == 404);
+}
+
+TEST_CASE("a new api endpoint's consumer group is made with its object, at the stream's end") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  auto url = hookd::parse_redis_url(redis.url());
+  REQUIRE(url);
+  hookd::RedisObjectBacking backing(*url, nullptr, "hookd:", "api:", std::chrono::seconds(5));
+  std::string before = redis.cli("XADD hookd:events '*' e before");
+  // A node of an older life made the group of ep_old already: left alone.
+  REQUIRE(redis.cli("XGROUP CREATE hookd:events api:ep_old 0") == "OK");
+
+  REQUIRE(backing.apply({{"endpoints/ep_new.json", R"({"id":"ep_new"})", false},
+                         {"endpoints/ep_old.json", R"({"id":"ep_old"})", false},
+                         {"apps/app_1.json", R"({"id":"app_1"})", false}}));
+  auto group_position = [&](const std::string& group) {
+    return redis.cli("--no-raw XINFO GROUPS hookd:events | grep -A7 '\"" + group +
+                     "\"' | grep -A1 last-delivered-id | tail -1");
+  };
+  CHECK(group_position("api:ep_new").find(before) != std::string::npos);
+  CHECK(group_position("api:ep_old").find("\"0-0\"") != std::string::npos);
+  CHECK(redis.cli("XINFO GROUPS hookd:events").find("api:app_1") == std::string::npos);
+
+  // Written again (an update): the group keeps its place, so nothing
+  // appended meanwhile is skipped.
+  std::string after = redis.cli("XADD hookd:events '*' e after");
+  REQUIRE(backing.apply({{"endpoints/ep_new.json", R"({"id":"ep_new","v":2})", false}}));
+  CHECK(group_position("api:ep_new").find(before) != std::string::npos);
+  std::string read =
+      redis.cli("XREADGROUP GROUP api:ep_new node1 COUNT 10 STREAMS hookd:events '>'");
+  CHECK(read.find(after) != std::string::npos);
+  CHECK(read.find(before) == std::string::npos);
 }

@@ -1,14 +1,23 @@
 // A real redis-server as a child process of a test: its own free port on
 // 127.0.0.1 and its own temporary directory, AOF on with appendfsync always
-// (so a kill -9 loses nothing acknowledged). Stopped on destruction.
-// Not thread-safe.
+// (so a kill -9 loses nothing acknowledged). With TLS files it listens on
+// a TLS port only (--port 0, clients unauthenticated by certificate).
+// Stopped on destruction. Not thread-safe.
 #pragma once
 
+#include <filesystem>
+#include <optional>
 #include <string>
 
 #include "support/support.h"
 
 namespace hookd::test {
+
+struct RedisTlsFiles {
+  std::filesystem::path cert;  // the server's certificate (PEM)
+  std::filesystem::path key;
+  std::filesystem::path ca;  // what redis-cli verifies the server against
+};
 
 class RedisServer {
  public:
@@ -16,10 +25,11 @@ class RedisServer {
   static bool available();
 
   // Throws std::runtime_error when it does not come up.
-  RedisServer();
+  explicit RedisServer(std::optional<RedisTlsFiles> tls = std::nullopt);
 
   unsigned short port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  // redis:// or, with TLS, rediss://
+  std::string url() const;
 
   void kill9();
   // Starts again on the same port and directory (the AOF is replayed).
@@ -31,6 +41,7 @@ class RedisServer {
 
  private:
   TempDir dir_;
+  std::optional<RedisTlsFiles> tls_;
   unsigned short port_ = 0;
   ChildProcess process_;
 };

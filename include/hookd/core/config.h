@@ -53,6 +53,7 @@ struct Config {
   // Queue (Redis Streams instead of the local journal when `queue` is set)
   std::string queue;           // redis://[user:password@]host:port[/db]
   std::string queue_password;  // overrides the URL's
+  std::string queue_ca;        // rediss://: PEM CA bundle; empty: the system CAs
   std::string node_id;         // empty: host name + pid
   Milliseconds claim_idle{30000};
   std::uint64_t max_deliveries = 10;

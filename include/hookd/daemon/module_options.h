@@ -19,6 +19,7 @@
 #include "hookd/hooks/hook_runner.h"
 #include "hookd/journal/journal.h"
 #include "hookd/queue/redis_queue.h"
+#include "hookd/queue/redis_tls_bridge.h"
 #include "hookd/runbooks/runbooks.h"
 #include "hookd/server/http_server.h"
 #include "hookd/server/ingest.h"
@@ -38,6 +39,8 @@ struct ModuleOptions {
   JournalOptions journal;
   // Set with --queue: Redis Streams instead of the local journal.
   std::optional<RedisQueueOptions> queue;
+  // Set with rediss://: the TLS bridge that open_queue_connections starts.
+  std::optional<RedisTlsOptions> queue_tls;
   DeliveryOptions delivery;
   api::ApiOptions api;
   ApiDeliveryOptions api_delivery;  // on_attempt is set by main
@@ -50,5 +53,10 @@ struct ModuleOptions {
 
 // The error is one line naming the flag, like parse_command_line()'s.
 Result<ModuleOptions> module_options(const Config& config);
+
+// With --queue, once the data dir exists: starts the TLS bridge (rediss://,
+// its socket under the data dir) and sets what connects to Redis through it
+// (the queue's options, the API objects' backing).
+Status open_queue_connections(ModuleOptions& options);
 
 }  // namespace hookd

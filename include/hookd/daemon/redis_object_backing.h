@@ -4,7 +4,8 @@
 // (<prefix>api:version) that every change moves on in the same MULTI; nodes
 // poll the counter. Blocking hiredis calls on one connection of its own,
 // behind a mutex, reconnected when a call finds it broken: the API store
-// calls it from its writer and refresh threads only. Thread-safe.
+// calls it from its writer and refresh threads only. With rediss:// it
+// connects through the TLS bridge's socket. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -16,9 +17,15 @@
 
 namespace hookd {
 
+class RedisTlsBridge;
+
 class RedisObjectBacking : public api::ObjectBacking {
  public:
-  RedisObjectBacking(RedisUrl url, std::string key_prefix, std::chrono::milliseconds timeout);
+  // A new endpoints/<id>.json object gets its consumer group
+  // <endpoint_group_prefix><id> in the same step (see kApply).
+  RedisObjectBacking(RedisUrl url, std::shared_ptr<RedisTlsBridge> tls_bridge,
+                     std::string key_prefix, std::string endpoint_group_prefix,
+                     std::chrono::milliseconds timeout);
   ~RedisObjectBacking() override;
 
   Result<Snapshot> load() override;
@@ -28,6 +35,7 @@ class RedisObjectBacking : public api::ObjectBacking {
  private:
   struct Connection;
   std::unique_ptr<Connection> connection_;
+  std::string endpoint_group_prefix_;
 };
 
 }  // namespace hookd

@@ -42,6 +42,9 @@ namespace hookd {
 class Journal;
 struct StoredEvent;
 
+// An API endpoint's journal consumer is <kApiConsumerPrefix><endpoint id>.
+inline constexpr const char* kApiConsumerPrefix = "api:";
+
 struct ApiDeliveryOptions {
   std::filesystem::path dir;  // <data-dir>/delivery/api
   std::string ca_file;        // trust store for API endpoints (PEM); empty: system CAs

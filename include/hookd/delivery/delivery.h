@@ -32,6 +32,7 @@ class io_context;
 namespace hookd {
 
 class Journal;
+class SharedTally;
 struct StoredEvent;
 
 struct DeliveryOptions {
@@ -52,6 +53,8 @@ struct DeliveryOptions {
   std::size_t status_events =
       10000;  // per endpoint: events whose attempts GET /v1/events/{id} shows
   std::size_t max_attempts_shown = 20;  // per event and endpoint (the most recent)
+  // With --queue: the counters GET /v1/endpoints shows, shared by all nodes.
+  std::shared_ptr<SharedTally> shared_tally;
 };
 
 class Delivery {

@@ -1,14 +1,17 @@
 // EndpointStats: what one endpoint reports about itself: its Prometheus
 // series (label endpoint=<name>, looked up once so the loop only bumps
 // atomics), the totals and last answer GET /v1/endpoints shows, and a log
-// line when it starts or stops failing. The metrics are thread-safe; the
-// rest runs on the endpoint worker's io_context.
+// line when it starts or stops failing. With a SharedTally (--queue) the
+// totals, last answer and dead-letter count are also added to the figures
+// every node shares, which GET /v1/endpoints then shows. The metrics are
+// thread-safe; the rest runs on the endpoint worker's io_context.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +19,7 @@
 
 namespace hookd {
 
+class SharedTally;
 struct AttemptOutcome;
 struct LiveCounts;
 struct OutgoingBatch;
@@ -31,12 +35,15 @@ class EndpointStats {
   void register_metrics(const std::string& endpoint, std::shared_ptr<const LiveCounts> live,
                         std::shared_ptr<const std::atomic<std::uint64_t>> last_seq);
 
+  // Before the first attempt; `key` names the endpoint among all nodes'.
+  void share_through(std::shared_ptr<SharedTally> tally, std::string key);
+
   // One attempt's answer for a request whose first event is `event`.
   void attempted(const AttemptOutcome& outcome, std::string_view event);
   // Counts the batch delivered at `now_ms` and each event's latency.
   void delivered(const OutgoingBatch& batch, std::int64_t now_ms);
 
-  void set_dead_letters(std::size_t count) { dead_letters_->set(static_cast<double>(count)); }
+  void set_dead_letters(std::size_t count);
   void set_disabled(bool disabled) { disabled_->set(disabled ? 1 : 0); }
   void set_in_flight(std::size_t events) { in_flight_->set(static_cast<double>(events)); }
   void set_window(std::size_t events) { window_->set(static_cast<double>(events)); }
@@ -46,7 +53,20 @@ class EndpointStats {
   const std::string& last_error() const { return last_error_; }  // empty: none yet
   int last_status() const { return last_status_; }               // 0: none yet
 
+  // What every node together counted, as far as fetched; nullopt without a
+  // tally or before its first fetch.
+  struct SharedTotals {
+    std::uint64_t delivered_total = 0;
+    std::uint64_t failed_total = 0;
+    std::size_t dead_letters = 0;
+    std::string last_error;
+    int last_status = 0;
+  };
+  std::optional<SharedTotals> shared_totals() const;
+
  private:
+  std::shared_ptr<SharedTally> tally_;
+  std::string tally_key_;
   std::string endpoint_;
   bool failing_ = false;
   std::string last_error_;

@@ -31,6 +31,7 @@ namespace hookd {
 
 class BlockingIoThread;
 class Journal;
+class SharedTally;
 struct StoredEvent;
 
 // What the workers of one Delivery share.
@@ -50,6 +51,8 @@ struct EndpointWorkerContext {
   // The journal consumer is <consumer_prefix><name> ("api:" for Svix API endpoints).
   std::string consumer_prefix = "endpoint:";
   AttemptListener on_attempt;  // when set, told of every attempt
+  // When set (--queue), GET /v1/endpoints' counters are every node's.
+  std::shared_ptr<SharedTally> shared_tally;
 };
 
 // One endpoint as GET /v1/endpoints shows it.

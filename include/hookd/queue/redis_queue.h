@@ -21,12 +21,17 @@
 
 #include "hookd/core/result.h"
 #include "hookd/journal/journal.h"
+#include "hookd/journal/shared_tally.h"
 #include "hookd/queue/redis_url.h"
 
 namespace hookd {
 
+class RedisTlsBridge;
+
 struct RedisQueueOptions {
   RedisUrl url;
+  // rediss://: every connection goes through it (set once the data dir exists).
+  std::shared_ptr<RedisTlsBridge> tls_bridge;
   std::string node_id;  // this node's consumer name in every group
   std::string key_prefix = "hookd:";
   std::chrono::milliseconds claim_idle{30000};
@@ -67,6 +72,10 @@ class RedisQueue : public Journal {
 
   // For /readyz: connected, why not, the node id, what is held.
   std::string status_json() const;
+
+  // Figures every node shares (GET /v1/endpoints' counters), in Redis
+  // beside the queue; usable after close() (changes are then kept, unsent).
+  std::shared_ptr<SharedTally> shared_tally() const;
 
   struct State;
 
