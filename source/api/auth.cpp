@@ -3,8 +3,8 @@
 #include <openssl/crypto.h>
 
 #include "hookd/api/jwt.h"
-#include "hookd/api/sha256.h"
 #include "hookd/core/ascii.h"
+#include "hookd/core/sha256.h"
 
 namespace hookd::api {
 namespace {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "hookd/api/sha256.h"
+#include "hookd/core/sha256.h"
 
 namespace hookd::api {
 

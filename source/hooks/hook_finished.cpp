@@ -1,9 +1,8 @@
 #include "hookd/hooks/hook_finished.h"
 
-#include <openssl/evp.h>
-
 #include <boost/json.hpp>
 
+#include "hookd/core/sha256.h"
 #include "hookd/hooks/hook_result_store.h"
 
 namespace hookd {
@@ -26,12 +25,10 @@ std::string hook_finished_id(std::string_view event_id, std::int64_t arrival_uni
   std::string key(event_id);
   key += '\n';
   key += std::to_string(arrival_unix_ms);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(key.data(), key.size(), digest, &length, EVP_sha256(), nullptr);
+  const Sha256Digest digest = sha256(key);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id = "hookfin_";
-  for (unsigned int i = 0; i < 16 && i < length; ++i) {
+  for (unsigned int i = 0; i < 16; ++i) {
     id += kHex[digest[i] >> 4];
     id += kHex[digest[i] & 0xF];
   }

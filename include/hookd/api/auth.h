@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "hookd/core/sha256.h"
+
 namespace hookd::api {
 
 struct AuthDecision {
@@ -32,7 +34,7 @@ class Authenticator {
   AuthDecision check(std::string_view authorization, std::int64_t now_unix) const;
 
  private:
-  using Digest = std::array<unsigned char, 32>;
+  using Digest = Sha256Digest;
   // Tokens are kept and compared as SHA-256 digests: the comparison then
   // takes the same time whatever the lengths, and no token sits in memory.
   std::vector<Digest> token_digests_;

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hookd/api/sha256.h"
+#include "hookd/core/sha256.h"
 #include "hookd/journal/id_index.h"
 #include "hookd/server/http_server.h"
 

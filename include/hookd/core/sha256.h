@@ -1,5 +1,5 @@
-// SHA-256 for the API's per-request digests (bearer tokens, idempotency
-// keys), on one OpenSSL context per thread that is reset for each digest:
+// SHA-256 for per-request digests (bearer tokens, idempotency keys, derived
+// ids), on one OpenSSL context per thread that is reset for each digest:
 // making and freeing a context per request costs more than the hashing.
 // Sha256 objects are for one thread, one at a time per thread.
 #pragma once
@@ -7,7 +7,7 @@
 #include <array>
 #include <string_view>
 
-namespace hookd::api {
+namespace hookd {
 
 using Sha256Digest = std::array<unsigned char, 32>;
 
@@ -23,4 +23,4 @@ class Sha256 {
 
 Sha256Digest sha256(std::string_view bytes);
 
-}  // namespace hookd::api
+}  // namespace hookd

@@ -1,8 +1,8 @@
-#include "hookd/api/sha256.h"
+#include "hookd/core/sha256.h"
 
 #include <openssl/evp.h>
 
-namespace hookd::api {
+namespace hookd {
 namespace {
 
 EVP_MD_CTX* thread_context() {
@@ -39,4 +39,4 @@ Sha256Digest sha256(std::string_view bytes) {
   return digest.finish();
 }
 
-}  // namespace hookd::api
+}  // namespace hookd
