@@ -354,11 +354,15 @@ def render(work, out_path):
     half = load_summary(work, "ingest-batch-half")
     if half:
         server, fsync = g("ingest_half_server") or {}, g("ingest_half_fsync") or {}
+        commit = g("ingest_half_commit") or {}
         inside = ""
         if server.get("count"):
             inside = (f"; inside hookd: request to answer p50/p99 {server.get('p50_ms')}/"
                       f"{server.get('p99_ms')} ms, fdatasync p50/p99 {fsync.get('p50_ms')}/"
                       f"{fsync.get('p99_ms')} ms")
+        if commit.get("count"):
+            inside += (f", group commit p50/p99 {commit.get('p50_ms')}/"
+                       f"{commit.get('p99_ms')} ms")
         add(f"| 1 ingest | hookd `--fsync batch`, open loop at half its rate | "
             f"{fmt_rate(half['rps'])} req/s | {fmt_ms(half['p50'])} | {fmt_ms(half['p99'])} | "
             f"| offered {g('ingest_half_rate', '?')} req/s; {status_note(half)}{inside}; "

@@ -38,6 +38,10 @@ JournalMetrics::JournalMetrics()
       fsync_seconds(metrics().histogram("hookd_journal_fsync_seconds",
                                         "Time spent in fdatasync per commit",
                                         latency_buckets_seconds())),
+      commit_seconds(metrics().histogram(
+          "hookd_journal_commit_seconds",
+          "Time per group commit, from taking the batch to answering it (fdatasync included)",
+          latency_buckets_seconds())),
       batch_events(metrics().histogram("hookd_journal_batch_events", "Events per group commit",
                                        batch_buckets())),
       pending_bytes(

@@ -210,6 +210,7 @@ void JournalThread::run_outage(std::unique_lock<std::mutex>& lock) {
 }
 
 void JournalThread::commit_batch(std::deque<PendingAppend>& batch) {
+  const auto started = std::chrono::steady_clock::now();
   // Ids past the dedupe window are new again from now on.
   catalog_.expire_ids(now_unix_ms());
   std::uint64_t batch_bytes = 0;
@@ -259,6 +260,8 @@ void JournalThread::commit_batch(std::deque<PendingAppend>& batch) {
   publish_gauges();
   answer_calls(batch, flags, refusal ? &*refusal : nullptr);
   if (ok && !writer_.staged().empty()) notify_durable(writer_.next_seq() - 1);
+  metrics_.commit_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 AppendResult JournalThread::fail_batch(std::uint64_t batch_bytes) {

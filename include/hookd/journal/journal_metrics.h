@@ -27,6 +27,10 @@ struct JournalMetrics {
   Counter& rejected_no_space;
   Gauge& writable;  // 1, or 0 while appends are refused after a failed write
   Histogram& fsync_seconds;
+  // A whole group commit: from taking the batch to its last answer (write,
+  // fdatasync, segment roll, index and publish, callbacks). Beside
+  // fsync_seconds it tells a tail of the disk from one of the commit path.
+  Histogram& commit_seconds;
   Histogram& batch_events;
   Gauge& pending_bytes;
   Gauge& last_seq;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <string>
 #include <vector>
 
 using hookd::journal_detail::id_hash;
@@ -45,4 +46,44 @@ TEST_CASE("id_hash depends only on the id", "[journal][index]") {
   CHECK(id_hash("evt-1") == id_hash(std::string("evt-1")));
   CHECK(id_hash("evt-1") != id_hash("evt-2"));
   CHECK(id_hash("") != id_hash("evt-1"));
+}
+
+TEST_CASE("a large index resizes a few slots at a time and finds every record meanwhile",
+          "[journal][index]") {
+  IdIndex index;
+  std::vector<std::uint64_t> hashes;
+  bool saw_resize = false;
+  std::size_t resizing_calls = 0;
+  // Distinct hashes spread like id_hash's: past the at-once size the table
+  // grows while adds go on, and every record stays a candidate of its hash.
+  for (std::uint64_t seq = 1; seq <= 100'000; ++seq) {
+    const std::uint64_t hash = id_hash("evt-" + std::to_string(seq));
+    hashes.push_back(hash);
+    index.add(hash, seq);
+    if (index.resizing()) {
+      saw_resize = true;
+      ++resizing_calls;
+      if (resizing_calls % 61 == 0) {
+        for (std::uint64_t s = 1; s <= seq; s += 97) {
+          const auto got = index.candidates(hashes[s - 1]);
+          REQUIRE(std::find(got.begin(), got.end(), s) != got.end());
+        }
+      }
+    }
+  }
+  CHECK(saw_resize);
+  CHECK(index.size() == 100'000);
+  // Removed while the table shrinks: each gone at once, the others kept.
+  for (std::uint64_t seq = 1; seq <= 100'000; ++seq) {
+    index.remove(hashes[seq - 1], seq);
+    const auto gone = index.candidates(hashes[seq - 1]);
+    REQUIRE(std::find(gone.begin(), gone.end(), seq) == gone.end());
+    if (seq % 1'009 == 0 && seq < 100'000) {
+      const auto kept = index.candidates(hashes[seq]);
+      REQUIRE(std::find(kept.begin(), kept.end(), seq + 1) != kept.end());
+    }
+  }
+  CHECK(index.size() == 0);
+  CHECK_FALSE(index.resizing());
+  CHECK(index.capacity() <= 128);
 }
