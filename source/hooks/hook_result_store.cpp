@@ -34,6 +34,12 @@ constexpr std::uint32_t kMaxRecordBytes = 16u << 20;
 constexpr std::uint64_t kMinSegmentBytes = 4 << 10;
 constexpr std::uint64_t kMaxSegmentBytes = 32 << 20;
 constexpr auto kIdleTrim = std::chrono::seconds(60);
+// How long the writer lets more results gather after the first of a batch:
+// with several runs in flight their results share one fdatasync (group
+// commit). Runs do not wait for it (their slot is free at exit); only the
+// consumer cursor and hook.finished do, by at most this.
+constexpr auto kGroupCommit = std::chrono::milliseconds(2);
+constexpr std::size_t kGroupCommitMax = 64;
 constexpr auto kFirstRetry = std::chrono::milliseconds(100);
 constexpr auto kLastRetry = std::chrono::milliseconds(5000);
 
@@ -188,6 +194,11 @@ struct HookResultStore::Impl {
       segments.pop_front();
     }
   }
+
+  // With queue_mutex held, after a push: whether the writer must be woken.
+  // Only the first record of a batch and a full batch do; the writer finds
+  // the others when its group-commit wait ends.
+  bool wakes_writer() const { return queue.size() == 1 || queue.size() == kGroupCommitMax; }
 
   void set_stopping() {
     std::unique_lock lock(queue_mutex);
@@ -400,6 +411,8 @@ struct HookResultStore::Impl {
         std::unique_lock lock(queue_mutex);
         wake.wait_for(lock, kIdleTrim, [this] { return stopping || !queue.empty(); });
         if (queue.empty() && stopping) return;
+        wake.wait_for(lock, kGroupCommit,
+                      [this] { return stopping || queue.size() >= kGroupCommitMax; });
         batch.swap(queue);
       }
       if (!batch.empty()) write_with_retries(batch);
@@ -446,11 +459,13 @@ Result<std::unique_ptr<HookResultStore>> HookResultStore::open(HookResultStoreOp
 }
 
 void HookResultStore::append(HookResultRecord record, std::function<void()> durable) {
+  bool wake;
   {
     std::lock_guard lock(impl_->queue_mutex);
     impl_->queue.push_back(Impl::Queued{std::move(record), std::move(durable)});
+    wake = impl_->wakes_writer();
   }
-  impl_->wake.notify_one();
+  if (wake) impl_->wake.notify_one();
 }
 
 std::optional<std::string> HookResultStore::status_json(std::string_view event_id) const {
@@ -498,12 +513,15 @@ void HookResultStore::mark_journaled(const std::vector<HookResultRecord>& record
     }
   }
   if (markers.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(impl_->queue_mutex);
-    for (auto& marker : markers)
+    for (auto& marker : markers) {
       impl_->queue.push_back(std::move(marker));
+      wake = wake || impl_->wakes_writer();
+    }
   }
-  impl_->wake.notify_one();
+  if (wake) impl_->wake.notify_one();
 }
 
 void HookResultStore::trim() {

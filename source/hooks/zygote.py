@@ -125,6 +125,7 @@ class Zygote:
         self.interpreter = ""
         self.libc = None
         self.prctl = None
+        self.entered = None  # the PreparedScript enter() set up last
 
     # ---------------------------------------------------------------- I/O
 
@@ -252,6 +253,8 @@ class Zygote:
             known = self.scripts.get(script)
             if known is None:
                 raise RunError("script not loaded: %s" % os.fsdecode(script))
+            if known is not self.entered:
+                self.enter(known)
             # A cwd that is not there fails in the child, which says so.
             try:
                 pid = os.fork()
@@ -278,6 +281,17 @@ class Zygote:
             if len(self.parsed_params) < 16:
                 self.parsed_params[key] = params
         return params
+
+    def enter(self, known):
+        """Makes what a run of `known` finds at its start (sys.argv,
+        sys.orig_argv, sys.path[0], sys.modules["__main__"]) the zygote's
+        own: a child of the same script as the last one writes none of it."""
+        sys.orig_argv = known.orig_argv
+        sys.argv = known.orig_argv[1:]
+        if self.path0:
+            sys.path[0] = known.path0
+        sys.modules["__main__"] = known.main
+        self.entered = known
 
     def reap(self, run_id):
         pid = self.children.pop(run_id, None)
@@ -341,8 +355,8 @@ class Zygote:
     def child(self, run_id, known, fields, params, fds):
         """The forked child. Never returns."""
         # Every object this touches is a page copied from the zygote: it
-        # uses what the zygote prepared (self.scripts, RunParams) and as few
-        # other objects as it can.
+        # uses what the zygote prepared (self.scripts, RunParams, enter())
+        # and as few other objects as it can.
         try:
             if self.prctl is not None:
                 self.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
@@ -385,14 +399,9 @@ class Zygote:
             os.putenv(name, value)
             data[name] = value
         args = fields.get(T_ARG, ())
-        if len(args) == 1 and args[0] == one(fields, T_SCRIPT):
-            sys.orig_argv = known.orig_argv  # the usual run: no arguments
-            sys.argv = known.orig_argv[1:]
-        else:
+        if len(args) != 1 or args[0] != one(fields, T_SCRIPT):  # else enter() set them
             sys.argv = [os.fsdecode(a) for a in args]
             sys.orig_argv = [self.interpreter] + sys.argv
-        if self.path0:
-            sys.path[0] = known.path0
         run_main(known.code, known.main)
 
 
@@ -522,7 +531,8 @@ def run_main(code, main):
     """Runs the code object as `python SCRIPT` runs the file, then ends the
     process the way the interpreter would have."""
     namespace = main.__dict__
-    sys.modules["__main__"] = main
+    if sys.modules.get("__main__") is not main:  # enter() sets it before the fork
+        sys.modules["__main__"] = main
     # Modules imported from here on are the run's own (sys.modules keeps
     # insertion order); the zygote's are not torn down.
     preloaded = len(sys.modules)

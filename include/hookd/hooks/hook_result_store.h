@@ -6,12 +6,13 @@
 //
 // Each finished run is one CRC32C-framed record appended to segment files
 // <dir>/<number>.log by the store's own thread, which fdatasyncs a batch
-// before the records become visible and their callbacks run: callers never
-// wait on the disk. The latest record of each event is also held in memory
-// (so --hook-result-max-bytes bounds memory as well as disk). Whole segments
-// go, oldest first, once their newest record is older than the retention or
-// the files pass the byte cap. Opening reads the segments back; a torn tail
-// (a crash mid-write) is cut off. Thread-safe.
+// (what arrives within 2 ms of its first record: one sync for the results of
+// runs that end close together) before the records become visible and their
+// callbacks run: callers never wait on the disk. The latest record of each
+// event is also held in memory (so --hook-result-max-bytes bounds memory as
+// well as disk). Whole segments go, oldest first, once their newest record
+// is older than the retention or the files pass the byte cap. Opening reads
+// the segments back; a torn tail (a crash mid-write) is cut off. Thread-safe.
 #pragma once
 
 #include <chrono>
