@@ -237,7 +237,10 @@ int main(int argc, char** argv) {
 
   // Delivery gets the last reactor, so with two or more threads its TLS work
   // does not share a thread with the hook runner.
-  if (queue) options.delivery.shared_tally = queue->shared_tally();
+  if (queue) {
+    options.delivery.shared_tally = queue->shared_tally();
+    options.delivery.shared_dead_letters = queue->shared_dead_letters();
+  }
   Delivery delivery(reactor.context(reactor.size() - 1), *journal, options.delivery);
   // The Svix API's endpoints share delivery's reactor; their attempts go to
   // the API (opened below, before any worker runs).

@@ -34,12 +34,21 @@ std::string endpoint_id_of(ApiContext& context, const std::string& app_id,
 }
 
 // The id of the application's message `msg` (an id or eventId): from the
-// index, else from the journal for one the index no longer holds.
+// index, else from the journal for one the index no longer holds, else (an
+// id only) from the attempts.
 std::string message_id_of(ApiContext& context, const std::string& app_id, const std::string& msg) {
   if (auto entry = context.messages.find(app_id, msg)) return entry->id;
   std::optional<StoredEvent> stored = context.journal.lookup(msg);
   if (stored && stored->event.message && stored->event.message->app_id == app_id) {
     return stored->event.id;
+  }
+  // Accepted by another node (--queue): known here by its shared attempts.
+  if (context.attempts) {
+    std::vector<Attempt> storage;
+    ListQuery newest;
+    newest.limit = 1;
+    auto page = context.attempts->list_by_message(msg, newest, AttemptFilter{}, storage);
+    if (!page.items.empty() && page.items[0]->app_id == app_id) return msg;
   }
   return {};
 }

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "hookd/api/attempt_codec.h"
 #include "hookd/core/durable_file.h"
@@ -212,6 +213,15 @@ struct AttemptStore::Impl {
   }
 
   void write_batch(std::vector<Attempt> batch) {
+    {
+      // A shared feed may hand an attempt over again: the first one stays.
+      std::lock_guard lock(mutex);
+      std::unordered_set<std::string> seen;
+      std::erase_if(batch, [&](const Attempt& a) {
+        return entries.count(a.id) != 0 || !seen.insert(a.id).second;
+      });
+    }
+    if (batch.empty()) return;
     const std::int64_t now_ms = now_unix_ms();
     if (needs_roll(now_ms)) {
       if (Status rolled = roll(); !rolled) return write_failed(rolled.error().message, batch);

@@ -20,6 +20,17 @@ ApiService::ApiService(ApiOptions options, Journal& journal, std::unique_ptr<Api
                auth_,           idempotency_, options_.retry_after_seconds,
                attempts_.get(), &redelivery_} {
   attempts_->on_recorded([this](const Attempt& attempt) { disable_if_failing(attempt); });
+  if (options_.attempt_feed) {
+    AttemptStore* store = attempts_.get();
+    options_.attempt_feed->start([store](std::vector<Attempt> attempts) {
+      for (Attempt& attempt : attempts)
+        store->append(std::move(attempt));
+    });
+  }
+}
+
+ApiService::~ApiService() {
+  if (options_.attempt_feed) options_.attempt_feed->stop();
 }
 
 Result<std::unique_ptr<ApiService>> ApiService::open(ApiOptions options, Journal& journal) {
@@ -90,6 +101,7 @@ void ApiService::record_attempt(Attempt attempt) {
       return {};
     });
   }
+  if (options_.attempt_feed) return options_.attempt_feed->publish(attempt);
   attempts_->append(std::move(attempt));
 }
 

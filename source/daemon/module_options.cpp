@@ -1,5 +1,6 @@
 #include "hookd/daemon/module_options.h"
 
+#include "hookd/daemon/redis_attempt_feed.h"
 #include "hookd/daemon/redis_object_backing.h"
 
 #include "hookd/delivery/endpoint_list.h"
@@ -299,6 +300,15 @@ Status open_queue_connections(ModuleOptions& options) {
   options.api.backing = std::make_shared<RedisObjectBacking>(
       options.queue->url, options.queue->tls_bridge, options.queue->key_prefix, kApiConsumerPrefix,
       options.queue->answer_timeout);
+  // Every node lists every node's attempts.
+  RedisAttemptFeedOptions feed;
+  feed.url = options.queue->url;
+  feed.tls_bridge = options.queue->tls_bridge;
+  feed.key = options.queue->key_prefix + "attempts";
+  feed.retention_ms = options.api.attempt_retention_ms;
+  feed.max_bytes = options.api.attempt_max_bytes;
+  feed.timeout = options.queue->answer_timeout;
+  options.api.attempt_feed = std::make_shared<RedisAttemptFeed>(std::move(feed));
   return Ok{};
 }
 

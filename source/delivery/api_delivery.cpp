@@ -410,9 +410,14 @@ void ApiDelivery::recover(const std::string& endpoint_id, std::int64_t since_ms,
   boost::asio::post(self->io, [self, endpoint_id, since_ms, until_ms] {
     auto worker = self->running_worker(endpoint_id);
     if (!worker || self->stopping) return;
-    worker->recover_dead_letters(since_ms, until_ms, [endpoint_id](std::optional<std::size_t> n) {
+    worker->recover_dead_letters(since_ms, until_ms, [endpoint_id](Result<std::size_t> n) {
+      if (!n) {
+        log::warn("svix delivery: recovering failed messages failed",
+                  {{"endpoint", endpoint_id}, {"error", n.error().message}});
+        return;
+      }
       log::info("svix delivery: recovering failed messages",
-                {{"endpoint", endpoint_id}, {"messages", n.value_or(0)}});
+                {{"endpoint", endpoint_id}, {"messages", *n}});
     });
   });
 }

@@ -114,6 +114,7 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
     context.status_events = opts.status_events;
     context.max_attempts_shown = opts.max_attempts_shown;
     context.shared_tally = opts.shared_tally;
+    context.shared_dead_letters = opts.shared_dead_letters;
     context.user_agent =
         opts.user_agent.empty() ? std::string("hookd/") + HOOKD_VERSION : opts.user_agent;
     context.host = this_host();
@@ -290,9 +291,9 @@ struct Delivery::Impl : std::enable_shared_from_this<Delivery::Impl> {
       respond(HttpResponse::json(202, json::serialize(answer)));
       return;
     }
-    worker.replay_dead_letters([answer = std::move(answer), respond = std::move(respond)](
-                                   std::optional<std::size_t> queued) mutable {
-      if (!queued) return respond(HttpResponse::error(503, "delivery is stopping"));
+    worker.replay_dead_letters([answer = std::move(answer),
+                                respond = std::move(respond)](Result<std::size_t> queued) mutable {
+      if (!queued) return respond(HttpResponse::error(503, queued.error().message));
       answer["dead_letters"] = *queued;
       respond(HttpResponse::json(202, json::serialize(answer)));
     });

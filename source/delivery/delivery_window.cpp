@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hookd/core/rfc3339.h"
+#include "hookd/delivery/dead_letters.h"
 #include "hookd/delivery/endpoint_spec.h"
 #include "hookd/delivery/event_status_log.h"
 #include "hookd/journal/journal.h"
@@ -19,6 +20,21 @@ PendingEvent pending_event(const StoredEvent& stored, const EndpointSpec& spec, 
   e.seq = track ? stored.seq : 0;
   e.event = render_event_for(spec, stored.event);
   e.arrival_ms = stored.event.arrival_unix_ms;
+  return e;
+}
+
+// A dead letter a shared queue re-queued: what it was sent before, sent
+// again as it was, its seq tracked like any event's so the group learns when
+// it is done. nullopt when the line is damaged.
+std::optional<PendingEvent> replayed_dead_letter(const StoredEvent& stored) {
+  DeadLetterScan scan = parse_dead_letters(stored.dead_letter);
+  if (scan.live.size() != 1) return std::nullopt;
+  DeadLetter& letter = scan.live.front();
+  PendingEvent e;
+  e.seq = stored.seq;
+  e.event = RenderedEvent{std::move(letter.id), std::move(letter.type),
+                          std::move(letter.event_json), letter.time_ms};
+  e.arrival_ms = letter.arrival_unix_ms;
   return e;
 }
 
@@ -55,6 +71,17 @@ DeliveryWindow::FillResult DeliveryWindow::fill(Journal& journal, const Endpoint
       if (stored.seq <= read_seq_) continue;
       read_seq_ = stored.seq;
       if (budget > 0) --budget;
+      if (!stored.dead_letter.empty()) {
+        // Accepted when it was given up on: a replay sends it whatever the
+        // filter says now.
+        auto replayed = replayed_dead_letter(stored);
+        if (!replayed) continue;  // passed by the cursor like a filtered event
+        unfinished_.insert(stored.seq);
+        ++held_;
+        log.set_state(replayed->event.id, DeliveryState::pending);
+        fresh_.push_back(std::move(*replayed));
+        continue;
+      }
       if (!spec.accepts(stored.event)) {
         log.set_state(stored.event.id, DeliveryState::filtered);
         continue;

@@ -6,6 +6,7 @@
 #include "hookd/core/event.h"
 #include "hookd/core/log.h"
 #include "hookd/delivery/blocking_io_thread.h"
+#include "hookd/journal/shared_tally.h"
 
 namespace hookd {
 
@@ -22,6 +23,7 @@ std::optional<EndpointState> parse_endpoint_state(std::string_view text) {
     state.reason = std::string(r->as_string());
   }
   if (auto* a = o.if_contains("at"); a && a->is_string()) state.at = std::string(a->as_string());
+  if (auto* c = o.if_contains("changed_ms"); c && c->is_int64()) state.changed_ms = c->as_int64();
   return state;
 }
 
@@ -30,6 +32,7 @@ std::string endpoint_state_text(const EndpointState& state) {
   o["disabled"] = state.disabled;
   o["reason"] = state.reason;
   o["at"] = state.at;
+  o["changed_ms"] = state.changed_ms;
   return json::serialize(o) + "\n";
 }
 
@@ -53,12 +56,58 @@ bool EndpointStateFile::set_disabled(bool disabled, std::string reason, std::int
   state_.disabled = disabled;
   state_.reason = disabled ? std::move(reason) : std::string();
   state_.at = disabled ? format_rfc3339(now_ms) : std::string();
+  state_.changed_ms = now_ms;
   if (disabled) {
     log::warn("delivery: endpoint disabled until POST /v1/endpoints/{name}/enable",
               {{"endpoint", endpoint_}, {"reason", state_.reason}});
   } else {
     log::info("delivery: endpoint enabled", {{"endpoint", endpoint_}});
   }
+  save();
+  share();
+  return true;
+}
+
+void EndpointStateFile::share_through(std::shared_ptr<SharedTally> tally, std::string key) {
+  tally_ = std::move(tally);
+  tally_key_ = std::move(key);
+  if (tally_) tally_->watch(tally_key_);
+}
+
+void EndpointStateFile::share() {
+  if (tally_) tally_->set(tally_key_, "state", endpoint_state_text(state_));
+}
+
+bool EndpointStateFile::refresh() {
+  if (!tally_) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - refreshed_ < kRefreshEvery) return false;
+  refreshed_ = now;
+  auto fields = tally_->read(tally_key_);
+  auto field = fields.find("state");
+  if (field == fields.end()) return false;  // none shared yet, or not fetched yet
+  auto theirs = parse_endpoint_state(field->second);
+  if (!theirs) return false;
+  if (theirs->changed_ms < state_.changed_ms) {
+    share();
+    return false;
+  }
+  return adopt(*theirs);
+}
+
+bool EndpointStateFile::adopt(const EndpointState& newer) {
+  if (newer.changed_ms <= state_.changed_ms) return false;
+  const bool flipped = newer.disabled != state_.disabled;
+  state_ = newer;
+  if (flipped) {
+    log::info("delivery: endpoint state changed on another node",
+              {{"endpoint", endpoint_}, {"disabled", state_.disabled}, {"reason", state_.reason}});
+  }
+  save();
+  return flipped;
+}
+
+void EndpointStateFile::save() {
   files_->post([path = file_, name = endpoint_, text = endpoint_state_text(state_)] {
     Status st = write_atomic(path, text);
     if (!st) {
@@ -66,7 +115,6 @@ bool EndpointStateFile::set_disabled(bool disabled, std::string reason, std::int
                  {{"endpoint", name}, {"error", st.error().message}});
     }
   });
-  return true;
 }
 
 }  // namespace hookd

@@ -52,15 +52,17 @@ void EndpointStats::register_metrics(const std::string& endpoint,
                    });
 }
 
-void EndpointStats::share_through(std::shared_ptr<SharedTally> tally, std::string key) {
+void EndpointStats::share_through(std::shared_ptr<SharedTally> tally, std::string key,
+                                  bool own_dead_letters) {
   tally_ = std::move(tally);
   tally_key_ = std::move(key);
+  own_dead_letters_ = own_dead_letters;
   if (tally_) tally_->watch(tally_key_);
 }
 
 void EndpointStats::set_dead_letters(std::size_t count) {
   dead_letters_->set(static_cast<double>(count));
-  if (tally_) tally_->set_own_share(tally_key_, "dead_letters", count);
+  if (tally_ && own_dead_letters_) tally_->set_own_share(tally_key_, "dead_letters", count);
 }
 
 std::optional<EndpointStats::SharedTotals> EndpointStats::shared_totals() const {

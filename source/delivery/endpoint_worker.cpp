@@ -18,6 +18,7 @@
 #include "hookd/delivery/event_status_log.h"
 #include "hookd/delivery/svix_endpoint.h"
 #include "hookd/journal/journal.h"
+#include "hookd/journal/shared_dead_letters.h"
 
 namespace hookd {
 
@@ -68,10 +69,10 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
   void enable() override;
   void reopen() override;
   SinceReplay replay_since(std::int64_t since_ms) override;
-  void replay_dead_letters(std::function<void(std::optional<std::size_t>)> done) override;
+  void replay_dead_letters(ReplayDone done) override;
   void send_manual(const StoredEvent& stored) override;
   void recover_dead_letters(std::int64_t since_ms, std::optional<std::int64_t> until_ms,
-                            std::function<void(std::optional<std::size_t>)> done) override;
+                            ReplayDone done) override;
   EndpointSummary summary(std::uint64_t journal_last_seq) const override;
   std::string status_json(const StoredEvent& stored) const override;
 
@@ -82,13 +83,19 @@ class Worker final : public EndpointWorker, public std::enable_shared_from_this<
   void on_failure(const BatchPtr& batch, const AttemptOutcome& outcome);
   void on_delivered(const OutgoingBatch& batch);
   void dead_letter(const BatchPtr& batch);
-  void on_dead_lettered(const BatchPtr& batch, const Status& written);
+  // `listed`: the list's size when written (a shared list counts itself).
+  void on_dead_lettered(const BatchPtr& batch, const Status& written,
+                        std::optional<std::size_t> listed);
+  void write_shared_dead_letters(const BatchPtr& batch, std::vector<SharedDeadLetters::Line> lines);
+  void replay_shared_dead_letters(std::optional<std::int64_t> since_ms,
+                                  std::optional<std::int64_t> until_ms, ReplayDone done);
   void arm_retry_timer();
   void on_retry_timer();
   void report_attempts(const OutgoingBatch& batch, const EndpointSender::Answer& answer,
                        const AttemptOutcome& outcome);
   void queue_dead_letters(std::function<bool(const DeadLetter&)> wanted, bool manual,
-                          std::function<void(std::optional<std::size_t>)> done);
+                          ReplayDone done);
+  void set_disabled(bool disabled, std::string reason);
   void advance_cursor() {
     if (window_.advance_cursor()) cursor_.schedule();
   }
@@ -124,11 +131,15 @@ Status Worker::start() {
   }
   sender_ = std::move(sender.value());
   state_.load();
-  if (Status st = dead_letters_->load(); !st) return st;
+  state_.share_through(context_.shared_tally, consumer_);
+  const bool shared_dead_letters = context_.shared_dead_letters != nullptr;
+  if (!shared_dead_letters) {
+    if (Status st = dead_letters_->load(); !st) return st;
+  }
   std::uint64_t cursor = journal_.register_consumer(consumer_);
   window_.start_at(cursor, consumer_);
   cursor_.committed_at(cursor);
-  stats_.share_through(context_.shared_tally, consumer_);
+  stats_.share_through(context_.shared_tally, consumer_, !shared_dead_letters);
   stats_.register_metrics(spec_.name, window_.live(), context_.last_seq);
   stats_.set_dead_letters(dead_letters_->size());
   stats_.set_disabled(state_.disabled());
@@ -169,14 +180,21 @@ void Worker::reopen() {
 }
 
 void Worker::enable() {
-  if (state_.set_disabled(false, "", now_unix_ms())) stats_.set_disabled(false);
+  set_disabled(false, "");
   pump();
+}
+
+void Worker::set_disabled(bool disabled, std::string reason) {
+  if (state_.set_disabled(disabled, std::move(reason), now_unix_ms())) {
+    stats_.set_disabled(disabled);
+  }
 }
 
 // ---- the loop: fill the window, send, settle each answer ----
 
 void Worker::pump() {
   if (stopping_ || !started_) return;
+  if (state_.refresh()) stats_.set_disabled(state_.disabled());
   DeliveryWindow::FillResult filled = window_.fill(journal_, spec_, log_);
   if (filled.read_error) {
     log::error("delivery: journal read failed",
@@ -240,9 +258,7 @@ void Worker::on_answer(const BatchPtr& batch, EndpointSender::Answer answer) {
 void Worker::on_failure(const BatchPtr& batch, const AttemptOutcome& outcome) {
   if (outcome.gone()) {
     // Not counted against the schedule: the events wait for /enable.
-    if (state_.set_disabled(true, "410 Gone from the endpoint", now_unix_ms())) {
-      stats_.set_disabled(true);
-    }
+    set_disabled(true, "410 Gone from the endpoint");
     window_.retry_first(batch);
     return;
   }
@@ -270,7 +286,12 @@ void Worker::on_delivered(const OutgoingBatch& batch) {
     log_.set_state(e.event.id, DeliveryState::delivered);
   window_.finish(batch, false);
   // A delivered event leaves the dead-letter list, however it was re-sent.
-  if (auto left = dead_letters_->remove(ids_of(batch))) stats_.set_dead_letters(*left);
+  if (!context_.shared_dead_letters) {
+    if (auto left = dead_letters_->remove(ids_of(batch))) stats_.set_dead_letters(*left);
+  } else if (batch.events.front().manual) {
+    // A replay left the list when it was re-queued; a resend by hand did not.
+    context_.shared_dead_letters->remove(consumer_, ids_of(batch));
+  }
   advance_cursor();
 }
 
@@ -278,25 +299,50 @@ void Worker::dead_letter(const BatchPtr& batch) {
   const std::string& reason = stats_.last_error();
   const std::string dead_at = format_rfc3339(now_unix_ms());
   std::string lines;
+  std::vector<SharedDeadLetters::Line> shared_lines;
   for (const auto& e : batch->events) {
     if (e.from_dead_letters) continue;  // its line is still in the file
-    lines +=
+    std::string line =
         dead_letter_line(DeadLetter{e.event.id, e.event.type, e.seq, e.arrival_ms, e.event.time_ms,
                                     dead_at, batch->failures, reason, e.event.json});
+    if (context_.shared_dead_letters) {
+      shared_lines.push_back(SharedDeadLetters::Line{e.event.id, std::move(line)});
+    } else {
+      lines += line;
+    }
   }
   log::warn("delivery: attempts exhausted, dead-lettered", {{"endpoint", spec_.name},
                                                             {"events", batch->events.size()},
                                                             {"event", batch->events[0].event.id},
                                                             {"attempts", batch->failures},
                                                             {"error", reason}});
+  if (context_.shared_dead_letters)
+    return write_shared_dead_letters(batch, std::move(shared_lines));
   std::weak_ptr<Worker> weak = weak_from_this();
   dead_letters_->append(std::move(lines), [weak, batch](Status written) {
-    if (auto self = weak.lock()) self->on_dead_lettered(batch, written);
+    if (auto self = weak.lock()) self->on_dead_lettered(batch, written, std::nullopt);
   });
 }
 
-// Runs once the dead letters are on disk: only now may the cursor pass them.
-void Worker::on_dead_lettered(const BatchPtr& batch, const Status& written) {
+void Worker::write_shared_dead_letters(const BatchPtr& batch,
+                                       std::vector<SharedDeadLetters::Line> lines) {
+  std::weak_ptr<Worker> weak = weak_from_this();
+  boost::asio::io_context* io = &io_;
+  context_.shared_dead_letters->add(
+      consumer_, std::move(lines), [weak, io, batch](Result<std::size_t> listed) {
+        boost::asio::post(*io, [weak, batch, listed = std::move(listed)] {
+          auto self = weak.lock();
+          if (!self) return;
+          if (!listed) return self->on_dead_lettered(batch, listed.error(), std::nullopt);
+          self->on_dead_lettered(batch, Ok{}, *listed);
+        });
+      });
+}
+
+// Runs once the dead letters are durable (on disk, or in Redis): only now
+// may the cursor pass them.
+void Worker::on_dead_lettered(const BatchPtr& batch, const Status& written,
+                              std::optional<std::size_t> listed) {
   if (!written) {
     log::error("delivery: dead-letter write failed; will retry",
                {{"endpoint", spec_.name}, {"error", written.error().message}});
@@ -305,7 +351,7 @@ void Worker::on_dead_lettered(const BatchPtr& batch, const Status& written) {
     arm_retry_timer();
     return;
   }
-  stats_.set_dead_letters(dead_letters_->add(ids_of(*batch)));
+  stats_.set_dead_letters(listed ? *listed : dead_letters_->add(ids_of(*batch)));
   for (const auto& e : batch->events)
     log_.set_state(e.event.id, DeliveryState::dead_letter);
   window_.finish(*batch, true);
@@ -354,16 +400,41 @@ SinceReplay Worker::replay_since(std::int64_t since_ms) {
   return SinceReplay{scan.after + 1, scan.end};
 }
 
-void Worker::replay_dead_letters(std::function<void(std::optional<std::size_t>)> done) {
+void Worker::replay_dead_letters(ReplayDone done) {
+  if (context_.shared_dead_letters) {
+    return replay_shared_dead_letters(std::nullopt, std::nullopt, std::move(done));
+  }
   queue_dead_letters([](const DeadLetter&) { return true; }, false, std::move(done));
 }
 
 void Worker::recover_dead_letters(std::int64_t since_ms, std::optional<std::int64_t> until_ms,
-                                  std::function<void(std::optional<std::size_t>)> done) {
+                                  ReplayDone done) {
+  if (context_.shared_dead_letters) {
+    return replay_shared_dead_letters(since_ms, until_ms, std::move(done));
+  }
   auto wanted = [since_ms, until_ms](const DeadLetter& letter) {
     return letter.arrival_unix_ms >= since_ms && (!until_ms || letter.arrival_unix_ms <= *until_ms);
   };
   queue_dead_letters(wanted, true, std::move(done));
+}
+
+// Whichever node's worker the group hands them to sends them; the answer
+// comes once Redis has re-queued them.
+void Worker::replay_shared_dead_letters(std::optional<std::int64_t> since_ms,
+                                        std::optional<std::int64_t> until_ms, ReplayDone done) {
+  boost::asio::io_context* io = &io_;
+  std::string endpoint = spec_.name;
+  context_.shared_dead_letters->replay(
+      consumer_, since_ms, until_ms,
+      [io, endpoint, done = std::move(done)](Result<std::size_t> queued) mutable {
+        boost::asio::post(*io, [endpoint, queued = std::move(queued), done = std::move(done)] {
+          if (queued) {
+            log::info("delivery: dead letters re-queued for every node",
+                      {{"endpoint", endpoint}, {"events", *queued}});
+          }
+          done(std::move(queued));
+        });
+      });
 }
 
 void Worker::send_manual(const StoredEvent& stored) {
@@ -377,12 +448,12 @@ void Worker::send_manual(const StoredEvent& stored) {
 }
 
 void Worker::queue_dead_letters(std::function<bool(const DeadLetter&)> wanted, bool manual,
-                                std::function<void(std::optional<std::size_t>)> done) {
+                                ReplayDone done) {
   std::weak_ptr<Worker> weak = weak_from_this();
   dead_letters_->read([weak, wanted = std::move(wanted), manual,
                        done = std::move(done)](std::vector<DeadLetter> live) {
     auto self = weak.lock();
-    if (!self) return done(std::nullopt);
+    if (!self) return done(make_error("delivery is stopping"));
     std::vector<PendingEvent> events;
     events.reserve(live.size());
     for (auto& letter : live) {

@@ -4,9 +4,10 @@
 
 namespace hookd {
 
-bool ConsumerBuffer::add(const std::string& stream_id, Event event, RetryNote retry) {
+bool ConsumerBuffer::add(const std::string& stream_id, Event event, RetryNote retry,
+                         std::string dead_letter) {
   if (acking_.count(stream_id) != 0 || !ids_.insert(stream_id).second) return false;
-  entries_.emplace(next_seq_++, Held{stream_id, std::move(event), retry});
+  entries_.emplace(next_seq_++, Held{stream_id, std::move(event), retry, std::move(dead_letter)});
   return true;
 }
 
@@ -19,7 +20,8 @@ std::vector<StoredEvent> ConsumerBuffer::read(std::uint64_t after_seq, std::size
   std::vector<StoredEvent> out;
   for (auto it = entries_.upper_bound(after_seq); it != entries_.end() && out.size() < max; ++it) {
     const Held& held = it->second;
-    out.push_back(StoredEvent{it->first, held.event, held.retry.failures, held.retry.due_unix_ms});
+    out.push_back(StoredEvent{it->first, held.event, held.retry.failures, held.retry.due_unix_ms,
+                              held.dead_letter});
   }
   return out;
 }

@@ -25,8 +25,8 @@ std::string text_of(const redisReply* r) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, Event>> stream_entries(const redisReply* list) {
-  std::vector<std::pair<std::string, Event>> out;
+std::vector<StreamEntry> stream_entries(const redisReply* list) {
+  std::vector<StreamEntry> out;
   if (list == nullptr || list->type != REDIS_REPLY_ARRAY) return out;
   for (std::size_t i = 0; i < list->elements; ++i) {
     const redisReply* entry = list->element[i];
@@ -38,12 +38,12 @@ std::vector<std::pair<std::string, Event>> stream_entries(const redisReply* list
       pairs.emplace_back(text_of(fields->element[f]), text_of(fields->element[f + 1]));
     }
     std::string id = text_of(entry->element[0]);
-    auto event = event_from_fields(pairs);
-    if (!event) {
+    auto parsed = stream_entry_from_fields(id, pairs);
+    if (!parsed) {
       log::warn("redis entry is not an event, skipped", {{"entry", id}});
       continue;
     }
-    out.emplace_back(std::move(id), std::move(*event));
+    out.push_back(std::move(*parsed));
   }
   return out;
 }
@@ -150,7 +150,7 @@ void GroupReader::on_read(const redisReply* reply) {
     });
     return;
   }
-  std::vector<std::pair<std::string, Event>> entries;
+  std::vector<StreamEntry> entries;
   const bool from_history = !history_from_.empty();
   if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
     const redisReply* stream = reply->element[0];  // [name, entries]
@@ -172,6 +172,7 @@ void GroupReader::on_read(const redisReply* reply) {
   } else if (!history_from_.empty()) {
     history_from_.clear();
   }
+  entries = ours(std::move(entries));
   if (from_history && !entries.empty()) return hand_over_with_notes(std::move(entries));
   if (!entries.empty()) shared_.hand_over(group_, std::move(entries));
   read_next();
@@ -181,11 +182,11 @@ void GroupReader::on_read(const redisReply* reply) {
 // notes go with them, as with entries claimed from another node, so that
 // the schedule goes on instead of starting over. Reading waits meanwhile,
 // which keeps the entries in order.
-void GroupReader::hand_over_with_notes(std::vector<std::pair<std::string, Event>> entries) {
+void GroupReader::hand_over_with_notes(std::vector<StreamEntry> entries) {
   std::vector<std::string> args{"HMGET", keys_.retries + group_};
-  for (const auto& [stream_id, event] : entries)
-    args.push_back(stream_id);
-  auto held = std::make_shared<std::vector<std::pair<std::string, Event>>>(std::move(entries));
+  for (const auto& entry : entries)
+    args.push_back(entry.stream_id);
+  auto held = std::make_shared<std::vector<StreamEntry>>(std::move(entries));
   reading_ = reader_.send(args, [this, held, alive = alive_](const redisReply* reply) {
     if (!*alive) return;
     reading_ = false;
@@ -193,7 +194,7 @@ void GroupReader::hand_over_with_notes(std::vector<std::pair<std::string, Event>
     if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY) {
       for (std::size_t i = 0; i < reply->elements && i < held->size(); ++i) {
         if (auto note = parse_retry_note(text_of(reply->element[i]))) {
-          notes.emplace((*held)[i].first, *note);
+          notes.emplace((*held)[i].stream_id, *note);
         }
       }
     }
@@ -205,6 +206,23 @@ void GroupReader::hand_over_with_notes(std::vector<std::pair<std::string, Event>
   if (reading_) return;
   shared_.hand_over(group_, std::move(*held));
   read_next();
+}
+
+std::vector<StreamEntry> GroupReader::ours(std::vector<StreamEntry> entries) {
+  std::vector<std::string> others{"XACK", keys_.events, group_};
+  std::vector<StreamEntry> mine;
+  mine.reserve(entries.size());
+  for (auto& entry : entries) {
+    if (entry.only_for.empty() || entry.only_for == group_) {
+      mine.push_back(std::move(entry));
+    } else {
+      others.push_back(std::move(entry.stream_id));
+    }
+  }
+  // Lost with the connection: the entry comes back (from history or a
+  // claim) and is acknowledged then.
+  if (others.size() > 3) commands_.send(others, nullptr);
+  return mine;
 }
 
 void GroupReader::claim() {
@@ -232,7 +250,7 @@ void GroupReader::claim() {
     }
     claim_from_ = text_of(reply->element[0]);
     if (claim_from_.empty()) claim_from_ = "0-0";
-    auto entries = stream_entries(reply->element[1]);
+    auto entries = ours(stream_entries(reply->element[1]));
     long long buried = reply->element[2]->integer;
     if (buried > 0) {
       metrics_.dead_lettered(group_, static_cast<std::size_t>(buried));

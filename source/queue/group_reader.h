@@ -42,7 +42,9 @@ class GroupReader {
  private:
   void read_next();
   void on_read(const redisReply* reply);
-  void hand_over_with_notes(std::vector<std::pair<std::string, Event>> entries);
+  void hand_over_with_notes(std::vector<StreamEntry> entries);
+  // Acknowledges the replays meant for other groups; returns the rest.
+  std::vector<StreamEntry> ours(std::vector<StreamEntry> entries);
   void claim();
   void heartbeat();
   void arm(boost::asio::steady_timer& timer, std::chrono::milliseconds after,
@@ -66,8 +68,8 @@ class GroupReader {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// [[id, [field, value, ...]], ...] -> (id, event) pairs; skips entries that
-// are gone (nil) or not events.
-std::vector<std::pair<std::string, Event>> stream_entries(const redisReply* list);
+// [[id, [field, value, ...]], ...] -> entries; skips entries that are gone
+// (nil) or neither events nor replayed dead letters.
+std::vector<StreamEntry> stream_entries(const redisReply* list);
 
 }  // namespace hookd

@@ -18,8 +18,7 @@ const Event* RecentEvents::find(std::string_view id) const {
   return it == events_.end() ? nullptr : &it->second;
 }
 
-void QueueShared::hand_over(const std::string& consumer,
-                            std::vector<std::pair<std::string, Event>> entries,
+void QueueShared::hand_over(const std::string& consumer, std::vector<StreamEntry> entries,
                             const std::map<std::string, RetryNote>& retries) {
   std::vector<std::function<void(std::uint64_t)>> wake;
   {
@@ -27,11 +26,13 @@ void QueueShared::hand_over(const std::string& consumer,
     auto buffer = buffers.find(consumer);
     if (buffer == buffers.end()) return;  // unregistered meanwhile
     bool added = false;
-    for (auto& [stream_id, event] : entries) {
-      recent.remember(event);
-      auto note = retries.find(stream_id);
+    for (auto& entry : entries) {
+      if (entry.dead_letter.empty()) recent.remember(entry.event);
+      auto note = retries.find(entry.stream_id);
       RetryNote retry = note == retries.end() ? RetryNote{} : note->second;
-      added = buffer->second.add(stream_id, std::move(event), retry) || added;
+      added = buffer->second.add(entry.stream_id, std::move(entry.event), retry,
+                                 std::move(entry.dead_letter)) ||
+              added;
     }
     if (added) wake = listeners;
   }

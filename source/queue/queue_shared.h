@@ -42,7 +42,8 @@ struct QueueShared {
   // Adds what a group handed this node, with the retry notes of entries
   // other nodes had failed to deliver (by stream id); wakes the consumers
   // when any is new.
-  void hand_over(const std::string& consumer, std::vector<std::pair<std::string, Event>> entries,
+  // A replayed dead letter is not remembered for lookup(): it holds no event.
+  void hand_over(const std::string& consumer, std::vector<StreamEntry> entries,
                  const std::map<std::string, RetryNote>& retries = {});
   std::size_t held(const std::string& consumer) const;
 };

@@ -21,6 +21,7 @@
 #include "queue_metrics.h"
 #include "queue_shared.h"
 #include "redis_connection.h"
+#include "redis_dead_letters.h"
 #include "redis_scripts.h"
 #include "redis_tally.h"
 
@@ -69,6 +70,10 @@ struct RedisQueue::State {
         trim_timer(io),
         tally_timer(io),
         tally(std::make_shared<RedisTally>(options.key_prefix, options.node_id)),
+        dead_letters(std::make_shared<RedisDeadLetters>(
+            io, commands,
+            DeadLetterKeys{options.key_prefix + "dead-letters:", options.key_prefix + "tally:",
+                           keys.events, options.max_len})),
         shared(options.lookup_cache),
         metrics(options) {}
 
@@ -80,6 +85,7 @@ struct RedisQueue::State {
   asio::steady_timer trim_timer;
   asio::steady_timer tally_timer;
   std::shared_ptr<RedisTally> tally;
+  std::shared_ptr<RedisDeadLetters> dead_letters;
   QueueShared shared;
   QueueMetrics metrics;
   std::thread thread;
@@ -343,7 +349,9 @@ std::optional<StoredEvent> RedisQueue::lookup(std::string_view id) {
   std::lock_guard lock(state_->shared.mutex);
   const Event* event = state_->shared.recent.find(id);
   if (event == nullptr) return std::nullopt;
-  return StoredEvent{0, *event};
+  StoredEvent stored;
+  stored.event = *event;
+  return stored;
 }
 
 Result<std::vector<StoredEvent>> RedisQueue::read(std::uint64_t, std::size_t) {
@@ -452,6 +460,10 @@ void RedisQueue::close() {
 
 std::shared_ptr<SharedTally> RedisQueue::shared_tally() const {
   return state_->tally;
+}
+
+std::shared_ptr<SharedDeadLetters> RedisQueue::shared_dead_letters() const {
+  return state_->dead_letters;
 }
 
 std::string RedisQueue::status_json() const {

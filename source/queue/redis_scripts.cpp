@@ -95,4 +95,33 @@ redis.call('HDEL', KEYS[2], unpack(ARGV, 2))
 return acked
 )lua";
 
+const char* const kDeadLettersChange = R"lua(
+if ARGV[1] == 'add' then
+  for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+else
+  for i = 2, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+local n = redis.call('HLEN', KEYS[1])
+redis.call('HSET', KEYS[2], 'dead_letters', n)
+return n
+)lua";
+
+const char* const kDeadLettersReplay = R"lua(
+local since, till = tonumber(ARGV[2]), tonumber(ARGV[3])
+local all = redis.call('HGETALL', KEYS[1])
+local queued = 0
+for i = 1, #all, 2 do
+  local ok, letter = pcall(cjson.decode, all[i + 1])
+  local at = ok and type(letter) == 'table' and tonumber(letter['arrival_unix_ms']) or 0
+  if (since == nil or at >= since) and (till == nil or at <= till) then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*',
+               'i', all[i], 'd', all[i + 1], 'o', ARGV[1])
+    redis.call('HDEL', KEYS[1], all[i])
+    queued = queued + 1
+  end
+end
+redis.call('HSET', KEYS[2], 'dead_letters', redis.call('HLEN', KEYS[1]))
+return queued
+)lua";
+
 }  // namespace hookd::redis_scripts

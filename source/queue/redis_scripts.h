@@ -35,4 +35,19 @@ extern const char* const kHeartbeat;
 // entry ids. Returns the number acknowledged.
 extern const char* const kAck;
 
+// Adds dead letters to a consumer's list (or removes them) and keeps the
+// list's size in the consumer's tally hash (field dead_letters), which
+// GET /v1/endpoints shows. KEYS[1] the list (a hash: id -> line), KEYS[2]
+// the tally hash; ARGV[1] "add" then id, line pairs, or "remove" then ids.
+// Returns the list's size.
+extern const char* const kDeadLettersChange;
+
+// Takes the dead letters whose arrival_unix_ms is within [ARGV[2], ARGV[3]]
+// ("" unbounded) out of the list and appends each to the stream for group
+// ARGV[1] alone (fields i, d, o: stream_entry.h), in one step, so that each
+// is re-queued once however many nodes replay at once. KEYS as for
+// kDeadLettersAdd, KEYS[3] the stream; ARGV[4] the MAXLEN bound. Returns how
+// many were re-queued.
+extern const char* const kDeadLettersReplay;
+
 }  // namespace hookd::redis_scripts

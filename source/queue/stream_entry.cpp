@@ -34,6 +34,26 @@ std::optional<Event> event_from_fields(const StreamFields& fields) {
   return std::move(event).value();
 }
 
+std::optional<StreamEntry> stream_entry_from_fields(std::string stream_id,
+                                                    const StreamFields& fields) {
+  StreamEntry entry;
+  entry.stream_id = std::move(stream_id);
+  for (const auto& [name, value] : fields) {
+    if (name == "d") entry.dead_letter = value;
+    if (name == "o") entry.only_for = value;
+    if (name == "i") entry.event.id = value;
+  }
+  if (!entry.dead_letter.empty()) {
+    if (entry.only_for.empty() || entry.event.id.empty()) return std::nullopt;
+    return entry;
+  }
+  auto event = event_from_fields(fields);
+  if (!event) return std::nullopt;
+  entry.event = std::move(*event);
+  entry.only_for.clear();
+  return entry;
+}
+
 std::string retry_note_text(const RetryNote& note) {
   return std::to_string(note.failures) + ":" + std::to_string(note.due_unix_ms);
 }

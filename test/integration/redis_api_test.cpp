@@ -142,3 +142,56 @@ TEST_CASE("a new api endpoint's consumer group is made with its object, at the s
   CHECK(read.find(after) != std::string::npos);
   CHECK(read.find(before) == std::string::npos);
 }
+
+TEST_CASE("attempts one node made are listed by every node's api, also after a restart") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  SinkProcess sink;
+  auto node = [&](const std::string& id) {
+    DaemonOptions o;
+    o.args = {"--queue", redis.url(), "--node-id", id, "--api-token", kToken};
+    auto daemon = std::make_unique<Daemon>(o);
+    REQUIRE(wait_until([&] { return http(daemon->port(), "GET", "/readyz").status == 200; },
+                       std::chrono::seconds(30)));
+    return daemon;
+  };
+  // Only a exists while the message is delivered: every attempt is a's.
+  auto a = node("a");
+  INFO(a->log());
+  REQUIRE(api(a->port(), "POST", "/api/v1/app/", R"({"name":"Shop","uid":"shop"})").status == 201);
+  REQUIRE(api(a->port(), "POST", "/api/v1/app/shop/endpoint/",
+              json::serialize(json::object{{"url", sink.url()}, {"uid", "siem"}}))
+              .status == 201);
+  Reply msg = api(a->port(), "POST", "/api/v1/app/shop/msg/",
+                  R"({"eventType":"test.ping","payload":{"n":1}})");
+  REQUIRE(msg.status == 202);
+  std::string msg_id = json::parse(msg.body).as_object().at("id").as_string().c_str();
+  REQUIRE(wait_until([&] { return sink.delivered().count(msg_id) == 1; }));
+
+  auto listed = [&](unsigned short port, const std::string& target) {
+    Reply r = api(port, "GET", target);
+    if (r.status != 200) return json::array{};
+    return json::parse(r.body).as_object().at("data").as_array();
+  };
+  const std::string by_msg = "/api/v1/app/shop/attempt/msg/" + msg_id + "/";
+  const std::string by_endpoint = "/api/v1/app/shop/attempt/endpoint/siem/";
+  REQUIRE(wait_until([&] { return listed(a->port(), by_msg).size() == 1; }));
+  std::string attempt_a = json::serialize(listed(a->port(), by_msg)[0]);
+
+  auto b = node("b");
+  INFO(b->log());
+  CHECK(wait_until([&] { return listed(b->port(), by_msg).size() == 1; }));
+  auto theirs = listed(b->port(), by_msg);
+  REQUIRE(theirs.size() == 1);
+  CHECK(json::serialize(theirs[0]) == attempt_a);
+  CHECK(theirs[0].as_object().at("responseStatusCode").as_int64() / 100 == 2);
+  CHECK(listed(b->port(), by_endpoint).size() == 1);
+
+  // Restarted, b lists it still, and only once.
+  b->terminate();
+  b->restart();
+  REQUIRE(wait_until([&] { return http(b->port(), "GET", "/readyz").status == 200; }));
+  CHECK(wait_until([&] { return listed(b->port(), by_msg).size() == 1; }));
+  CHECK(listed(b->port(), by_endpoint).size() == 1);
+  CHECK(redis.cli("XLEN hookd:attempts") == "1");
+}

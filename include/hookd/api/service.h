@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hookd/api/attempt_feed.h"
 #include "hookd/api/attempt_store.h"
 #include "hookd/api/auth.h"
 #include "hookd/api/idempotency.h"
@@ -25,8 +26,11 @@ namespace hookd::api {
 struct ApiOptions {
   std::filesystem::path dir;  // <data-dir>/api
   // Where applications, event types and endpoints are kept instead of files
-  // under `dir` (shared by every node: --queue); attempts stay in `dir`.
+  // under `dir` (shared by every node: --queue).
   std::shared_ptr<ObjectBacking> backing;
+  // When set (--queue), attempts go through it, and every node's come back
+  // into this node's store (still kept in `dir`), so all nodes list them all.
+  std::shared_ptr<AttemptFeed> attempt_feed;
   std::vector<std::string> tokens;  // static bearer tokens
   std::string jwt_secret;           // svix-server's jwt_secret; "" none
   Limits limits;
@@ -45,6 +49,7 @@ class ApiService {
  public:
   // Loads the store and indexes the journal's messages (start-up: blocks).
   static Result<std::unique_ptr<ApiService>> open(ApiOptions options, Journal& journal);
+  ~ApiService();  // stops the attempt feed before the store goes
 
   // GET /api/v1/health (no credentials) and every other /api/v1 route.
   void add_routes(Router& router);

@@ -2,10 +2,8 @@
 // every node serves the same applications, event types and endpoints. One
 // hash (<prefix>api: object name -> store_codec text) and a version counter
 // (<prefix>api:version) that every change moves on in the same MULTI; nodes
-// poll the counter. Blocking hiredis calls on one connection of its own,
-// behind a mutex, reconnected when a call finds it broken: the API store
-// calls it from its writer and refresh threads only. With rediss:// it
-// connects through the TLS bridge's socket. Thread-safe.
+// poll the counter. Blocking calls on a BlockingRedis of its own: the API
+// store calls it from its writer and refresh threads only. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -13,6 +11,7 @@
 #include <string>
 
 #include "hookd/api/object_backing.h"
+#include "hookd/daemon/blocking_redis.h"
 #include "hookd/queue/redis_url.h"
 
 namespace hookd {
@@ -33,8 +32,10 @@ class RedisObjectBacking : public api::ObjectBacking {
   Result<std::uint64_t> version() override;
 
  private:
-  struct Connection;
-  std::unique_ptr<Connection> connection_;
+  BlockingRedis redis_;
+  std::string hash_;
+  std::string version_key_;
+  std::string events_key_;
   std::string endpoint_group_prefix_;
 };
 

@@ -32,6 +32,7 @@ class io_context;
 namespace hookd {
 
 class Journal;
+class SharedDeadLetters;
 class SharedTally;
 struct StoredEvent;
 
@@ -55,6 +56,8 @@ struct DeliveryOptions {
   std::size_t max_attempts_shown = 20;  // per event and endpoint (the most recent)
   // With --queue: the counters GET /v1/endpoints shows, shared by all nodes.
   std::shared_ptr<SharedTally> shared_tally;
+  // With --queue: every endpoint's dead letters, shared by all nodes.
+  std::shared_ptr<SharedDeadLetters> shared_dead_letters;
 };
 
 class Delivery {

@@ -36,7 +36,10 @@ class EndpointStats {
                         std::shared_ptr<const std::atomic<std::uint64_t>> last_seq);
 
   // Before the first attempt; `key` names the endpoint among all nodes'.
-  void share_through(std::shared_ptr<SharedTally> tally, std::string key);
+  // `own_dead_letters`: each node's dead-letter count is its share of the
+  // figure; false when a shared dead-letter list keeps the figure itself.
+  void share_through(std::shared_ptr<SharedTally> tally, std::string key,
+                     bool own_dead_letters = true);
 
   // One attempt's answer for a request whose first event is `event`.
   void attempted(const AttemptOutcome& outcome, std::string_view event);
@@ -67,6 +70,7 @@ class EndpointStats {
  private:
   std::shared_ptr<SharedTally> tally_;
   std::string tally_key_;
+  bool own_dead_letters_ = true;
   std::string endpoint_;
   bool failing_ = false;
   std::string last_error_;

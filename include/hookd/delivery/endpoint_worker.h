@@ -31,6 +31,7 @@ namespace hookd {
 
 class BlockingIoThread;
 class Journal;
+class SharedDeadLetters;
 class SharedTally;
 struct StoredEvent;
 
@@ -53,6 +54,9 @@ struct EndpointWorkerContext {
   AttemptListener on_attempt;  // when set, told of every attempt
   // When set (--queue), GET /v1/endpoints' counters are every node's.
   std::shared_ptr<SharedTally> shared_tally;
+  // When set (--queue), dead letters are kept there instead of in `dir`, and
+  // a replay re-queues them for whichever node's worker reads them next.
+  std::shared_ptr<SharedDeadLetters> shared_dead_letters;
 };
 
 // One endpoint as GET /v1/endpoints shows it.
@@ -117,16 +121,19 @@ class EndpointWorker {
   virtual SinceReplay replay_since(std::int64_t since_ms) = 0;
 
   // Re-sends every dead letter not already being replayed; `done` gets how
-  // many were queued, or nullopt when the worker went away meanwhile.
-  virtual void replay_dead_letters(std::function<void(std::optional<std::size_t>)> done) = 0;
+  // many were queued, or an error (the worker went away meanwhile, the
+  // shared dead letters could not be reached).
+  using ReplayDone = std::function<void(Result<std::size_t>)>;
+  virtual void replay_dead_letters(ReplayDone done) = 0;
 
   // Svix's resend: one manual attempt of `stored`, whatever the filters,
   // not retried when it fails. On the io_context.
   virtual void send_manual(const StoredEvent& stored) = 0;
   // Svix's recover: one manual attempt of each dead letter that arrived in
   // [since_ms, until_ms]; `done` as for replay_dead_letters.
+  // With shared dead letters they are re-queued like a replay (and retried).
   virtual void recover_dead_letters(std::int64_t since_ms, std::optional<std::int64_t> until_ms,
-                                    std::function<void(std::optional<std::size_t>)> done) = 0;
+                                    ReplayDone done) = 0;
 
   // On the io_context. `journal_last_seq`: the newest durable seq.
   virtual EndpointSummary summary(std::uint64_t journal_last_seq) const = 0;

@@ -32,6 +32,9 @@ struct StoredEvent {
   // ms), so that the retry schedule goes on where it was. Zero: a first attempt.
   std::size_t failures = 0;
   std::int64_t retry_due_unix_ms = 0;
+  // A dead letter replayed through a shared backend (SharedDeadLetters): its
+  // line, which holds what to send; `event` then carries only its id.
+  std::string dead_letter;
 };
 
 struct AppendResult {

@@ -24,7 +24,9 @@ class ConsumerBuffer {
   // may hand back an entry this node is still working on) or finished with
   // its XACK not yet confirmed.
   // `retry`: another node's failed attempts, handed over with the entry.
-  bool add(const std::string& stream_id, Event event, RetryNote retry = {});
+  // `dead_letter`: a replayed dead letter's line (StoredEvent::dead_letter).
+  bool add(const std::string& stream_id, Event event, RetryNote retry = {},
+           std::string dead_letter = {});
 
   // The stream id of the held entry at `seq`; empty when none is held there.
   std::string stream_id_at(std::uint64_t seq) const;
@@ -48,6 +50,7 @@ class ConsumerBuffer {
     std::string stream_id;
     Event event;
     RetryNote retry;
+    std::string dead_letter;
   };
   std::map<std::uint64_t, Held> entries_;
   std::unordered_set<std::string> ids_;

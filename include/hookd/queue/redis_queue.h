@@ -21,6 +21,7 @@
 
 #include "hookd/core/result.h"
 #include "hookd/journal/journal.h"
+#include "hookd/journal/shared_dead_letters.h"
 #include "hookd/journal/shared_tally.h"
 #include "hookd/queue/redis_url.h"
 
@@ -76,6 +77,9 @@ class RedisQueue : public Journal {
   // Figures every node shares (GET /v1/endpoints' counters), in Redis
   // beside the queue; usable after close() (changes are then kept, unsent).
   std::shared_ptr<SharedTally> shared_tally() const;
+  // Every endpoint's dead letters, in Redis beside the queue (see
+  // SharedDeadLetters); calls made after close() get no answer.
+  std::shared_ptr<SharedDeadLetters> shared_dead_letters() const;
 
   struct State;
 

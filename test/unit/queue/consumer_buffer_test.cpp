@@ -80,3 +80,17 @@ TEST_CASE("a retry note handed over with an entry is read with it") {
   CHECK(buffer.stream_id_at(1).empty());
   CHECK(buffer.stream_id_at(2) == "1-1");
 }
+
+TEST_CASE("a replayed dead letter's line is read with its entry") {
+  ConsumerBuffer buffer;
+  CHECK(buffer.add("1-0", event("fresh")));
+  Event replayed;
+  replayed.id = "dead-1";
+  CHECK(buffer.add("1-1", replayed, RetryNote{}, "{\"id\":\"dead-1\"}\n"));
+  auto all = buffer.read(0, 10);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].dead_letter.empty());
+  CHECK(all[1].event.id == "dead-1");
+  CHECK(all[1].dead_letter == "{\"id\":\"dead-1\"}\n");
+  CHECK(buffer.commit(2) == std::vector<std::string>{"1-0", "1-1"});
+}

@@ -56,3 +56,39 @@ TEST_CASE("a retry note round-trips and malformed notes are refused") {
     CHECK_FALSE(parse_retry_note(bad));
   }
 }
+
+TEST_CASE("a stream entry is an event or a dead letter replayed for one group") {
+  struct Case {
+    const char* name;
+    StreamFields fields;
+    bool valid;
+    std::string id;
+    std::string dead_letter;
+    std::string only_for;
+  };
+  const std::string event =
+      R"({"id":"ev-1","type":"t","timestamp":"2026-01-02T03:04:05Z","payload":{}})";
+  const std::vector<Case> cases = {
+      {"an event", {{"e", event}, {"a", "5"}, {"m", ""}}, true, "ev-1", "", ""},
+      {"an event ignores o", {{"e", event}, {"o", "endpoint:a"}}, true, "ev-1", "", ""},
+      {"a replay",
+       {{"i", "ev-2"}, {"d", "{line}"}, {"o", "endpoint:a"}},
+       true,
+       "ev-2",
+       "{line}",
+       "endpoint:a"},
+      {"a replay without its group", {{"i", "ev-2"}, {"d", "{line}"}}, false, "", "", ""},
+      {"a replay without its id", {{"d", "{line}"}, {"o", "endpoint:a"}}, false, "", "", ""},
+      {"neither", {{"x", "y"}}, false, "", "", ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto entry = stream_entry_from_fields("1-0", c.fields);
+    REQUIRE(entry.has_value() == c.valid);
+    if (!entry) continue;
+    CHECK(entry->stream_id == "1-0");
+    CHECK(entry->event.id == c.id);
+    CHECK(entry->dead_letter == c.dead_letter);
+    CHECK(entry->only_for == c.only_for);
+  }
+}
