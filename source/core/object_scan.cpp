@@ -1,4 +1,4 @@
-#include "event_scan.h"
+#include "hookd/core/object_scan.h"
 
 #include <array>
 #include <charconv>
@@ -13,7 +13,7 @@
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
-namespace hookd::event_detail {
+namespace hookd {
 
 namespace {
 
@@ -72,35 +72,25 @@ void append_integer(std::string& out, Integer n) {
   out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
-// The members of the root object the scan records.
-enum class Member { other, type, id, timestamp, payload, event_type };
-
-Member member_named(std::string_view key) {
-  if (key == "type") return Member::type;
-  if (key == "id") return Member::id;
-  if (key == "timestamp") return Member::timestamp;
-  if (key == "payload") return Member::payload;
-  if (key == "event_type") return Member::event_type;
-  return Member::other;
-}
+// No member: a root key the caller did not name.
+constexpr std::size_t kOther = kMaxScannedMembers;
 
 // The basic_parser handler. depth_ counts the open arrays and objects, the
 // root object included: a member's value starts at depth 1, the contents of
 // an object payload are at depth 2 and deeper.
-class EventScanner {
+class ObjectScanner {
  public:
   static constexpr std::size_t max_object_size = json::object::max_size();
   static constexpr std::size_t max_array_size = json::array::max_size();
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
 
-  EventScanner(std::string_view body, ScannedEvent& out) : body_(body), out_(out) {}
+  ObjectScanner(std::string_view body, const ObjectScan& scan, ScannedObject& out)
+      : body_(body), scan_(scan), out_(out) {}
 
   // Whether the body is an object the scan read to its end; the tree reads
   // it otherwise.
   bool taken() const { return root_object_ && !declined_; }
-  // A bare Hoop payload (a string event_type, no type) is read by the tree.
-  bool bare_hoop_payload() const { return event_type_kind_ == json::kind::string && !has_type_; }
 
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
@@ -116,7 +106,7 @@ class EventScanner {
     }
     if (depth_ == 1) {
       root_value(json::kind::object);
-      if (member_ == Member::payload) {
+      if (member_ == scan_.payload) {
         writing_ = true;
         frames_used_ = 0;
         keys_used_ = 0;
@@ -135,6 +125,7 @@ class EventScanner {
     if (depth_ == 0) return decline(ec);  // an array of events: the tree's
     if (depth_ == 1) {
       root_value(json::kind::array);
+      if (member_ != kOther) listing_ = &out_.members[member_];
       ++depth_;
       return true;
     }
@@ -151,8 +142,7 @@ class EventScanner {
     if (!key_part(part, ec)) return false;
     in_key_ = false;
     if (depth_ == 1) {
-      member_ = key_fits_ ? member_named({key_, key_size_}) : Member::other;
-      if (member_ == Member::type) has_type_ = true;
+      member_ = key_fits_ ? member_named({key_, key_size_}) : kOther;
       return true;
     }
     if (!writing_) return true;
@@ -224,7 +214,7 @@ class EventScanner {
     std::size_t size = 0;
   };
 
-  ScannedMember& payload() { return out_.payload; }
+  ScannedMember& payload() { return out_.members[scan_.payload]; }
 
   // A string's or key's unescaped text, escaped again into the payload. A
   // part the parser hands over from the body itself is a run of the body
@@ -247,33 +237,33 @@ class EventScanner {
     return false;
   }
 
+  // The named root member `name`, or kOther.
+  std::size_t member_named(std::string_view name) const {
+    for (std::size_t i = 0; i < scan_.names.size(); ++i) {
+      if (scan_.names[i] == name) return i;
+    }
+    return kOther;
+  }
+
   // A value of a root member begins (depth 1): the last one counts.
   void root_value(json::kind kind) {
-    ScannedMember* member = nullptr;
-    switch (member_) {
-      case Member::type:
-        member = &out_.type;
-        break;
-      case Member::id:
-        member = &out_.id;
-        break;
-      case Member::timestamp:
-        member = &out_.timestamp;
-        break;
-      case Member::payload:
-        member = &out_.payload;
-        out_.payload_finite = true;
-        out_.payload_wide_integral = false;
-        break;
-      case Member::event_type:
-        event_type_kind_ = kind;
-        return;
-      case Member::other:
-        return;
+    listing_ = nullptr;
+    if (member_ == kOther) return;
+    ScannedMember& member = out_.members[member_];
+    if (member_ == scan_.payload) {
+      out_.payload_finite = true;
+      out_.payload_wide_integral = false;
     }
-    member->present = true;
-    member->kind = kind;
-    member->text.clear();
+    member.present = true;
+    member.kind = kind;
+    member.text.clear();
+    member.strings.clear();
+    member.strings_only = true;
+  }
+
+  // An element of a named member's array that is not a string.
+  void not_a_string() {
+    if (depth_ == 2 && listing_) listing_->strings_only = false;
   }
 
   // In the payload, before a value: the comma between array elements (an
@@ -292,7 +282,10 @@ class EventScanner {
       root_value(kind);
       return false;
     }
-    if (!writing_) return false;
+    if (!writing_) {
+      not_a_string();
+      return false;
+    }
     value_begins();
     return true;
   }
@@ -300,6 +293,7 @@ class EventScanner {
   // An array or object inside a member's value: written when in the payload.
   bool nested_begins(bool array, json::error_code& ec) {
     if (!writing_) {
+      not_a_string();
       ++depth_;
       return true;
     }
@@ -317,6 +311,7 @@ class EventScanner {
 
   bool close(char bracket) {
     --depth_;
+    if (depth_ == 1) listing_ = nullptr;
     if (!writing_ || depth_ == 0) return true;
     keys_used_ = frames_[--frames_used_].keys_begin;
     payload().text += bracket;
@@ -355,14 +350,16 @@ class EventScanner {
     in_string_ = true;
     if (depth_ == 1) {
       if (first) root_value(json::kind::string);
-      ScannedMember* member = member_ == Member::type        ? &out_.type
-                              : member_ == Member::id        ? &out_.id
-                              : member_ == Member::timestamp ? &out_.timestamp
-                                                             : nullptr;
-      if (member) member->text.append(part.data(), part.size());
+      if (member_ != kOther) out_.members[member_].text.append(part.data(), part.size());
       return;
     }
-    if (!writing_) return;
+    if (!writing_) {
+      if (depth_ == 2 && listing_) {
+        if (first) listing_->strings.emplace_back();
+        listing_->strings.back().append(part.data(), part.size());
+      }
+      return;
+    }
     if (first) {
       value_begins();
       payload().text += '"';
@@ -371,17 +368,17 @@ class EventScanner {
   }
 
   std::string_view body_;
-  ScannedEvent& out_;
+  const ObjectScan& scan_;
+  ScannedObject& out_;
   std::size_t depth_ = 0;
-  Member member_ = Member::other;
-  bool has_type_ = false;
-  json::kind event_type_kind_ = json::kind::null;
+  std::size_t member_ = kOther;
+  ScannedMember* listing_ = nullptr;  // a named member's array being read
   bool root_object_ = false;
   bool declined_ = false;
   bool writing_ = false;  // inside an object payload
   bool in_key_ = false;
   bool in_string_ = false;
-  char key_[10] = {};  // a root key, as long as "event_type"
+  char key_[kMaxScannedNameBytes] = {};  // a root key, as long as the longest name
   std::size_t key_size_ = 0;
   bool key_fits_ = true;
   std::size_t key_begin_ = 0;  // the payload key being written
@@ -393,16 +390,19 @@ class EventScanner {
 
 }  // namespace
 
-bool scan_event(std::string_view body, std::size_t max_depth, ScannedEvent& out) {
-  out = ScannedEvent{};
+bool scan_object(std::string_view body, const ObjectScan& scan, ScannedObject& out) {
+  if (scan.names.size() > kMaxScannedMembers || scan.payload >= scan.names.size()) return false;
+  for (ScannedMember& member : out.members)
+    member = ScannedMember{};
+  out.payload_finite = true;
+  out.payload_wide_integral = false;
   json::parse_options options;
-  options.max_depth = max_depth;
-  json::basic_parser<EventScanner> parser(options, body, out);
+  options.max_depth = scan.max_depth;
+  json::basic_parser<ObjectScanner> parser(options, body, scan, out);
   json::error_code ec;
   // As json::parser::write reads it: the whole body, one value, nothing after.
   const std::size_t used = parser.write_some(false, body.data(), body.size(), ec);
-  if (ec || used < body.size() || !parser.handler().taken()) return false;
-  return !parser.handler().bare_hoop_payload();
+  return !ec && used == body.size() && parser.handler().taken();
 }
 
-}  // namespace hookd::event_detail
+}  // namespace hookd
