@@ -26,11 +26,25 @@ Authenticator::Authenticator(const std::vector<std::string>& tokens, std::string
 }
 
 AuthDecision Authenticator::check(std::string_view authorization, std::int64_t now_unix) const {
+  std::string remembered;
+  return check(authorization, now_unix, remembered);
+}
+
+AuthDecision Authenticator::check(std::string_view authorization, std::int64_t now_unix,
+                                  std::string& remembered) const {
   using Outcome = AuthDecision::Outcome;
   if (!configured()) {
+    remembered.clear();
     return refuse(Outcome::forbidden,
                   "The API is disabled: no --api-token or --api-jwt-secret is configured.");
   }
+  // The tokens never change, so a value one of them accepted stays accepted.
+  if (!remembered.empty() && remembered.size() == authorization.size() &&
+      CRYPTO_memcmp(remembered.data(), authorization.data(), authorization.size()) == 0) {
+    return AuthDecision{Outcome::allowed, {}, {}};
+  }
+  remembered.clear();
+  const std::string_view original = authorization;
   authorization = trim_ows(authorization);
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size() ||
@@ -45,7 +59,10 @@ AuthDecision Authenticator::check(std::string_view authorization, std::int64_t n
     // No early exit: every configured token is compared.
     matched |= CRYPTO_memcmp(known.data(), digest.data(), digest.size()) == 0;
   }
-  if (matched) return AuthDecision{Outcome::allowed, {}, {}};
+  if (matched) {
+    remembered.assign(original);
+    return AuthDecision{Outcome::allowed, {}, {}};
+  }
 
   if (!jwt_secret_.empty()) {
     auto claims = verify_hs256_jwt(token, jwt_secret_, now_unix);

@@ -28,19 +28,31 @@ IdempotencyCache::IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms)
 
 IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
                                                   std::string_view idempotency_key) {
-  Sha256 digest;
   // Lengths first, so no two different inputs hash the same concatenation.
-  auto add = [&digest](std::string_view part) {
+  // Gathered into one buffer: one digest update instead of eight.
+  const std::string_view parts[] = {idempotency_key, request.header("authorization"),
+                                    request.method, request.target};
+  char buffer[512];
+  std::size_t used = 0;
+  Sha256 digest;
+  auto add = [&](std::string_view bytes) {
+    if (bytes.empty()) return;
+    if (used + bytes.size() > sizeof buffer) {
+      digest.add(std::string_view(buffer, used));
+      used = 0;
+      if (bytes.size() > sizeof buffer) return digest.add(bytes);
+    }
+    std::memcpy(buffer + used, bytes.data(), bytes.size());
+    used += bytes.size();
+  };
+  for (std::string_view part : parts) {
     char size[24];
     char* end = std::to_chars(size, size + sizeof size - 1, part.size()).ptr;
     *end++ = ':';
-    digest.add(std::string_view(size, static_cast<std::size_t>(end - size)));
-    digest.add(part);
-  };
-  add(idempotency_key);
-  add(request.header("authorization"));
-  add(request.method);
-  add(request.target);
+    add(std::string_view(size, static_cast<std::size_t>(end - size)));
+    add(part);
+  }
+  digest.add(std::string_view(buffer, used));
   return digest.finish();
 }
 

@@ -36,8 +36,11 @@ void put_ticks(Raw& raw, std::uint64_t ticks) {
 
 std::string encode(std::string_view prefix, Raw raw) {
   // 160 bits in base 62 is at most 27 digits: divide the big-endian number
-  // by 62 repeatedly, filling the digits from the right. Five 32-bit words
-  // make each division five steps instead of twenty (every id takes 27).
+  // by 62^5 repeatedly (five 32-bit words, so one step per word), each
+  // remainder giving five digits from the right. Six rounds instead of the
+  // 27 a digit at a time would take.
+  constexpr std::uint64_t kChunk = 62ull * 62 * 62 * 62 * 62;  // < 2^32
+  constexpr std::size_t kChunkDigits = 5;
   std::uint32_t words[kBytes / 4];
   for (std::size_t w = 0; w < kBytes / 4; ++w) {
     words[w] = static_cast<std::uint32_t>(raw[4 * w]) << 24 |
@@ -46,14 +49,18 @@ std::string encode(std::string_view prefix, Raw raw) {
   }
   std::string out(prefix);
   out.resize(prefix.size() + kIdBodyLength, '0');
-  for (std::size_t digit = 0; digit < kIdBodyLength; ++digit) {
+  for (std::size_t digit = 0; digit < kIdBodyLength;) {
     std::uint64_t remainder = 0;
     for (std::uint32_t& word : words) {
       std::uint64_t value = (remainder << 32) | word;
-      word = static_cast<std::uint32_t>(value / 62);
-      remainder = value % 62;
+      word = static_cast<std::uint32_t>(value / kChunk);
+      remainder = value % kChunk;
     }
-    out[out.size() - 1 - digit] = kBase62[remainder];
+    auto chunk = static_cast<std::uint32_t>(remainder);
+    for (std::size_t i = 0; i < kChunkDigits && digit < kIdBodyLength; ++i, ++digit) {
+      out[out.size() - 1 - digit] = kBase62[chunk % 62];
+      chunk /= 62;
+    }
   }
   return out;
 }

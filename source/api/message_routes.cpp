@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "hookd/api/ids.h"
+#include "hookd/api/message_scan.h"
 #include "hookd/api/route_support.h"
 #include "hookd/api/wire.h"
 #include "hookd/core/rfc3339.h"
@@ -67,14 +68,18 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
   ValidationItems errors;
   bool with_content = request.query.empty() ||
                       read_query_bool(parse_query(request.query), "with_content", true, errors);
-  // The body lives for this call only: what the message keeps is copied out.
-  unsigned char arena_buffer[4096];
-  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
-  auto body = read_json_body(request, respond, json::storage_ptr(&arena));
-  if (!body) return;
-  auto read = read_message(*body, context.store.limits(), errors);
-  if (!read || !errors.empty()) return respond(reply_validation(errors));
-  auto input = std::make_shared<MessageInput>(std::move(*read));
+  auto input = std::make_shared<MessageInput>();
+  // Most creates are read in one pass; the tree reads (and answers) the rest.
+  if (!errors.empty() || !scan_message(request.body, *input)) {
+    // The body lives for this call only: what the message keeps is copied out.
+    unsigned char arena_buffer[4096];
+    json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+    auto body = read_json_body(request, respond, json::storage_ptr(&arena));
+    if (!body) return;
+    auto read = read_message(*body, context.store.limits(), errors);
+    if (!read || !errors.empty()) return respond(reply_validation(errors));
+    *input = std::move(*read);
+  }
   const std::string path_app = request.params["app"];
 
   auto app_id = context.store.read([&](const Model& model) -> std::string {

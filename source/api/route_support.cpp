@@ -11,13 +11,12 @@ namespace {
 
 namespace json = boost::json;
 
-// Payloads nest; ingest allows the same depth.
-constexpr std::size_t kMaxBodyDepth = 64;
 constexpr std::size_t kMaxLimit = 250;
 
 void authorised(ApiContext& context, const Handler& handler, HttpRequest& request,
                 Responder respond) {
-  AuthDecision decision = context.auth.check(request.header("authorization"), now_unix_ms() / 1000);
+  AuthDecision decision = context.auth.check(request.header("authorization"), now_unix_ms() / 1000,
+                                             request.connection_memo);
   if (decision.outcome == AuthDecision::Outcome::forbidden) {
     return respond(reply_error(403, "forbidden", decision.detail));
   }

@@ -179,10 +179,14 @@ void dedupe(std::vector<std::string>& items) {
   items = std::move(out);
 }
 
+bool channel_count_ok(std::size_t count, std::size_t max) {
+  return count >= 1 && count <= max;
+}
+
 void check_channels(BodyReader& in, Field<std::vector<std::string>>& channels, std::size_t max) {
   if (!channels.has()) return;
   dedupe(channels.value);
-  if (channels.value.empty() || channels.value.size() > max) {
+  if (!channel_count_ok(channels.value.size(), max)) {
     in.fail("channels", "Channels must have at least 1 and at most " + std::to_string(max) +
                             " items, or be set to null.");
     return;
@@ -495,6 +499,24 @@ std::optional<HeadersPatchInput> read_headers_patch(const json::value& body, con
   return out;
 }
 
+std::string_view event_id_problem(std::string_view id) {
+  if (!valid_limited_string(id)) {
+    return "String must match the following pattern: [a-zA-Z0-9\\-_.] (1 to 256).";
+  }
+  if (id.starts_with("msg_")) {
+    return "Uids are not allowed to have the same prefix as the ID. Prefix with _?";
+  }
+  return {};
+}
+
+bool keep_message_channels(std::vector<std::string>& channels) {
+  dedupe(channels);
+  if (!channel_count_ok(channels.size(), kMaxMessageChannels)) return false;
+  return std::all_of(channels.begin(), channels.end(), [](const std::string& channel) {
+    return valid_limited_string(channel, kMaxChannelLength);
+  });
+}
+
 std::optional<MessageInput> read_message(const json::value& body, const Limits& limits,
                                          ValidationItems& errors) {
   const std::size_t before = errors.size();
@@ -511,10 +533,10 @@ std::optional<MessageInput> read_message(const json::value& body, const Limits& 
             "Event type names are dot-separated words of [a-zA-Z0-9\\-_] (at most 128 chars), "
             "e.g. \"session.open\".");
   }
-  if (event_id.has() && !valid_limited_string(event_id.value)) {
-    in.fail("eventId", "String must match the following pattern: [a-zA-Z0-9\\-_.] (1 to 256).");
-  } else if (event_id.has() && event_id.value.rfind("msg_", 0) == 0) {
-    in.fail("eventId", "Uids are not allowed to have the same prefix as the ID. Prefix with _?");
+  if (event_id.has()) {
+    if (std::string_view problem = event_id_problem(event_id.value); !problem.empty()) {
+      in.fail("eventId", std::string(problem));
+    }
   }
   const json::value* payload = object->if_contains("payload");
   if (!payload) payload = object->if_contains("data");

@@ -19,18 +19,22 @@ json::value optional_string(const std::string& value) {
 // `text` as a JSON string literal.
 void append_quoted(std::string& out, std::string_view text) {
   out += '"';
-  for (char c : text) {
+  std::size_t plain = 0;  // start of the run not yet copied: copied a run at a time
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+    out.append(text.data() + plain, i - plain);
+    plain = i + 1;
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
+    } else {
       char escaped[8];
       std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
       out += escaped;
-    } else {
-      out += c;
     }
   }
+  out.append(text.data() + plain, text.size() - plain);
   out += '"';
 }
 

@@ -1,27 +1,21 @@
-// Reading one POST /v1/events event object in a single pass over the body,
-// without building a JSON tree: the members parse_events looks at, and the
-// payload already written as the compact JSON json::serialize would give for
-// it. Bodies the scan does not take (invalid JSON, arrays, bare Hoop
+// Reading one POST /v1/events event object in a single pass over the body
+// (core/object_scan), without building a JSON tree: the members parse_events
+// looks at, and the payload already written as the compact JSON
+// json::serialize would give for it. Bodies the scan does not take (invalid JSON, arrays, bare Hoop
 // payloads, a payload object with a repeated key, more keys or nesting than
 // it keeps track of) go to the tree-based reader, which decides them exactly
 // as before; the scan never decides an error itself. Pure, thread-safe.
 #pragma once
 
-#include <boost/json/kind.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "hookd/core/object_scan.h"
+
 namespace hookd::event_detail {
 
-// One member of the event object: whether it is there, the kind of its value
-// (the last one, when the key repeats, as the tree keeps it), and the text of
-// a string value.
-struct ScannedMember {
-  bool present = false;
-  boost::json::kind kind = boost::json::kind::null;
-  std::string text;  // string values of type, id and timestamp only
-};
+using hookd::ScannedMember;
 
 struct ScannedEvent {
   ScannedMember type;

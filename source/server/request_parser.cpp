@@ -142,7 +142,7 @@ std::string RequestParser::header_route(const Router& router) const {
   const auto& header = parser_->get();
   auto url = boost::urls::parse_uri_reference(header.target());
   if (!url) return {};
-  return router.match(header.method_string(), url->path());
+  return std::string(router.match(header.method_string(), url->path()));
 }
 
 ReadFailure classify_read_error(beast::error_code ec) {

@@ -61,6 +61,51 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   route.pattern = std::move(pattern);
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
+  index_route(routes_.size() - 1);
+}
+
+void Router::index_route(std::size_t index) {
+  std::size_t node = 0;
+  for (const std::string& segment : routes_[index].segments) {
+    std::size_t next = 0;
+    if (is_param(segment)) {
+      next = nodes_[node].param;
+    } else {
+      for (const auto& [literal, child] : nodes_[node].literals) {
+        if (literal == segment) next = child;
+      }
+    }
+    if (next == 0) {
+      next = nodes_.size();
+      nodes_.emplace_back();  // invalidates references into nodes_
+      if (is_param(segment)) {
+        nodes_[node].param = next;
+      } else {
+        nodes_[node].literals.emplace_back(segment, next);
+      }
+    }
+    node = next;
+  }
+  nodes_[node].routes.push_back(index);
+}
+
+// `start` is where the next segment of `path` (without its leading '/')
+// begins; path.size() + 1 once the last one is taken, as in segments_match.
+template <typename Visit>
+void Router::visit_matches(std::size_t node, std::string_view path, std::size_t start,
+                           Visit& visit) const {
+  const Node& here = nodes_[node];
+  if (start > path.size()) {
+    for (std::size_t index : here.routes)
+      visit(index);
+    return;
+  }
+  const std::size_t end = std::min(path.find('/', start), path.size());
+  const std::string_view part = path.substr(start, end - start);
+  for (const auto& [literal, child] : here.literals) {
+    if (literal == part) visit_matches(child, path, end + 1, visit);
+  }
+  if (here.param != 0 && !part.empty()) visit_matches(here.param, path, end + 1, visit);
 }
 
 void Router::set_gate(RouteGate gate) {
@@ -72,7 +117,9 @@ Router Router::only(
   Router kept;
   kept.gate_ = gate_;
   for (const Route& route : routes_) {
-    if (keep(route.method, route.pattern)) kept.routes_.push_back(route);
+    if (!keep(route.method, route.pattern)) continue;
+    kept.routes_.push_back(route);
+    kept.index_route(kept.routes_.size() - 1);
   }
   // An API's own 404 goes with its routes.
   for (const auto& entry : not_found_) {
@@ -81,24 +128,42 @@ Router Router::only(
   return kept;
 }
 
-const Router::Route* Router::find(std::string_view method, std::string_view path) const {
-  const Route* get = nullptr;
-  for (const Route& route : routes_) {
-    if (!segments_match(route.segments, path, nullptr)) continue;
-    if (route.method == method) return &route;
-    if (!get && route.method == "GET") get = &route;
-  }
-  // HEAD is GET without the body (RFC 9110 section 9.3.2); the server drops
-  // the body and keeps its Content-Length.
-  return method == "HEAD" ? get : nullptr;
+namespace {
+
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+std::string_view without_slash(std::string_view path) {
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  return path;
 }
 
-std::string Router::match(std::string_view method, std::string_view path) const {
+}  // namespace
+
+const Router::Route* Router::find(std::string_view method, std::string_view path) const {
+  // The first route added wins, as if they were tried in order.
+  std::size_t exact = kNone;
+  std::size_t get = kNone;
+  auto visit = [&](std::size_t index) {
+    const std::string& route_method = routes_[index].method;
+    if (route_method == method) {
+      exact = std::min(exact, index);
+    } else if (route_method == "GET") {
+      get = std::min(get, index);
+    }
+  };
+  visit_matches(0, without_slash(path), 0, visit);
+  if (exact != kNone) return &routes_[exact];
+  // HEAD is GET without the body (RFC 9110 section 9.3.2); the server drops
+  // the body and keeps its Content-Length.
+  return method == "HEAD" && get != kNone ? &routes_[get] : nullptr;
+}
+
+std::string_view Router::match(std::string_view method, std::string_view path) const {
   if (const Route* route = find(method, path)) return route->pattern;
-  for (const Route& route : routes_) {
-    if (segments_match(route.segments, path, nullptr)) return route.pattern;
-  }
-  return std::string();
+  std::size_t first = kNone;
+  auto visit = [&first](std::size_t index) { first = std::min(first, index); };
+  visit_matches(0, without_slash(path), 0, visit);
+  return first == kNone ? std::string_view() : std::string_view(routes_[first].pattern);
 }
 
 void Router::add_not_found(std::string prefix, Handler handler) {
@@ -118,11 +183,14 @@ void Router::dispatch(HttpRequest& request, Responder respond) const {
     route->handler(request, std::move(respond));
     return;
   }
+  std::vector<std::size_t> matching;
+  auto visit = [&matching](std::size_t index) { matching.push_back(index); };
+  visit_matches(0, without_slash(request.path), 0, visit);
+  std::sort(matching.begin(), matching.end());
   std::string allow;
-  for (const Route& route : routes_) {
-    if (!segments_match(route.segments, request.path, nullptr)) continue;
+  for (std::size_t index : matching) {
     if (!allow.empty()) allow += ", ";
-    allow += route.method;
+    allow += routes_[index].method;
   }
   if (allow.empty()) {
     for (const auto& [prefix, handler] : not_found_) {

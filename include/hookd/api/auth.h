@@ -32,6 +32,13 @@ class Authenticator {
 
   // `authorization` is the header's value ("" when absent).
   AuthDecision check(std::string_view authorization, std::int64_t now_unix) const;
+  // The same for a request on a connection that presented `remembered`
+  // before and had it accepted as a static token: that value again is
+  // allowed without digesting it (compared in constant time), and a value
+  // a static token accepts now is remembered. JWTs are never remembered:
+  // they expire.
+  AuthDecision check(std::string_view authorization, std::int64_t now_unix,
+                     std::string& remembered) const;
 
  private:
   using Digest = Sha256Digest;

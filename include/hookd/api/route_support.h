@@ -62,6 +62,9 @@ HttpResponse reply_not_found(std::string_view what);
 // A store change's answer (status + JSON body, empty for 204).
 HttpResponse reply_change(int status, std::string body);
 
+// How deep a request body may nest (payloads nest; ingest allows the same).
+constexpr std::size_t kMaxBodyDepth = 64;
+
 // The JSON body; an empty body reads as null. nullopt: answered 400.
 std::optional<boost::json::value> read_json_body(const HttpRequest& request, Responder& respond);
 // The same, its values allocated from `storage` (a request's arena: the

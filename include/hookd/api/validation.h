@@ -95,6 +95,11 @@ std::optional<HeadersPatchInput> read_headers_patch(const boost::json::value& bo
                                                     const Limits& limits, ValidationItems& errors);
 std::optional<MessageInput> read_message(const boost::json::value& body, const Limits& limits,
                                          ValidationItems& errors);
+// MessageIn's eventId rule: "" for a valid one, else read_message's msg.
+std::string_view event_id_problem(std::string_view id);
+// A message's channels as read_message keeps them (duplicates dropped);
+// false when read_message refuses them.
+bool keep_message_channels(std::vector<std::string>& channels);
 // EndpointSecretRotateIn: the new key, or "" to generate one.
 std::optional<std::string> read_rotate(const boost::json::value& body, ValidationItems& errors);
 

@@ -20,6 +20,10 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::map<std::string, std::string> params;  // from "{name}" route segments
+  // Kept from one request to the next on the same connection, never read or
+  // reset by the server: what a route remembers about the connection (the
+  // Svix API: the Authorization value it accepted as a static token).
+  std::string connection_memo;
 
   // First header with this (case-insensitive) name, or "".
   std::string_view header(std::string_view name) const;

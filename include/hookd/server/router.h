@@ -42,8 +42,9 @@ class Router {
   void dispatch(HttpRequest& request, Responder respond) const;
   // The pattern dispatch() would route this method and path to (also when
   // only the method differs, the 405 case), or "" when no pattern matches.
-  // A bounded metric label, unlike the raw path.
-  std::string match(std::string_view method, std::string_view path) const;
+  // A bounded metric label, unlike the raw path; it lives as long as the
+  // router.
+  std::string_view match(std::string_view method, std::string_view path) const;
 
  private:
   struct Route {
@@ -52,10 +53,25 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
   };
+  // One step of the patterns' segment tree: a path reaches a node by
+  // matching its segments one by one, so a lookup looks only at the
+  // patterns that share its start instead of trying every route.
+  struct Node {
+    std::vector<std::pair<std::string, std::size_t>> literals;  // segment, child
+    std::size_t param = 0;                                      // "{name}" child; 0: none
+    std::vector<std::size_t> routes;  // the routes whose pattern ends here
+  };
   // The route for exactly this method, else GET's for HEAD; null if none.
   const Route* find(std::string_view method, std::string_view path) const;
+  // Calls `visit(index)` for every route whose pattern matches `path`, in
+  // no particular order.
+  template <typename Visit>
+  void visit_matches(std::size_t node, std::string_view path, std::size_t start,
+                     Visit& visit) const;
+  void index_route(std::size_t index);
 
   std::vector<Route> routes_;
+  std::vector<Node> nodes_ = std::vector<Node>(1);          // [0]: the root
   std::vector<std::pair<std::string, Handler>> not_found_;  // prefix, handler
   RouteGate gate_;
 };

@@ -128,3 +128,27 @@ TEST_CASE("bearer authentication: static tokens, JWTs, and closed by default", "
   // The detail never repeats what the caller sent.
   CHECK(auth.check("Bearer tok-one2", kNow).detail.find("tok-one") == std::string::npos);
 }
+
+TEST_CASE("a connection's accepted static token is remembered, nothing else is", "[api][auth]") {
+  using Outcome = AuthDecision::Outcome;
+  const Authenticator auth({"tok-one"}, kSecret);
+  std::string remembered;
+  CHECK(auth.check("Bearer tok-one", kNow, remembered).outcome == Outcome::allowed);
+  CHECK(remembered == "Bearer tok-one");
+  CHECK(auth.check("Bearer tok-one", kNow, remembered).outcome == Outcome::allowed);
+  CHECK(remembered == "Bearer tok-one");
+  // Another value on the same connection is checked in full and forgets it.
+  CHECK(auth.check("Bearer tok-one2", kNow, remembered).outcome == Outcome::unauthorized);
+  CHECK(remembered.empty());
+  CHECK(auth.check("Bearer tok-on", kNow, remembered).outcome == Outcome::unauthorized);
+  CHECK(remembered.empty());
+  // JWTs expire: they are verified every time.
+  const std::string jwt = "Bearer " + sign_hs256_jwt(claims(""), kSecret);
+  CHECK(auth.check(jwt, kNow, remembered).outcome == Outcome::allowed);
+  CHECK(remembered.empty());
+  // Without any configuration nothing is allowed, remembered or not.
+  const Authenticator none({}, "");
+  std::string stale;
+  CHECK(none.check("Bearer tok-one", kNow, stale).outcome == Outcome::forbidden);
+  CHECK(stale.empty());
+}

@@ -91,3 +91,22 @@ TEST_CASE("an id tells its creation time to 1/256 s, and id_at brackets an insta
   CHECK(t - *low < 4);
   CHECK_FALSE(id_unix_ms("app_x", "app_"));
 }
+
+TEST_CASE("id_at writes the 160-bit number in base62, digit for digit", "[api][ids]") {
+  // Expected bodies worked out independently: the big-endian KSUID bytes
+  // as one integer, written in base62 with 27 digits.
+  struct Row {
+    std::int64_t unix_ms;
+    bool high;
+    std::string id;
+  };
+  const std::vector<Row> rows = {
+      {1795515302123, false, "msg_3MY6lBbnZDof7y0nJyAFHXhlnUW"},
+      {1795515302123, true, "msg_3MY6lBdgYkJy6XFFMKU3RuCYXR1"},
+      {1400000000000, false, "msg_000000000000000000000000000"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.unix_ms, row.high);
+    CHECK(id_at("msg_", row.unix_ms, row.high) == row.id);
+  }
+}
