@@ -205,7 +205,7 @@ void check_answer(const hookd::HttpRequest& request, const hookd::HttpResponse& 
   }
   if (request.method == "POST" && response.status == 202) {
     // add_route registers each pattern with and without a trailing slash.
-    const std::string route = running_daemon().router.match("POST", request.path);
+    const std::string route{running_daemon().router.match("POST", request.path)};
     if (route == "/api/v1/app/{app}/msg" || route == "/api/v1/app/{app}/msg/") {
       check_message_readable(request, response.body);
     }
