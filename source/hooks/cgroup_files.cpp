@@ -132,9 +132,12 @@ std::optional<std::string> reread_cgroup_file(int fd) {
   char buffer[4096];
   ssize_t n;
   off_t at = 0;
+  // A flat cgroup file is one record of its seq_file, handed out whole when
+  // it fits: a short read is its end, without a read more to see 0.
   while ((n = ::pread(fd, buffer, sizeof buffer, at)) > 0) {
     text.append(buffer, static_cast<std::size_t>(n));
     at += n;
+    if (static_cast<std::size_t>(n) < sizeof buffer) break;
   }
   if (n < 0) return std::nullopt;
   return text;
