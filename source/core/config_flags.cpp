@@ -344,6 +344,13 @@ FlagGroup hooks_flags() {
   add("hook-result-max-bytes", nullptr,
       "disk (and memory) the kept hook results may use (default 64MiB)",
       size_flag(&Config::hook_result_max_bytes, 1 << 16));
+  add("hook-result-commit-window", nullptr,
+      "how long finished hook runs gather before one fdatasync writes them all; 0: a sync per "
+      "batch the writer finds (default 2ms)",
+      duration_flag(&Config::hook_result_commit_window, true));
+  add("hook-result-commit-max", nullptr,
+      "finished hook runs that end a commit window early (default 64)",
+      count_flag(&Config::hook_result_commit_max, 1));
   return g;
 }
 

@@ -365,7 +365,8 @@ Result<ModuleOptions> module_options(const Config& config) {
     options.containment = std::move(contained).value();
     options.hook_results =
         HookResultStoreOptions{options.data_dir / "hooks" / "results", config.hook_result_retention,
-                               config.hook_result_max_bytes};
+                               config.hook_result_max_bytes, config.hook_result_commit_window,
+                               config.hook_result_commit_max};
   }
   return options;
 }

@@ -127,6 +127,22 @@ std::optional<std::string> read_cgroup_file(const fs::path& file) {
   return text;
 }
 
+std::optional<std::string> reread_cgroup_file(int fd) {
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  off_t at = 0;
+  // A flat cgroup file is one record of its seq_file, handed out whole when
+  // it fits: a short read is its end, without a read more to see 0.
+  while ((n = ::pread(fd, buffer, sizeof buffer, at)) > 0) {
+    text.append(buffer, static_cast<std::size_t>(n));
+    at += n;
+    if (static_cast<std::size_t>(n) < sizeof buffer) break;
+  }
+  if (n < 0) return std::nullopt;
+  return text;
+}
+
 Status write_cgroup_file(const fs::path& file, std::string_view value) {
   int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return make_error(file.string() + ": " + errno_text(errno));

@@ -34,12 +34,6 @@ constexpr std::uint32_t kMaxRecordBytes = 16u << 20;
 constexpr std::uint64_t kMinSegmentBytes = 4 << 10;
 constexpr std::uint64_t kMaxSegmentBytes = 32 << 20;
 constexpr auto kIdleTrim = std::chrono::seconds(60);
-// How long the writer lets more results gather after the first of a batch:
-// with several runs in flight their results share one fdatasync (group
-// commit). Runs do not wait for it (their slot is free at exit); only the
-// consumer cursor and hook.finished do, by at most this.
-constexpr auto kGroupCommit = std::chrono::milliseconds(2);
-constexpr std::size_t kGroupCommitMax = 64;
 constexpr auto kFirstRetry = std::chrono::milliseconds(100);
 constexpr auto kLastRetry = std::chrono::milliseconds(5000);
 
@@ -52,6 +46,16 @@ struct StoreMetrics {
                         "Hook results forgotten by --hook-result-retention or -max-bytes");
   Counter& write_errors = metrics().counter("hookd_hook_results_write_errors_total",
                                             "Failed writes of hook results (retried)");
+  // Whether --hook-result-commit-window and -max fit the load: records per
+  // commit near the max mean the window is cut short by it.
+  Histogram& commit_records =
+      metrics().histogram("hookd_hook_results_commit_records",
+                          "Hook results (and journaled markers) written per group commit",
+                          {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  Histogram& commit_seconds = metrics().histogram(
+      "hookd_hook_results_commit_seconds",
+      "Time per group commit of hook results, fdatasync included",
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
 };
 
 StoreMetrics& store_metrics() {
@@ -197,8 +201,10 @@ struct HookResultStore::Impl {
 
   // With queue_mutex held, after a push: whether the writer must be woken.
   // Only the first record of a batch and a full batch do; the writer finds
-  // the others when its group-commit wait ends.
-  bool wakes_writer() const { return queue.size() == 1 || queue.size() == kGroupCommitMax; }
+  // the others when its group-commit wait ends. Runs do not wait for it
+  // (their slot is free at exit); only the consumer cursor and
+  // hook.finished do, by at most the window.
+  bool wakes_writer() const { return queue.size() == 1 || queue.size() == options.commit_max; }
 
   void set_stopping() {
     std::unique_lock lock(queue_mutex);
@@ -411,11 +417,19 @@ struct HookResultStore::Impl {
         std::unique_lock lock(queue_mutex);
         wake.wait_for(lock, kIdleTrim, [this] { return stopping || !queue.empty(); });
         if (queue.empty() && stopping) return;
-        wake.wait_for(lock, kGroupCommit,
-                      [this] { return stopping || queue.size() >= kGroupCommitMax; });
+        if (options.commit_window.count() > 0) {
+          wake.wait_for(lock, options.commit_window,
+                        [this] { return stopping || queue.size() >= options.commit_max; });
+        }
         batch.swap(queue);
       }
-      if (!batch.empty()) write_with_retries(batch);
+      if (!batch.empty()) {
+        auto started = std::chrono::steady_clock::now();
+        store_metrics().commit_records.observe(static_cast<double>(batch.size()));
+        write_with_retries(batch);
+        store_metrics().commit_seconds.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
       trim();
     }
   }
@@ -448,6 +462,7 @@ HookResultStore::~HookResultStore() = default;
 
 Result<std::unique_ptr<HookResultStore>> HookResultStore::open(HookResultStoreOptions options) {
   if (options.dir.empty()) return make_error("hook results: dir is required");
+  options.commit_max = std::max<std::size_t>(options.commit_max, 1);
   auto impl = std::make_unique<Impl>(std::move(options));
   if (auto recovered = impl->recover(); !recovered) {
     return make_error("hook results: " + recovered.error().message);

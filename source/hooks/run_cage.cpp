@@ -50,6 +50,26 @@ void close_all(std::vector<int>& fds) {
   fds.clear();
 }
 
+void close_all(RunCgroupCounterFds& fds) {
+  for (int& fd : fds) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+}
+
+// The counter files, in RunCgroupCounterFds' order: controller, file (v1,
+// v2) and key (v1, v2).
+struct CounterFile {
+  const char* controller;
+  const char* file[2];
+  const char* key[2];
+};
+constexpr CounterFile kCounterFiles[kRunCgroupCounterFiles] = {
+    {"memory", {"memory.oom_control", "memory.events"}, {"oom_kill", "oom_kill"}},
+    {"pids", {"pids.events", "pids.events"}, {"max", "max"}},
+    {"cpu", {"cpu.stat", "cpu.stat"}, {"throttled_time", "throttled_usec"}},
+};
+
 }  // namespace
 
 IdleRunCgroups::~IdleRunCgroups() {
@@ -69,14 +89,17 @@ bool IdleRunCgroups::give_back(IdleRunCgroup& cgroup) {
   if (closed_ || idle_.size() >= max_idle_) return false;
   idle_.push_back(std::move(cgroup));
   cgroup.procs_fds.clear();  // the pool's now
+  cgroup.counter_fds.fill(-1);
   return true;
 }
 
 void IdleRunCgroups::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
-  for (auto& cgroup : idle_)
+  for (auto& cgroup : idle_) {
     close_all(cgroup.procs_fds);
+    close_all(cgroup.counter_fds);
+  }
   idle_.clear();
 }
 
@@ -87,26 +110,30 @@ struct RunCage::State {
   std::vector<std::pair<std::string, fs::path>> dirs;  // (controller, run cgroup); freezer first
   std::shared_ptr<ChildSetup> setup;
   Counters at_start;
+  RunCgroupCounterFds counter_fds{-1, -1, -1};  // opened at the first read, kept with the cgroup
   bool ended = false;
   CageReport report;
   std::mutex mutex;
 
   bool v2() const { return mode == ContainmentMode::cgroup_v2; }
 
-  std::uint64_t counter(std::string_view controller, const char* file, const char* key) const {
+  std::uint64_t counter(std::size_t which) {
+    const CounterFile& f = kCounterFiles[which];
+    int& fd = counter_fds[which];
     for (const auto& [c, dir] : dirs) {
-      if (c != controller && !v2()) continue;
-      auto text = read_cgroup_file(dir / file);
-      return text ? cgroup_counter(*text, key).value_or(0) : 0;
+      if (c != f.controller && !v2()) continue;
+      if (fd < 0) fd = ::open((dir / f.file[v2()]).c_str(), O_RDONLY | O_CLOEXEC);
+      auto text = fd >= 0 ? reread_cgroup_file(fd) : std::nullopt;
+      return text ? cgroup_counter(*text, f.key[v2()]).value_or(0) : 0;
     }
     return 0;
   }
 
-  Counters counters() const {
+  Counters counters() {
     Counters c;
-    c.oom_kills = counter("memory", v2() ? "memory.events" : "memory.oom_control", "oom_kill");
-    c.pids_refused = counter("pids", "pids.events", "max");
-    c.throttled = counter("cpu", "cpu.stat", v2() ? "throttled_usec" : "throttled_time");
+    c.oom_kills = counter(0);
+    c.pids_refused = counter(1);
+    c.throttled = counter(2);
     return c;
   }
 
@@ -140,6 +167,7 @@ struct RunCage::State {
 
   void close_fds() {
     if (setup) close_all(setup->cgroup_fds);
+    close_all(counter_fds);
   }
 
   // The run's counters now, against those at its start.
@@ -171,11 +199,14 @@ struct RunCage::State {
     for (std::size_t i = 1; i < dirs.size() && empty; ++i)
       empty = cgroup_processes(dirs[i].second).empty();
     report.all_gone = empty;
-    IdleRunCgroup recycled{name, setup ? std::move(setup->cgroup_fds) : std::vector<int>(), now};
+    IdleRunCgroup recycled{name, setup ? std::move(setup->cgroup_fds) : std::vector<int>(), now,
+                           counter_fds};
     if (setup) setup->cgroup_fds.clear();
+    counter_fds.fill(-1);  // recycled's now
     bool kept =
         empty && idle && recycled.procs_fds.size() == dirs.size() && idle->give_back(recycled);
     close_all(recycled.procs_fds);
+    close_all(recycled.counter_fds);
     if (!kept) {
       for (const auto& [controller, dir] : dirs) {
         auto removed = kill_and_remove_cgroup(dir, v2(), controller == "freezer", kCageKillWithin);
@@ -225,6 +256,7 @@ Result<std::unique_ptr<RunCage>> RunCage::open(const CageLayout& layout,
         state->setup->cgroup_procs.push_back((base / state->name / "cgroup.procs").string());
       }
       state->setup->cgroup_fds = std::move(recycled->procs_fds);
+      state->counter_fds = recycled->counter_fds;
       state->at_start = recycled->counters;
     } else {
       made = state->create(layout);

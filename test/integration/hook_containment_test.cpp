@@ -439,6 +439,13 @@ void memory_hog_is_oom(const std::string& mode, const std::string& executor) {
   INFO(boost::json::serialize(hook));
   CHECK(hook.at("outcome") == "oom");
   CHECK(c.metrics().find("hookd_hook_runs_total{outcome=\"oom\"} 1") != std::string::npos);
+  // The emptied cgroup goes to the next run with its counter files still
+  // open: a plain run in it is no oom, and another hog in it is one again.
+  c.still_fine("session.open");
+  auto again = c.finished(c.post("memory.hog"));
+  INFO(boost::json::serialize(again));
+  CHECK(again.at("outcome") == "oom");
+  CHECK(c.metrics().find("hookd_hook_runs_total{outcome=\"oom\"} 2") != std::string::npos);
   c.still_fine("session.open");
 }
 

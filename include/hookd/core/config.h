@@ -86,6 +86,8 @@ struct Config {
   std::optional<std::vector<std::string>> hook_preload;  // unset: the hook runner's default set
   Milliseconds hook_result_retention{30LL * 24 * 3600 * 1000};
   std::uint64_t hook_result_max_bytes = 64ull << 20;
+  Milliseconds hook_result_commit_window{2};  // group commit: results gather this long
+  std::size_t hook_result_commit_max = 64;    // or until this many
   // Hook containment and limits (0: unlimited)
   std::string hook_containment = "auto";  // auto | cgroup-v2 | cgroup-v1 | subreaper | none
   std::uint64_t hook_memory_max = 256ull << 20;

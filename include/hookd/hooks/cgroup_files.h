@@ -20,6 +20,9 @@
 namespace hookd {
 
 std::optional<std::string> read_cgroup_file(const std::filesystem::path& file);
+// The whole file again through a descriptor kept open (pread from offset 0:
+// cgroupfs shows a flat file afresh then). Not for v1's cgroup.procs/tasks.
+std::optional<std::string> reread_cgroup_file(int fd);
 // One write(2) of `value`, as cgroupfs expects.
 Status write_cgroup_file(const std::filesystem::path& file, std::string_view value);
 

@@ -6,7 +6,7 @@
 //
 // Each finished run is one CRC32C-framed record appended to segment files
 // <dir>/<number>.log by the store's own thread, which fdatasyncs a batch
-// (what arrives within 2 ms of its first record: one sync for the results of
+// (what arrives within --hook-result-commit-window of its first record: one sync for the results of
 // runs that end close together) before the records become visible and their
 // callbacks run: callers never wait on the disk. The latest record of each
 // event is also held in memory (so --hook-result-max-bytes bounds memory as
@@ -33,6 +33,10 @@ struct HookResultStoreOptions {
   std::filesystem::path dir;  // <data-dir>/hooks/results
   std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};
   std::uint64_t max_bytes = 64ull << 20;
+  // Group commit: after the first record of a batch the writer lets more
+  // gather this long, or until this many are queued, then syncs them once.
+  std::chrono::milliseconds commit_window{2};
+  std::size_t commit_max = 64;
 };
 
 // One finished run (never an interrupted one: that runs again).

@@ -10,6 +10,7 @@
 // Thread-safe; open() and end() block on cgroupfs (pool threads only).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -43,6 +44,14 @@ struct RunCgroupCounters {
   std::uint64_t oom_kills = 0, pids_refused = 0, throttled = 0;
 };
 
+// The counter files of a run cgroup (oom kills, refused forks, throttling),
+// kept open with it: cgroupfs shows them afresh at each read from offset 0,
+// so the end of each run reads them without an open and a close. (Not so
+// cgroup.procs in v1, whose list a kept descriptor may see up to a second
+// old: that is opened at each read.)
+inline constexpr std::size_t kRunCgroupCounterFiles = 3;
+using RunCgroupCounterFds = std::array<int, kRunCgroupCounterFiles>;  // -1: not open
+
 // A run cgroup that ended empty. Its cgroup.procs files stay open and its
 // counters are what they said at its end: nothing can move them while it is
 // empty, so the next run needs neither an open nor a read to start.
@@ -50,6 +59,7 @@ struct IdleRunCgroup {
   std::string name;
   std::vector<int> procs_fds;  // owned; one per hierarchy, in the layout's order
   RunCgroupCounters counters;
+  RunCgroupCounterFds counter_fds{-1, -1, -1};  // owned
 };
 
 // Run cgroups that ended empty, ready for another run. Thread-safe.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "hookd/core/metrics.h"
 #include "hookd/core/rfc3339.h"
 #include "support/support.h"
 
@@ -102,6 +103,41 @@ TEST_CASE("hook results survive a reopen", "[hook_result_store]") {
   CHECK(outcome(*store, "evt-b") == "ok");
   store.reset();
   CHECK(outcome(*open_store(dir.path()), "evt-b") == "ok");
+}
+
+TEST_CASE("a full group commit is written at once, not after its window", "[hook_result_store]") {
+  TempDir dir;
+  HookResultStoreOptions options{dir.path(), std::chrono::hours(1), 64ull << 20};
+  options.commit_window = std::chrono::hours(1);  // only the max can end this batch
+  options.commit_max = 3;
+  auto opened = HookResultStore::open(options);
+  REQUIRE(opened.ok());
+  auto store = std::move(opened).value();
+  auto& records = hookd::metrics().histogram("hookd_hook_results_commit_records", "", {});
+  const double sum_before = records.sum();
+  const std::uint64_t count_before = records.count();
+  store->append(record_of("evt-1", 0));
+  store->append(record_of("evt-2", 0));
+  // Two of three: the writer waits for the third (or an hour).
+  CHECK(outcome(*store, "evt-1") == "none");
+  append_durably(*store, record_of("evt-3", 3));
+  CHECK(outcome(*store, "evt-1") == "ok");
+  CHECK(outcome(*store, "evt-3") == "failed");
+  CHECK(records.count() == count_before + 1);
+  CHECK(records.sum() == sum_before + 3);
+}
+
+TEST_CASE("hook results with no commit window are written one batch at a time",
+          "[hook_result_store]") {
+  TempDir dir;
+  HookResultStoreOptions options{dir.path(), std::chrono::hours(1), 64ull << 20};
+  options.commit_window = std::chrono::milliseconds(0);
+  options.commit_max = 1000;  // never reached: nothing waits for more
+  auto opened = HookResultStore::open(options);
+  REQUIRE(opened.ok());
+  auto store = std::move(opened).value();
+  append_durably(*store, record_of("evt-a", 0));
+  CHECK(outcome(*store, "evt-a") == "ok");
 }
 
 TEST_CASE("a torn hook results tail is cut off and writing goes on", "[hook_result_store]") {
