@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
   if (queue) {
     options.delivery.shared_tally = queue->shared_tally();
     options.delivery.shared_dead_letters = queue->shared_dead_letters();
+    options.api_delivery.shared_dead_letters = queue->shared_dead_letters();
   }
   Delivery delivery(reactor.context(reactor.size() - 1), *journal, options.delivery);
   // The Svix API's endpoints share delivery's reactor; their attempts go to

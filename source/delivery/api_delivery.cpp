@@ -14,6 +14,7 @@
 #include "hookd/delivery/endpoint_worker.h"
 #include "hookd/delivery/journal_wakeup.h"
 #include "hookd/journal/journal.h"
+#include "hookd/journal/shared_dead_letters.h"
 
 namespace hookd {
 
@@ -66,6 +67,7 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
         options.user_agent.empty() ? std::string("hookd/") + HOOKD_VERSION : options.user_agent;
     context.consumer_prefix = kApiConsumerPrefix;
     context.on_attempt = options.on_attempt;
+    context.shared_dead_letters = options.shared_dead_letters;
   }
 
   boost::asio::io_context& io;
@@ -244,6 +246,7 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
       registered.erase(id);
     }
     remove_endpoint_series(id);
+    if (options.shared_dead_letters) options.shared_dead_letters->forget(consumer_of(id));
     Journal* j = &journal;
     files->post([j, id, paths = files_of(options.dir, id)] {
       j->unregister_consumer(consumer_of(id));

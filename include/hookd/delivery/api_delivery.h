@@ -40,6 +40,7 @@ class io_context;
 namespace hookd {
 
 class Journal;
+class SharedDeadLetters;
 struct StoredEvent;
 
 // An API endpoint's journal consumer is <kApiConsumerPrefix><endpoint id>.
@@ -56,6 +57,10 @@ struct ApiDeliveryOptions {
   std::size_t connections = 4;               // per endpoint
   std::string user_agent;                    // empty: "hookd/<HOOKD_VERSION>"
   AttemptListener on_attempt;                // every attempt, on `io`
+  // When set (--queue), the endpoints' dead letters are every node's: a
+  // recover asked of any node re-queues them for whichever node's worker
+  // reads them next (endpoint_worker.h), and a deleted endpoint's go.
+  std::shared_ptr<SharedDeadLetters> shared_dead_letters;
 };
 
 class ApiDelivery {
