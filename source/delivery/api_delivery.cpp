@@ -1,5 +1,6 @@
 #include "hookd/delivery/api_delivery.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
@@ -68,6 +69,7 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
     context.consumer_prefix = kApiConsumerPrefix;
     context.on_attempt = options.on_attempt;
     context.shared_dead_letters = options.shared_dead_letters;
+    context.max_attempts_shown = options.max_attempts_shown;
   }
 
   boost::asio::io_context& io;
@@ -353,6 +355,34 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
     }
   }
 
+  // The state every node derives alike from the shared attempts.
+  std::string shared_status_json(const std::string& id, const EndpointWorker& worker,
+                                 const StoredEvent& stored) const {
+    const std::size_t attempts_to_dead_letter = options.retry_schedule.size() + 1;
+    std::vector<SharedAttempt> attempts = options.shared_attempts(
+        stored.event.id, id, std::max(options.max_attempts_shown, attempts_to_dead_letter));
+    DeliveryState state = DeliveryState::pending;
+    std::size_t failed_scheduled = 0;
+    for (const SharedAttempt& a : attempts) {
+      if (a.success) state = DeliveryState::delivered;
+      if (!a.success && !a.manual) ++failed_scheduled;
+    }
+    if (state != DeliveryState::delivered) {
+      if (!worker.spec().accepts(stored.event)) {
+        state = DeliveryState::filtered;
+      } else if (failed_scheduled >= attempts_to_dead_letter) {
+        state = DeliveryState::dead_letter;
+      }
+    }
+    std::vector<AttemptRecord> shown;
+    const std::size_t skip = attempts.size() > options.max_attempts_shown
+                                 ? attempts.size() - options.max_attempts_shown
+                                 : 0;
+    for (std::size_t i = skip; i < attempts.size(); ++i)
+      shown.push_back(std::move(attempts[i].record));
+    return status_json_of(state, shown);
+  }
+
   std::optional<std::string> status_json(const StoredEvent& stored) const {
     std::map<std::string, std::shared_ptr<EndpointWorker>> workers;
     {
@@ -368,7 +398,8 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
       out += out.empty() ? "{" : ",";
       out += boost::json::serialize(boost::json::string(id));
       out += ':';
-      out += worker->status_json(stored);
+      out += options.shared_attempts ? shared_status_json(id, *worker, stored)
+                                     : worker->status_json(stored);
     }
     if (out.empty()) return std::nullopt;
     return out + "}";
