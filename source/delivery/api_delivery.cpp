@@ -365,7 +365,8 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
     std::size_t failed_scheduled = 0;
     for (const SharedAttempt& a : attempts) {
       if (a.success) state = DeliveryState::delivered;
-      if (!a.success && !a.manual) ++failed_scheduled;
+      // A 410 disables the endpoint and is not counted against the schedule.
+      if (!a.success && !a.manual && a.record.status != 410) ++failed_scheduled;
     }
     if (state != DeliveryState::delivered) {
       if (!worker.spec().accepts(stored.event)) {
