@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
   if (queue) {
     options.delivery.shared_tally = queue->shared_tally();
     options.delivery.shared_dead_letters = queue->shared_dead_letters();
+    options.api_delivery.shared_dead_letters = queue->shared_dead_letters();
   }
   Delivery delivery(reactor.context(reactor.size() - 1), *journal, options.delivery);
   // The Svix API's endpoints share delivery's reactor; their attempts go to
@@ -248,6 +249,18 @@ int main(int argc, char** argv) {
   options.api_delivery.on_attempt = [&api_service](AttemptReport report) {
     api_service->record_attempt(attempt_of(report));
   };
+  if (queue) {
+    // Every node's attempts come back through the feed into the store.
+    options.api_delivery.shared_attempts = [&api_service](const std::string& msg_id,
+                                                          const std::string& endpoint_id,
+                                                          std::size_t limit) {
+      std::vector<SharedAttempt> out;
+      if (api_service == nullptr) return out;
+      for (const api::Attempt& attempt : api_service->attempts_of(msg_id, endpoint_id, limit))
+        out.push_back(shared_attempt_of(attempt));
+      return out;
+    };
+  }
   ApiDelivery api_delivery(reactor.context(reactor.size() - 1), *journal,
                            std::move(options.api_delivery));
 

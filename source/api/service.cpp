@@ -105,6 +105,19 @@ void ApiService::record_attempt(Attempt attempt) {
   attempts_->append(std::move(attempt));
 }
 
+std::vector<Attempt> ApiService::attempts_of(const std::string& msg_id,
+                                             const std::string& endpoint_id,
+                                             std::size_t limit) const {
+  ListQuery query;
+  query.limit = limit;
+  AttemptFilter filter;
+  filter.endpoint_id = endpoint_id;
+  std::vector<Attempt> newest_first;
+  attempts_->list_by_message(msg_id, query, filter, newest_first);
+  return {std::make_move_iterator(newest_first.rbegin()),
+          std::make_move_iterator(newest_first.rend())};
+}
+
 void ApiService::disable_if_failing(const Attempt& attempt) {
   if (attempt.status == kAttemptSuccess) return;
   const std::int64_t now = now_unix_ms();

@@ -36,4 +36,15 @@ api::Attempt attempt_of(const AttemptReport& report) {
   return a;
 }
 
+SharedAttempt shared_attempt_of(const api::Attempt& attempt) {
+  SharedAttempt a;
+  a.success = attempt.status == api::kAttemptSuccess;
+  a.manual = attempt.trigger_type == api::kTriggerManual;
+  a.record.at_ms = attempt.timestamp_ms;
+  a.record.status = attempt.response_status_code;
+  if (attempt.response_status_code == 0) a.record.error = attempt.response;
+  a.record.duration_ms = attempt.response_duration_ms;
+  return a;
+}
+
 }  // namespace hookd

@@ -1,5 +1,6 @@
 #include "hookd/delivery/api_delivery.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
@@ -14,6 +15,7 @@
 #include "hookd/delivery/endpoint_worker.h"
 #include "hookd/delivery/journal_wakeup.h"
 #include "hookd/journal/journal.h"
+#include "hookd/journal/shared_dead_letters.h"
 
 namespace hookd {
 
@@ -66,6 +68,8 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
         options.user_agent.empty() ? std::string("hookd/") + HOOKD_VERSION : options.user_agent;
     context.consumer_prefix = kApiConsumerPrefix;
     context.on_attempt = options.on_attempt;
+    context.shared_dead_letters = options.shared_dead_letters;
+    context.max_attempts_shown = options.max_attempts_shown;
   }
 
   boost::asio::io_context& io;
@@ -244,6 +248,7 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
       registered.erase(id);
     }
     remove_endpoint_series(id);
+    if (options.shared_dead_letters) options.shared_dead_letters->forget(consumer_of(id));
     Journal* j = &journal;
     files->post([j, id, paths = files_of(options.dir, id)] {
       j->unregister_consumer(consumer_of(id));
@@ -350,6 +355,35 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
     }
   }
 
+  // The state every node derives alike from the shared attempts.
+  std::string shared_status_json(const std::string& id, const EndpointWorker& worker,
+                                 const StoredEvent& stored) const {
+    const std::size_t attempts_to_dead_letter = options.retry_schedule.size() + 1;
+    std::vector<SharedAttempt> attempts = options.shared_attempts(
+        stored.event.id, id, std::max(options.max_attempts_shown, attempts_to_dead_letter));
+    DeliveryState state = DeliveryState::pending;
+    std::size_t failed_scheduled = 0;
+    for (const SharedAttempt& a : attempts) {
+      if (a.success) state = DeliveryState::delivered;
+      // A 410 disables the endpoint and is not counted against the schedule.
+      if (!a.success && !a.manual && a.record.status != 410) ++failed_scheduled;
+    }
+    if (state != DeliveryState::delivered) {
+      if (!worker.spec().accepts(stored.event)) {
+        state = DeliveryState::filtered;
+      } else if (failed_scheduled >= attempts_to_dead_letter) {
+        state = DeliveryState::dead_letter;
+      }
+    }
+    std::vector<AttemptRecord> shown;
+    const std::size_t skip = attempts.size() > options.max_attempts_shown
+                                 ? attempts.size() - options.max_attempts_shown
+                                 : 0;
+    for (std::size_t i = skip; i < attempts.size(); ++i)
+      shown.push_back(std::move(attempts[i].record));
+    return status_json_of(state, shown);
+  }
+
   std::optional<std::string> status_json(const StoredEvent& stored) const {
     std::map<std::string, std::shared_ptr<EndpointWorker>> workers;
     {
@@ -365,7 +399,8 @@ struct ApiDelivery::Impl : std::enable_shared_from_this<ApiDelivery::Impl> {
       out += out.empty() ? "{" : ",";
       out += boost::json::serialize(boost::json::string(id));
       out += ':';
-      out += worker->status_json(stored);
+      out += options.shared_attempts ? shared_status_json(id, *worker, stored)
+                                     : worker->status_json(stored);
     }
     if (out.empty()) return std::nullopt;
     return out + "}";

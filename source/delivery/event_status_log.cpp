@@ -56,24 +56,27 @@ bool EventStatusLog::contains(const std::string& id) const {
   return records_.count(id) != 0;
 }
 
-std::string EventStatusLog::status_json(const std::string& id, DeliveryState otherwise) const {
+std::string status_json_of(DeliveryState state, const std::vector<AttemptRecord>& attempts) {
   json::object o;
-  json::array attempts;
+  o["state"] = state_name(state);
+  json::array list;
+  for (const auto& a : attempts) {
+    json::object x;
+    x["at"] = format_rfc3339(a.at_ms);
+    x["status"] = a.status == 0 ? json::value(nullptr) : json::value(a.status);
+    x["error"] = a.error.empty() ? json::value(nullptr) : json::value(a.error);
+    x["duration_ms"] = a.duration_ms;
+    list.push_back(std::move(x));
+  }
+  o["attempts"] = std::move(list);
+  return json::serialize(o);
+}
+
+std::string EventStatusLog::status_json(const std::string& id, DeliveryState otherwise) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = records_.find(id);
-  o["state"] = state_name(it != records_.end() ? it->second.state : otherwise);
-  if (it != records_.end()) {
-    for (const auto& a : it->second.attempts) {
-      json::object x;
-      x["at"] = format_rfc3339(a.at_ms);
-      x["status"] = a.status == 0 ? json::value(nullptr) : json::value(a.status);
-      x["error"] = a.error.empty() ? json::value(nullptr) : json::value(a.error);
-      x["duration_ms"] = a.duration_ms;
-      attempts.push_back(std::move(x));
-    }
-  }
-  o["attempts"] = std::move(attempts);
-  return json::serialize(o);
+  if (it == records_.end()) return status_json_of(otherwise, {});
+  return status_json_of(it->second.state, {it->second.attempts.begin(), it->second.attempts.end()});
 }
 
 }  // namespace hookd

@@ -40,6 +40,13 @@ void RedisDeadLetters::remove(const std::string& consumer, std::vector<std::stri
   run(std::move(args), nullptr);
 }
 
+// The list and the tally hash its scripts keep the count in: every node
+// that sees the endpoint deleted sends this, and DEL of keys already gone
+// is harmless.
+void RedisDeadLetters::forget(const std::string& consumer) {
+  run({"DEL", keys_.prefix + consumer, keys_.tally + consumer}, nullptr);
+}
+
 void RedisDeadLetters::replay(const std::string& consumer, std::optional<std::int64_t> since_ms,
                               std::optional<std::int64_t> until_ms, Done done) {
   run({"EVAL", redis_scripts::kDeadLettersReplay, "3", keys_.prefix + consumer,

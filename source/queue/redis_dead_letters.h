@@ -34,6 +34,7 @@ class RedisDeadLetters : public SharedDeadLetters,
 
   void add(const std::string& consumer, std::vector<Line> lines, Done done) override;
   void remove(const std::string& consumer, std::vector<std::string> ids) override;
+  void forget(const std::string& consumer) override;
   void replay(const std::string& consumer, std::optional<std::int64_t> since_ms,
               std::optional<std::int64_t> until_ms, Done done) override;
 

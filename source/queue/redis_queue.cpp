@@ -30,11 +30,18 @@ namespace hookd {
 namespace asio = boost::asio;
 
 namespace {
-constexpr std::size_t kAckChunk = 1000;
-constexpr std::chrono::milliseconds kTallyEvery{
-    250};  // ids per script call (Lua's unpack has a limit)
+constexpr std::size_t kAckChunk = 1000;  // ids per script call (Lua's unpack has a limit)
+constexpr std::chrono::milliseconds kTallyEvery{250};
 constexpr const char* kHeldGauge = "hookd_queue_held_entries";
 constexpr const char* kHeldHelp = "Entries a consumer was handed on this node and has not finished";
+
+// Nothing appended: 503 for the caller (the codes journal.h maps to HTTP).
+AppendResult refused(std::string message) {
+  return AppendResult{.code = AppendResult::Code::full,
+                      .message = std::move(message),
+                      .retry_after = std::chrono::milliseconds{0},
+                      .duplicate = {}};
+}
 }  // namespace
 
 std::string default_node_id() {
@@ -156,7 +163,7 @@ struct RedisQueue::State {
     {
       std::lock_guard lock(shared.mutex);
       if (!shared.problem.empty()) {
-        return done(AppendResult{AppendResult::Code::full, shared.problem, {}});
+        return done(refused(shared.problem));
       }
     }
     std::vector<std::string> args{"EVAL",
@@ -177,19 +184,18 @@ struct RedisQueue::State {
     bool sent = commands.send(args, [this, shared_events, callback, started](const redisReply* r) {
       appended(*shared_events, r, *callback, std::chrono::steady_clock::now() - started);
     });
-    if (!sent) (*callback)(AppendResult{AppendResult::Code::full, "redis: not connected", {}});
+    if (!sent) (*callback)(refused("redis: not connected"));
   }
 
   void appended(const std::vector<Event>& events, const redisReply* r, const AppendCallback& done,
                 std::chrono::nanoseconds round_trip) {
     // Not acknowledged either way: 503, and a retry with the same ids is
     // deduplicated should the entries have been written after all.
-    if (r == nullptr)
-      return done(AppendResult{AppendResult::Code::full, "redis: connection lost", {}});
+    if (r == nullptr) return done(refused("redis: connection lost"));
     if (r->type == REDIS_REPLY_ERROR) {
       std::string error(r->str, r->len);
       log::error("redis append failed", {{"error", error}});
-      return done(AppendResult{AppendResult::Code::full, "redis: " + error, {}});
+      return done(refused("redis: " + error));
     }
     AppendResult result;
     result.duplicate.assign(events.size(), false);

@@ -1,15 +1,20 @@
 // The Svix API's objects with --queue live in Redis: three real nodes on
 // one real redis-server serve the same applications and endpoints, and an
 // endpoint created through one node's /api/v1 is delivered to by all of
-// them (a real sink receives every message posted through the others).
+// them (a real sink receives every message posted through the others). An
+// API endpoint's dead letters are every node's (recovered through a node
+// that never tried them), and GET /v1/events/{id} shows every node's
+// attempts, the same on each node.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "hookd/core/rfc3339.h"
 #include "hookd/daemon/redis_object_backing.h"
 #include "hookd/queue/redis_url.h"
 #include "support/redis_server.h"
@@ -28,6 +33,58 @@ Reply api(unsigned short port, const std::string& method, const std::string& tar
           const std::string& body = "") {
   return http(port, method, target, body,
               {{"Authorization", "Bearer " + kToken}, {"Content-Type", "application/json"}});
+}
+
+std::unique_ptr<Daemon> api_node(const RedisServer& redis, const std::string& id,
+                                 std::vector<std::string> extra = {}) {
+  DaemonOptions o;
+  o.args = {"--queue", redis.url(), "--node-id", id, "--api-token", kToken};
+  o.args.insert(o.args.end(), extra.begin(), extra.end());
+  auto daemon = std::make_unique<Daemon>(o);
+  REQUIRE(wait_until([&] { return http(daemon->port(), "GET", "/readyz").status == 200; },
+                     std::chrono::seconds(30)));
+  return daemon;
+}
+
+// App "shop" and its endpoint "siem" at `url`, through `port`; the endpoint's id.
+std::string shop_endpoint(unsigned short port, const std::string& url) {
+  REQUIRE(api(port, "POST", "/api/v1/app/", R"({"name":"Shop","uid":"shop"})").status == 201);
+  Reply endpoint = api(port, "POST", "/api/v1/app/shop/endpoint/",
+                       json::serialize(json::object{{"url", url}, {"uid", "siem"}}));
+  REQUIRE(endpoint.status == 201);
+  return json::parse(endpoint.body).as_object().at("id").as_string().c_str();
+}
+
+std::vector<std::string> post_messages(unsigned short port, int count) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < count; ++i) {
+    Reply msg = api(port, "POST", "/api/v1/app/shop/msg/",
+                    R"({"eventType":"test.ping","payload":{"n":)" + std::to_string(i) + "}}");
+    REQUIRE(msg.status == 202);
+    ids.push_back(json::parse(msg.body).as_object().at("id").as_string().c_str());
+  }
+  return ids;
+}
+
+Reply recover(unsigned short port) {
+  std::string since = hookd::format_rfc3339(hookd::now_unix_ms() - 3600 * 1000);
+  return api(port, "POST", "/api/v1/app/shop/endpoint/siem/recover/",
+             R"({"since":")" + since + "\"}");
+}
+
+// What GET /v1/events/{id} shows for API endpoint `endpoint`; null when nothing.
+json::value event_delivery(unsigned short port, const std::string& id,
+                           const std::string& endpoint) {
+  Reply r = http(port, "GET", "/v1/events/" + id, "", {{"Authorization", "Bearer " + kToken}});
+  if (r.status != 200) return nullptr;
+  json::value status = json::parse(r.body);
+  auto view = status.as_object().if_contains("api_deliveries");
+  auto mine = view && view->is_object() ? view->as_object().if_contains(endpoint) : nullptr;
+  return mine ? *mine : json::value(nullptr);
+}
+
+std::string state_of(const json::value& delivery) {
+  return delivery.is_object() ? std::string(delivery.at("state").as_string()) : std::string();
 }
 
 }  // namespace
@@ -194,4 +251,102 @@ TEST_CASE("attempts one node made are listed by every node's api, also after a r
   CHECK(wait_until([&] { return listed(b->port(), by_msg).size() == 1; }));
   CHECK(listed(b->port(), by_endpoint).size() == 1);
   CHECK(redis.cli("XLEN hookd:attempts") == "1");
+}
+
+TEST_CASE("an api endpoint's dead letters are recovered through a node that never tried them") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  const unsigned short sink_port = free_port();  // nothing listens yet: every attempt fails
+  const std::vector<std::string> retries{"--retry-schedule", "100ms,100ms"};
+  // Only a exists while the messages fail: every dead letter is a's.
+  auto a = api_node(redis, "a", retries);
+  INFO(a->log());
+  const std::string endpoint_id =
+      shop_endpoint(a->port(), "http://127.0.0.1:" + std::to_string(sink_port) + "/hook");
+  const std::string list = "hookd:dead-letters:api:" + endpoint_id;
+  auto ids = post_messages(a->port(), 5);
+  REQUIRE(wait_until([&] { return redis.cli("HLEN " + list) == "5"; }));
+  for (const auto& id : ids)
+    CHECK(redis.cli("HEXISTS " + list + " " + id) == "1");
+
+  // b starts, a stops: only b can send, and b has no dead letter of its own.
+  auto b = api_node(redis, "b", retries);
+  INFO(b->log());
+  REQUIRE(wait_until(
+      [&] { return api(b->port(), "GET", "/api/v1/app/shop/endpoint/siem/").status == 200; }));
+  a->terminate();
+  SinkProcess sink({}, sink_port);
+  Reply recovered = recover(b->port());
+  REQUIRE(recovered.status == 202);
+  REQUIRE(wait_until([&] { return sink.delivered().size() == ids.size(); }));
+  for (const auto& id : ids)
+    CHECK(sink.delivered().count(id) == 1);
+  CHECK(wait_until([&] { return redis.cli("HLEN " + list) == "0"; }));
+  CHECK(wait_until(
+      [&] { return redis.cli("XPENDING hookd:events api:" + endpoint_id).rfind("0", 0) == 0; }));
+  for (const auto& [id, n] : sink.delivery_counts()) {
+    INFO(id);
+    CHECK(n == 1);
+  }
+
+  // One more dead letter, then the endpoint is deleted: its list goes too.
+  sink.stop();
+  auto late = post_messages(b->port(), 1);
+  REQUIRE(wait_until([&] { return redis.cli("HLEN " + list) == "1"; }));
+  REQUIRE(api(b->port(), "DELETE", "/api/v1/app/shop/endpoint/siem/").status == 204);
+  CHECK(wait_until([&] { return redis.cli("EXISTS " + list) == "0"; }));
+}
+
+TEST_CASE("GET /v1/events/{id} shows every node's attempts of an api message, alike on each") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  const unsigned short sink_port = free_port();  // nothing listens yet: every attempt fails
+  const std::vector<std::string> flags{"--retry-schedule", "2s,2s", "--retry-jitter", "0",
+                                       "--claim-idle",     "1s"};
+  auto a = api_node(redis, "a", flags);
+  auto b = api_node(redis, "b", flags);
+  INFO(a->log());
+  INFO(b->log());
+  const std::string endpoint_id =
+      shop_endpoint(a->port(), "http://127.0.0.1:" + std::to_string(sink_port) + "/hook");
+  REQUIRE(wait_until(
+      [&] { return api(b->port(), "GET", "/api/v1/app/shop/endpoint/siem/").status == 200; }));
+
+  // b accepts and first tries them while a is stopped; then b is stopped
+  // and a claims them and makes the other attempts: each node knows the
+  // messages (b accepted them, a was handed them) and made some attempts.
+  REQUIRE(::kill(a->pid(), SIGSTOP) == 0);
+  auto ids = post_messages(b->port(), 3);
+  // (a's read blocked in Redis may have taken some: b claims those.)
+  REQUIRE(wait_until([&] { return std::stoi(redis.cli("XLEN hookd:attempts")) >= 3; }));
+  REQUIRE(::kill(b->pid(), SIGSTOP) == 0);
+  REQUIRE(::kill(a->pid(), SIGCONT) == 0);
+  const std::string list = "hookd:dead-letters:api:" + endpoint_id;
+  REQUIRE(wait_until([&] { return redis.cli("HLEN " + list) == "3"; }));
+  REQUIRE(::kill(b->pid(), SIGCONT) == 0);
+
+  auto alike = [&](const std::string& id, const std::string& state) {
+    json::value on_a = event_delivery(a->port(), id, endpoint_id);
+    json::value on_b = event_delivery(b->port(), id, endpoint_id);
+    return state_of(on_a) == state && json::serialize(on_a) == json::serialize(on_b);
+  };
+  for (const auto& id : ids) {
+    INFO(id);
+    CHECK(wait_until([&] { return alike(id, "dead_letter"); }));
+    json::value shown = event_delivery(a->port(), id, endpoint_id);
+    REQUIRE(shown.is_object());
+    CHECK(shown.at("attempts").as_array().size() >= 3);
+  }
+
+  // Recovered through a: delivered, and both nodes show the success.
+  SinkProcess sink({}, sink_port);
+  REQUIRE(recover(a->port()).status == 202);
+  REQUIRE(wait_until([&] { return sink.delivered().size() == ids.size(); }));
+  for (const auto& id : ids) {
+    INFO(id);
+    CHECK(wait_until([&] { return alike(id, "delivered"); }));
+    json::value shown = event_delivery(b->port(), id, endpoint_id);
+    REQUIRE(shown.is_object());
+    CHECK(shown.at("attempts").as_array().back().at("status").as_int64() / 100 == 2);
+  }
 }

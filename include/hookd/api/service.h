@@ -63,6 +63,11 @@ class ApiService {
   // One attempt delivery made to an API endpoint (its id, and its app when
   // not given, filled in here); stored off the caller's thread. From any thread.
   void record_attempt(Attempt attempt);
+  // The most recent `limit` attempts of a message to one endpoint, oldest
+  // first (every node's with --queue: the attempt feed fills the store).
+  // Reads the store's files; from any thread.
+  std::vector<Attempt> attempts_of(const std::string& msg_id, const std::string& endpoint_id,
+                                   std::size_t limit) const;
 
  private:
   ApiService(ApiOptions options, Journal& journal, std::unique_ptr<ApiStore> store,

@@ -1,6 +1,7 @@
-// The two translations between the Svix API and delivery, which do not know
-// each other (arrows point down only): the API's endpoints as delivery takes
-// them, and delivery's attempt reports as the API stores them. Pure functions.
+// The translations between the Svix API and delivery, which do not know each
+// other (arrows point down only): the API's endpoints as delivery takes them,
+// delivery's attempt reports as the API stores them, and the stored attempts
+// as GET /v1/events/{id} shows them. Pure functions.
 #pragma once
 
 #include <vector>
@@ -16,5 +17,9 @@ namespace hookd {
 std::vector<SvixEndpointSettings> svix_endpoints(const api::EndpointSet& set);
 
 api::Attempt attempt_of(const AttemptReport& report);
+
+// The inverse of attempt_of for what delivery shows: the error is the
+// response text when no HTTP answer came.
+SharedAttempt shared_attempt_of(const api::Attempt& attempt);
 
 }  // namespace hookd

@@ -30,6 +30,7 @@
 
 #include "hookd/core/result.h"
 #include "hookd/delivery/attempt_report.h"
+#include "hookd/delivery/event_status_log.h"
 #include "hookd/delivery/retry_policy.h"
 #include "hookd/delivery/svix_endpoint.h"
 
@@ -40,10 +41,22 @@ class io_context;
 namespace hookd {
 
 class Journal;
+class SharedDeadLetters;
 struct StoredEvent;
 
 // An API endpoint's journal consumer is <kApiConsumerPrefix><endpoint id>.
 inline constexpr const char* kApiConsumerPrefix = "api:";
+
+// One attempt of a message to an endpoint as the API's attempt store has it.
+struct SharedAttempt {
+  bool success = false;
+  bool manual = false;  // a resend by hand (Svix triggerType 1)
+  AttemptRecord record;
+};
+// The most recent `limit` attempts of message `msg_id` to `endpoint_id`,
+// oldest first, of every node; from any thread.
+using SharedAttemptLookup = std::function<std::vector<SharedAttempt>(
+    const std::string& msg_id, const std::string& endpoint_id, std::size_t limit)>;
 
 struct ApiDeliveryOptions {
   std::filesystem::path dir;  // <data-dir>/delivery/api
@@ -56,6 +69,15 @@ struct ApiDeliveryOptions {
   std::size_t connections = 4;               // per endpoint
   std::string user_agent;                    // empty: "hookd/<HOOKD_VERSION>"
   AttemptListener on_attempt;                // every attempt, on `io`
+  // When set (--queue), the endpoints' dead letters are every node's: a
+  // recover asked of any node re-queues them for whichever node's worker
+  // reads them next (endpoint_worker.h), and a deleted endpoint's go.
+  std::shared_ptr<SharedDeadLetters> shared_dead_letters;
+  // When set (--queue), status_json() shows these attempts (every node's)
+  // and the state they imply, so every node answers the same; otherwise
+  // this node's own attempts and states.
+  SharedAttemptLookup shared_attempts;
+  std::size_t max_attempts_shown = 20;  // per endpoint and event (the most recent)
 };
 
 class ApiDelivery {
@@ -86,7 +108,10 @@ class ApiDelivery {
 
   // {"<endpoint id>":{"state":…,"attempts":[…]}} over the endpoints of the
   // message's application, for GET /v1/events/{id}; nullopt when the
-  // event is no message or no endpoint of its application runs.
+  // event is no message or no endpoint of its application runs. With
+  // shared attempts the state is what they say: delivered once one
+  // succeeded, dead_letter once the scheduled ones failed as often as the
+  // retry schedule allows, else pending (filtered by the endpoint's filters).
   std::optional<std::string> status_json(const StoredEvent& stored) const;
 
  private:

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace hookd {
 
@@ -24,6 +25,10 @@ struct AttemptRecord {
   std::string error;
   std::int64_t duration_ms = 0;
 };
+
+// What EventStatusLog::status_json() writes, for attempts kept elsewhere
+// (every node's, with --queue): the state and `attempts` in that order.
+std::string status_json_of(DeliveryState state, const std::vector<AttemptRecord>& attempts);
 
 class EventStatusLog {
  public:

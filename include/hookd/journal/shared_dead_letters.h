@@ -38,6 +38,10 @@ class SharedDeadLetters {
   // Drops ids delivered some other way (a manual resend); fire and forget.
   virtual void remove(const std::string& consumer, std::vector<std::string> ids) = 0;
 
+  // Drops the whole list of a consumer that is gone for good (a deleted
+  // endpoint); fire and forget.
+  virtual void forget(const std::string& consumer) = 0;
+
   // Re-queues the dead letters whose arrival is within [since_ms, until_ms]
   // (unbounded when not given) for `consumer` alone; `done` gets how many.
   // The consumer reads them back as StoredEvents with `dead_letter` set.
