@@ -4,8 +4,6 @@
 #include <charconv>
 #include <cstring>
 
-#include "hookd/core/sha256.h"
-
 namespace hookd::api {
 
 namespace {
@@ -32,9 +30,10 @@ IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
   // Gathered into one buffer: one digest update instead of eight.
   const std::string_view parts[] = {idempotency_key, request.header("authorization"),
                                     request.method, request.target};
+  static const SipKey secret = random_sip_key();
   char buffer[512];
   std::size_t used = 0;
-  Sha256 digest;
+  SipHash128 digest(secret);
   auto add = [&](std::string_view bytes) {
     if (bytes.empty()) return;
     if (used + bytes.size() > sizeof buffer) {
