@@ -26,10 +26,15 @@ IdempotencyCache::IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms)
 
 IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
                                                   std::string_view idempotency_key) {
+  return key_of(request, idempotency_key, request.header("authorization"));
+}
+
+IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
+                                                  std::string_view idempotency_key,
+                                                  std::string_view authorization) {
   // Lengths first, so no two different inputs hash the same concatenation.
   // Gathered into one buffer: one digest update instead of eight.
-  const std::string_view parts[] = {idempotency_key, request.header("authorization"),
-                                    request.method, request.target};
+  const std::string_view parts[] = {idempotency_key, authorization, request.method, request.target};
   static const SipKey secret = random_sip_key();
   char buffer[512];
   std::size_t used = 0;

@@ -32,6 +32,9 @@ class IdempotencyCache {
   // (so at its answer) without the key, and two different requests share
   // one with a chance of 2^-128; SHA-256 cost ten times the instructions.
   static Digest key_of(const HttpRequest& request, std::string_view idempotency_key);
+  // The same, with the request's Authorization header looked up already.
+  static Digest key_of(const HttpRequest& request, std::string_view idempotency_key,
+                       std::string_view authorization);
 
   // A claimed key's place: finish() goes straight to it, no lookup.
   using Claim = std::uint64_t;
