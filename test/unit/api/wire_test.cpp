@@ -50,3 +50,30 @@ TEST_CASE("message_json marks an expired payload and keeps one channel", "[wire]
         R"("channels":["only"],"id":"msg_2fuzzfuzzfuzzfuzzfuzzfuzz",)"
         R"("timestamp":"2026-11-19T07:06:40.123Z"})");
 }
+
+TEST_CASE("message_json escapes a quote, backslash or control byte wherever it is", "[wire]") {
+  // Each escapable byte at every position of a 20-byte name (word-wise and
+  // tail checks both), next to UTF-8 that must stay as it is.
+  const std::string ascii = "abcdefghijklmnopqr", base = ascii + "\xc3\xa9";
+  for (char special : {'"', '\\', '\x01', '\n', '\x1f'}) {
+    for (std::size_t at = 0; at < ascii.size(); ++at) {
+      std::string name = base;
+      name[at] = special;
+      MessageEntry e = entry();
+      e.event_id = name;
+      e.channels = {name, "plain"};
+      const std::string out = hookd::api::message_json(e, "{}");
+      INFO("byte " << int(special) << " at " << at);
+      for (char c : out)
+        CHECK(static_cast<unsigned char>(c) >= 0x20);
+      json::value back = json::parse(out);
+      CHECK(back.at("eventId") == json::string_view(name));
+      CHECK(back.at("channels").at(0) == json::string_view(name));
+      CHECK(back.at("channels").at(1) == "plain");
+    }
+  }
+  MessageEntry e = entry();
+  e.channels = {"caf\xc3\xa9-\xe2\x82\xac"};
+  CHECK(hookd::api::message_json(e, "{}").find("\"caf\xc3\xa9-\xe2\x82\xac\"") !=
+        std::string::npos);
+}
