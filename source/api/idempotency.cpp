@@ -92,6 +92,11 @@ std::optional<IdempotencyCache::Claim> IdempotencyCache::begin(const Digest& key
 void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse& response,
                               std::int64_t now_ms) {
   std::vector<Responder> waiters;
+  // The copy kept for replays is made before the lock: the journal thread
+  // answers here while the reactor threads begin() under the same lock.
+  const bool kept = response.status >= 200 && response.status < 300;
+  std::optional<HttpResponse> copy;
+  if (kept) copy = response;
   {
     std::lock_guard lock(mutex_);
     // A running key is never evicted, so its claim still names its entry;
@@ -100,8 +105,8 @@ void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse
     Entry& entry = at(claim);
     if (!entry.live || entry.response || entry.key != key) return;
     waiters.swap(entry.waiters);
-    if (response.status >= 200 && response.status < 300) {
-      entry.response = response;
+    if (kept) {
+      entry.response = std::move(copy);
       entry.expires_ms = now_ms + ttl_ms_;
     } else {
       drop_locked(claim);  // eviction steps over its slot when it gets there
