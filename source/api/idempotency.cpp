@@ -4,8 +4,6 @@
 #include <charconv>
 #include <cstring>
 
-#include "hookd/core/sha256.h"
-
 namespace hookd::api {
 
 namespace {
@@ -28,13 +26,19 @@ IdempotencyCache::IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms)
 
 IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
                                                   std::string_view idempotency_key) {
+  return key_of(request, idempotency_key, request.header("authorization"));
+}
+
+IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
+                                                  std::string_view idempotency_key,
+                                                  std::string_view authorization) {
   // Lengths first, so no two different inputs hash the same concatenation.
   // Gathered into one buffer: one digest update instead of eight.
-  const std::string_view parts[] = {idempotency_key, request.header("authorization"),
-                                    request.method, request.target};
+  const std::string_view parts[] = {idempotency_key, authorization, request.method, request.target};
+  static const SipKey secret = random_sip_key();
   char buffer[512];
   std::size_t used = 0;
-  Sha256 digest;
+  SipHash128 digest(secret);
   auto add = [&](std::string_view bytes) {
     if (bytes.empty()) return;
     if (used + bytes.size() > sizeof buffer) {
@@ -88,6 +92,11 @@ std::optional<IdempotencyCache::Claim> IdempotencyCache::begin(const Digest& key
 void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse& response,
                               std::int64_t now_ms) {
   std::vector<Responder> waiters;
+  // The copy kept for replays is made before the lock: the journal thread
+  // answers here while the reactor threads begin() under the same lock.
+  const bool kept = response.status >= 200 && response.status < 300;
+  std::optional<HttpResponse> copy;
+  if (kept) copy = response;
   {
     std::lock_guard lock(mutex_);
     // A running key is never evicted, so its claim still names its entry;
@@ -96,8 +105,8 @@ void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse
     Entry& entry = at(claim);
     if (!entry.live || entry.response || entry.key != key) return;
     waiters.swap(entry.waiters);
-    if (response.status >= 200 && response.status < 300) {
-      entry.response = response;
+    if (kept) {
+      entry.response = std::move(copy);
       entry.expires_ms = now_ms + ttl_ms_;
     } else {
       drop_locked(claim);  // eviction steps over its slot when it gets there

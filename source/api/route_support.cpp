@@ -15,8 +15,9 @@ constexpr std::size_t kMaxLimit = 250;
 
 void authorised(ApiContext& context, const Handler& handler, HttpRequest& request,
                 Responder respond) {
-  AuthDecision decision = context.auth.check(request.header("authorization"), now_unix_ms() / 1000,
-                                             request.connection_memo);
+  const std::string_view authorization = request.header("authorization");
+  AuthDecision decision =
+      context.auth.check(authorization, now_unix_ms() / 1000, request.connection_memo);
   if (decision.outcome == AuthDecision::Outcome::forbidden) {
     return respond(reply_error(403, "forbidden", decision.detail));
   }
@@ -36,7 +37,7 @@ void authorised(ApiContext& context, const Handler& handler, HttpRequest& reques
   }
   std::string_view key = request.header("idempotency-key");
   if (request.method == "POST" && !key.empty()) {
-    IdempotencyCache::Digest digest = IdempotencyCache::key_of(request, key);
+    IdempotencyCache::Digest digest = IdempotencyCache::key_of(request, key, authorization);
     std::optional<IdempotencyCache::Claim> claim =
         context.idempotency.begin(digest, now_unix_ms(), respond);
     if (!claim) return;

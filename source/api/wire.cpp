@@ -1,7 +1,10 @@
 #include "hookd/api/wire.h"
 
+#include <array>
 #include <boost/json.hpp>
-#include <cstdio>
+#include <cassert>
+#include <cstdint>
+#include <cstring>
 
 #include "hookd/api/json_fields.h"
 
@@ -16,26 +19,77 @@ json::value optional_string(const std::string& value) {
   return value.empty() ? json::value(nullptr) : json::value(value);
 }
 
-// `text` as a JSON string literal.
-void append_quoted(std::string& out, std::string_view text) {
-  out += '"';
-  std::size_t plain = 0;  // start of the run not yet copied: copied a run at a time
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
-    out.append(text.data() + plain, i - plain);
-    plain = i + 1;
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(c));
-      out += escaped;
+// Bytes a JSON string must escape: '"', '\\' and the controls below 0x20.
+constexpr std::array<bool, 256> kEscaped = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c)
+    table[c] = true;
+  table['"'] = table['\\'] = true;
+  return table;
+}();
+
+// Whether any byte of `text` must be escaped, eight bytes at a time: the
+// ids, types and timestamps of a MessageOut never need it, so the common
+// case is a test per word and one copy.
+bool needs_escaping(std::string_view text) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  auto has_zero_byte = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, sizeof w);
+    // A byte below 0x20, or one equal to '"' or '\\'.
+    if (((w - 0x20 * kOnes) & ~w & kHigh) | has_zero_byte(w ^ ('"' * kOnes)) |
+        has_zero_byte(w ^ ('\\' * kOnes))) {
+      return true;
     }
   }
-  out.append(text.data() + plain, text.size() - plain);
-  out += '"';
+  for (; i < text.size(); ++i) {
+    if (kEscaped[static_cast<unsigned char>(text[i])]) return true;
+  }
+  return false;
+}
+
+// The length of `text` as a JSON string literal, and the same written at
+// `out` (returns its end), for answers sized first.
+std::size_t quoted_size(std::string_view text) {
+  std::size_t size = text.size() + 2;
+  if (!needs_escaping(text)) return size;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (kEscaped[u]) size += c == '"' || c == '\\' ? 1 : 5;
+  }
+  return size;
+}
+
+char* write_text(char* out, std::string_view text) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
+
+char* write_quoted(char* out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  *out++ = '"';
+  if (!needs_escaping(text)) {
+    out = write_text(out, text);
+    *out++ = '"';
+    return out;
+  }
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!kEscaped[u]) {
+      *out++ = c;
+    } else if (c == '"' || c == '\\') {
+      *out++ = '\\';
+      *out++ = c;
+    } else {
+      out = write_text(out, "\\u00");
+      *out++ = kHex[u >> 4];
+      *out++ = kHex[u & 0xF];
+    }
+  }
+  *out++ = '"';
+  return out;
 }
 
 json::value parse_or_null(std::string_view text) {
@@ -96,36 +150,41 @@ std::string endpoint_json(const Endpoint& endpoint) {
 }
 
 std::string message_json(const MessageEntry& message, std::string_view payload_json) {
-  // Written out by hand: every message create answers with one, and the
-  // payload is compact JSON already (validated on the way in, or the
-  // journal's copy), spliced in as it is rather than parsed and written again.
-  std::string out;
-  out.reserve(160 + payload_json.size());
-  out += "{\"eventId\":";
-  if (message.event_id.empty()) {
-    out += "null";
-  } else {
-    append_quoted(out, message.event_id);
+  // Written out by hand, sized first and then written in place: every
+  // message create answers with one, and the payload is compact JSON
+  // already (validated on the way in, or the journal's copy), spliced in as
+  // it is rather than parsed and written again.
+  static constexpr std::string_view kEventId = "{\"eventId\":", kEventType = ",\"eventType\":",
+                                    kPayload = ",\"payload\":", kChannels = ",\"channels\":",
+                                    kId = ",\"id\":", kTimestamp = ",\"timestamp\":",
+                                    kNull = "null", kExpired = R"({"expired":true})";
+  const std::string_view payload = payload_json.empty() ? kExpired : payload_json;
+  std::size_t size = kEventId.size() + kEventType.size() + kPayload.size() + kChannels.size() +
+                     kId.size() + kTimestamp.size() + 1 + payload.size() +
+                     quoted_size(message.event_type) + quoted_size(message.id) +
+                     quoted_size(message.timestamp);
+  size += message.event_id.empty() ? kNull.size() : quoted_size(message.event_id);
+  // Channels: null, or '[', the names with ',' between them, ']'.
+  size += message.channels.empty() ? kNull.size() : 1 + message.channels.size();
+  for (const std::string& channel : message.channels)
+    size += quoted_size(channel);
+  std::string out(size, '\0');
+  char* at = out.data();
+  at = write_text(at, kEventId);
+  at = message.event_id.empty() ? write_text(at, kNull) : write_quoted(at, message.event_id);
+  at = write_quoted(write_text(at, kEventType), message.event_type);
+  at = write_text(write_text(at, kPayload), payload);
+  at = write_text(at, kChannels);
+  if (message.channels.empty()) at = write_text(at, kNull);
+  for (std::size_t i = 0; i < message.channels.size(); ++i) {
+    *at++ = i == 0 ? '[' : ',';
+    at = write_quoted(at, message.channels[i]);
   }
-  out += ",\"eventType\":";
-  append_quoted(out, message.event_type);
-  out += ",\"payload\":";
-  out += payload_json.empty() ? std::string_view(R"({"expired":true})") : payload_json;
-  out += ",\"channels\":";
-  if (message.channels.empty()) {
-    out += "null";
-  } else {
-    for (std::size_t i = 0; i < message.channels.size(); ++i) {
-      out += i == 0 ? '[' : ',';
-      append_quoted(out, message.channels[i]);
-    }
-    out += ']';
-  }
-  out += ",\"id\":";
-  append_quoted(out, message.id);
-  out += ",\"timestamp\":";
-  append_quoted(out, message.timestamp);
-  out += '}';
+  if (!message.channels.empty()) *at++ = ']';
+  at = write_quoted(write_text(at, kId), message.id);
+  at = write_quoted(write_text(at, kTimestamp), message.timestamp);
+  *at++ = '}';
+  assert(at == out.data() + out.size());  // the sums above are exact
   return out;
 }
 

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hookd/core/sha256.h"
+#include "hookd/api/siphash.h"
 #include "hookd/journal/id_index.h"
 #include "hookd/server/http_server.h"
 
@@ -21,14 +21,20 @@ namespace hookd::api {
 
 class IdempotencyCache {
  public:
-  // SHA-256 of what makes two requests the same.
-  using Digest = Sha256Digest;
+  // What makes two requests the same, as a keyed 128-bit digest.
+  using Digest = SipDigest;
 
   IdempotencyCache(std::size_t capacity, std::int64_t ttl_ms);
 
   // A digest of what makes two requests the same: the key, the
-  // Authorization header and the method and target.
+  // Authorization header and the method and target. SipHash under a key
+  // drawn at start-up: a caller cannot aim a request at another's digest
+  // (so at its answer) without the key, and two different requests share
+  // one with a chance of 2^-128; SHA-256 cost ten times the instructions.
   static Digest key_of(const HttpRequest& request, std::string_view idempotency_key);
+  // The same, with the request's Authorization header looked up already.
+  static Digest key_of(const HttpRequest& request, std::string_view idempotency_key,
+                       std::string_view authorization);
 
   // A claimed key's place: finish() goes straight to it, no lookup.
   using Claim = std::uint64_t;
