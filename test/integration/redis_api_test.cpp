@@ -4,7 +4,8 @@
 // them (a real sink receives every message posted through the others). An
 // API endpoint's dead letters are every node's (recovered through a node
 // that never tried them), and GET /v1/events/{id} shows every node's
-// attempts, the same on each node.
+// attempts, the same on each node. Messages made through any node are
+// listed and got alike on every node, also one started after them.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -449,4 +450,24 @@ TEST_CASE("every node lists and gets every node's api messages alike, also one s
   INFO(c->log());
   REQUIRE(wait_until([&] { return listed_messages(c->port()) == ids.size(); }));
   CHECK(answers(c->port()) == on_a);
+
+  // Redis restarted (its AOF keeps the stream): the nodes read on, and what
+  // comes after is listed on each, once.
+  redis.kill9();
+  redis.start();
+  std::string late;
+  REQUIRE(wait_until([&] {
+    Reply msg = api(a->port(), "POST", "/api/v1/app/shop/msg/",
+                    R"({"eventType":"order.made","payload":{"n":9}})");
+    if (msg.status != 202) return false;
+    late = json::parse(msg.body).as_object().at("id").as_string().c_str();
+    return true;
+  }));
+  ids.push_back(late);
+  for (auto* node : {a.get(), b.get(), c.get()}) {
+    CHECK(wait_until([&] { return listed_messages(node->port()) == ids.size(); }));
+    CHECK(api(node->port(), "GET", "/api/v1/app/shop/msg/" + late + "/").status == 200);
+  }
+  CHECK(answers(b->port()) == answers(a->port()));
+  CHECK(answers(c->port()) == answers(a->port()));
 }
