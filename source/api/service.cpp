@@ -7,6 +7,16 @@
 
 namespace hookd::api {
 
+namespace {
+// The index's entry of a journal event; nullopt when it is no Svix message.
+std::optional<MessageEntry> message_entry_of(const Event& event) {
+  if (!event.message) return std::nullopt;
+  const MessageFields& fields = *event.message;
+  return MessageEntry{event.id,   fields.app_id,   fields.event_id,
+                      event.type, fields.channels, event.timestamp};
+}
+}  // namespace
+
 ApiService::ApiService(ApiOptions options, Journal& journal, std::unique_ptr<ApiStore> store,
                        std::unique_ptr<AttemptStore> attempts)
     : options_(std::move(options)),
@@ -31,6 +41,8 @@ ApiService::ApiService(ApiOptions options, Journal& journal, std::unique_ptr<Api
 
 ApiService::~ApiService() {
   if (options_.attempt_feed) options_.attempt_feed->stop();
+  std::lock_guard lock(shared_index_->mutex);
+  shared_index_->messages = nullptr;
 }
 
 Result<std::unique_ptr<ApiService>> ApiService::open(ApiOptions options, Journal& journal) {
@@ -43,6 +55,7 @@ Result<std::unique_ptr<ApiService>> ApiService::open(ApiOptions options, Journal
   std::unique_ptr<ApiService> service(new ApiService(
       std::move(options), journal, std::move(store).value(), std::move(attempts).value()));
   if (auto indexed = service->index_journal(); !indexed) return indexed.error();
+  service->index_shared_events();
   if (!service->auth_.configured()) {
     log::warn("svix api: no --api-token or --api-jwt-secret: every /api/v1 request gets 403");
   }
@@ -59,19 +72,33 @@ Status ApiService::index_journal() {
     if (batch->empty()) break;
     for (StoredEvent& stored : *batch) {
       after = stored.seq;
-      if (!stored.event.message) continue;
-      MessageFields& fields = *stored.event.message;
+      auto entry = message_entry_of(stored.event);
+      if (!entry) continue;
       // Messages of applications deleted since are not listed again.
       bool known =
-          store_->read([&](const Model& model) { return model.apps.count(fields.app_id) > 0; });
+          store_->read([&](const Model& model) { return model.apps.count(entry->app_id) > 0; });
       if (!known) continue;
-      messages_.add(MessageEntry{stored.event.id, fields.app_id, fields.event_id, stored.event.type,
-                                 fields.channels, stored.event.timestamp});
+      messages_.add(std::move(*entry));
       ++indexed;
     }
   }
   log::info("svix api: messages indexed", {{"messages", indexed}, {"kept", messages_.size()}});
   return Ok{};
+}
+
+void ApiService::index_shared_events() {
+  shared_index_->messages = &messages_;
+  // Not filtered by the applications known here: another node's new
+  // application may reach this node's store after its first messages do.
+  // MessageIndex::add keeps one entry per id, so this node's own events,
+  // indexed when accepted, are not listed twice.
+  journal_.on_shared_events([shared = shared_index_](const std::vector<Event>& events) {
+    std::lock_guard lock(shared->mutex);
+    if (shared->messages == nullptr) return;
+    for (const Event& event : events) {
+      if (auto entry = message_entry_of(event)) shared->messages->add(std::move(*entry));
+    }
+  });
 }
 
 void ApiService::add_routes(Router& router) {

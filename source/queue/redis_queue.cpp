@@ -24,6 +24,7 @@
 #include "redis_dead_letters.h"
 #include "redis_scripts.h"
 #include "redis_tally.h"
+#include "stream_tail.h"
 
 namespace hookd {
 
@@ -101,6 +102,8 @@ struct RedisQueue::State {
   // Queue thread only.
   std::map<std::string, std::unique_ptr<GroupReader>> readers;
   std::map<std::string, std::vector<std::string>> unacked;  // committed, XACK not yet answered
+  std::unique_ptr<StreamTail> tail;                         // from the first shared-events listener
+  std::vector<std::function<void(const std::vector<Event>&)>> shared_listeners;
 
   void set_problem(std::string problem) {
     std::lock_guard lock(shared.mutex);
@@ -224,6 +227,17 @@ struct RedisQueue::State {
     readers.emplace(name, std::move(reader));
   }
 
+  void add_shared_listener(std::function<void(const std::vector<Event>&)> listener) {
+    shared_listeners.push_back(std::move(listener));
+    if (tail || closed) return;
+    tail = std::make_unique<StreamTail>(io, options, keys.events, shared,
+                                        [this](const std::vector<Event>& events) {
+                                          for (auto& listener : shared_listeners)
+                                            listener(events);
+                                        });
+    tail->start();
+  }
+
   void remove_reader(const std::string& name) {
     auto it = readers.find(name);
     if (it == readers.end()) return;
@@ -308,6 +322,7 @@ struct RedisQueue::State {
     for (auto& [name, reader] : readers)
       reader->stop();
     readers.clear();
+    if (tail) tail->stop();
     trim_timer.cancel();
     tally_timer.cancel();
     flush_acks();
@@ -446,6 +461,13 @@ void RedisQueue::unregister_consumer(const std::string& name) {
 void RedisQueue::on_durable(std::function<void(std::uint64_t)> listener) {
   std::lock_guard lock(state_->shared.mutex);
   state_->shared.listeners.push_back(std::move(listener));
+}
+
+void RedisQueue::on_shared_events(std::function<void(const std::vector<Event>&)> listener) {
+  auto s = state_;
+  asio::post(s->io, [s, listener = std::move(listener)]() mutable {
+    s->add_shared_listener(std::move(listener));
+  });
 }
 
 JournalStats RedisQueue::stats() const {

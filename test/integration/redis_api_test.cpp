@@ -4,7 +4,9 @@
 // them (a real sink receives every message posted through the others). An
 // API endpoint's dead letters are every node's (recovered through a node
 // that never tried them), and GET /v1/events/{id} shows every node's
-// attempts, the same on each node.
+// attempts, the same on each node. Messages made through any node are
+// listed and got alike on every node, also one started after them.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -349,4 +351,123 @@ TEST_CASE("GET /v1/events/{id} shows every node's attempts of an api message, al
     REQUIRE(shown.is_object());
     CHECK(shown.at("attempts").as_array().back().at("status").as_int64() / 100 == 2);
   }
+}
+
+namespace {
+
+// Every page of the message list `query` through `port` (following
+// `iterator` until done), each body as served.
+std::vector<std::string> message_pages(unsigned short port, const std::string& query) {
+  std::vector<std::string> pages;
+  std::string iterator;
+  for (int guard = 0; guard < 100; ++guard) {
+    Reply r =
+        api(port, "GET",
+            "/api/v1/app/shop/msg/?" + query + (iterator.empty() ? "" : "&iterator=" + iterator));
+    REQUIRE(r.status == 200);
+    pages.push_back(r.body);
+    json::object page = json::parse(r.body).as_object();
+    if (page.at("done").as_bool() || !page.at("iterator").is_string()) break;
+    iterator = page.at("iterator").as_string().c_str();
+  }
+  return pages;
+}
+
+std::size_t listed_messages(unsigned short port) {
+  Reply r = api(port, "GET", "/api/v1/app/shop/msg/?limit=250");
+  if (r.status != 200) return 0;
+  return json::parse(r.body).as_object().at("data").as_array().size();
+}
+
+}  // namespace
+
+TEST_CASE("every node lists and gets every node's api messages alike, also one started after") {
+  if (!RedisServer::available()) HOOKD_SKIP("redis-server or redis-cli not installed");
+  RedisServer redis;
+  auto a = api_node(redis, "a");
+  auto b = api_node(redis, "b");
+  INFO(a->log());
+  INFO(b->log());
+  REQUIRE(api(a->port(), "POST", "/api/v1/app/", R"({"name":"Shop","uid":"shop"})").status == 201);
+  REQUIRE(wait_until([&] { return api(b->port(), "GET", "/api/v1/app/shop/").status == 200; }));
+
+  // Most through a, some through b; types, channels and eventIds vary so
+  // that the filters have something to tell apart.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 9; ++i) {
+    unsigned short port = i % 3 == 2 ? b->port() : a->port();
+    json::object body{
+        {"eventType", i % 2 ? "order.paid" : "order.made"},
+        {"eventId", "evt-" + std::to_string(i)},
+        {"payload", json::object{{"n", i}, {"text", "message " + std::to_string(i)}}}};
+    if (i % 4 == 0) body["channels"] = json::array{"eu"};
+    Reply msg = api(port, "POST", "/api/v1/app/shop/msg/", json::serialize(body));
+    REQUIRE(msg.status == 202);
+    ids.push_back(json::parse(msg.body).as_object().at("id").as_string().c_str());
+  }
+  REQUIRE(wait_until([&] { return listed_messages(a->port()) == ids.size(); }));
+  REQUIRE(wait_until([&] { return listed_messages(b->port()) == ids.size(); }));
+
+  // A node's own messages come back from the stream too: still listed once.
+  // An eventId another node took is taken here as well.
+  CHECK(api(b->port(), "POST", "/api/v1/app/shop/msg/",
+            R"({"eventType":"order.made","eventId":"evt-0","payload":{}})")
+            .status == 409);
+
+  const std::vector<std::string> queries = {"limit=250", "limit=4",
+                                            "limit=2&event_types=order.paid", "limit=3&channel=eu",
+                                            "limit=4&with_content=false"};
+  auto answers = [&](unsigned short port) {
+    std::vector<std::string> all;
+    for (const std::string& query : queries) {
+      for (std::string& page : message_pages(port, query))
+        all.push_back(std::move(page));
+    }
+    // By id and by eventId.
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      all.push_back(api(port, "GET", "/api/v1/app/shop/msg/" + ids[i] + "/").body);
+      all.push_back(api(port, "GET", "/api/v1/app/shop/msg/evt-" + std::to_string(i) + "/").body);
+    }
+    return all;
+  };
+  const std::vector<std::string> on_a = answers(a->port());
+  // Newest first by id (time-ordered per node: two nodes' messages of one
+  // millisecond may list in either order, but the same on every node),
+  // each with its payload.
+  json::array data = json::parse(on_a[0]).as_object().at("data").as_array();
+  REQUIRE(data.size() == ids.size());
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const json::object& m = data[i].as_object();
+    if (i > 0) CHECK(data[i - 1].at("id").as_string() > m.at("id").as_string());
+    auto made = std::find(ids.begin(), ids.end(), std::string(m.at("id").as_string()));
+    REQUIRE(made != ids.end());
+    CHECK(m.at("payload").at("n").as_int64() == made - ids.begin());
+  }
+  CHECK(answers(b->port()) == on_a);
+
+  // A node started after the messages were made reads them from the stream.
+  auto c = api_node(redis, "c");
+  INFO(c->log());
+  REQUIRE(wait_until([&] { return listed_messages(c->port()) == ids.size(); }));
+  CHECK(answers(c->port()) == on_a);
+
+  // Redis restarted (its AOF keeps the stream): the nodes read on, and what
+  // comes after is listed on each, once.
+  redis.kill9();
+  redis.start();
+  std::string late;
+  REQUIRE(wait_until([&] {
+    Reply msg = api(a->port(), "POST", "/api/v1/app/shop/msg/",
+                    R"({"eventType":"order.made","payload":{"n":9}})");
+    if (msg.status != 202) return false;
+    late = json::parse(msg.body).as_object().at("id").as_string().c_str();
+    return true;
+  }));
+  ids.push_back(late);
+  for (auto* node : {a.get(), b.get(), c.get()}) {
+    CHECK(wait_until([&] { return listed_messages(node->port()) == ids.size(); }));
+    CHECK(api(node->port(), "GET", "/api/v1/app/shop/msg/" + late + "/").status == 200);
+  }
+  CHECK(answers(b->port()) == answers(a->port()));
+  CHECK(answers(c->port()) == answers(a->port()));
 }

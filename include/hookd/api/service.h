@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,9 @@ class ApiService {
  public:
   // Loads the store and indexes the journal's messages (start-up: blocks).
   static Result<std::unique_ptr<ApiService>> open(ApiOptions options, Journal& journal);
-  ~ApiService();  // stops the attempt feed before the store goes
+  // Stops the attempt feed before the store goes, and the journal's shared
+  // events from reaching the index.
+  ~ApiService();
 
   // GET /api/v1/health (no credentials) and every other /api/v1 route.
   void add_routes(Router& router);
@@ -73,6 +76,9 @@ class ApiService {
   ApiService(ApiOptions options, Journal& journal, std::unique_ptr<ApiStore> store,
              std::unique_ptr<AttemptStore> attempts);
   Status index_journal();
+  // With a shared journal (--queue): every node's messages are indexed as
+  // the journal reads them, as this node's own are when accepted.
+  void index_shared_events();
   // After each stored attempt: disables an endpoint failing too long.
   void disable_if_failing(const Attempt& attempt);
 
@@ -85,6 +91,13 @@ class ApiService {
   Authenticator auth_;
   IdempotencyCache idempotency_;
   ApiContext context_;
+  // What the shared-events listener reaches, on the journal's thread; the
+  // destructor empties it, so that a late call finds nothing.
+  struct SharedIndex {
+    std::mutex mutex;
+    MessageIndex* messages = nullptr;
+  };
+  std::shared_ptr<SharedIndex> shared_index_ = std::make_shared<SharedIndex>();
 };
 
 }  // namespace hookd::api

@@ -117,6 +117,13 @@ class Journal {
   // commit. Listeners must only post work, never block.
   virtual void on_durable(std::function<void(std::uint64_t last_seq)> listener) = 0;
 
+  // A shared backend: `listener` gets every event any node appended (this
+  // node's too), in the shared log's order from the oldest it still holds,
+  // on the backend's thread, as it reads them; an event may come twice.
+  // Listeners must not block. A local journal has no other writer and
+  // never calls it: its events are all read().
+  virtual void on_shared_events(std::function<void(const std::vector<Event>&)> /*listener*/) {}
+
   virtual JournalStats stats() const = 0;
 
   // Completes pending appends, persists cursors, stops the journal thread.

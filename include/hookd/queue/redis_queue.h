@@ -9,9 +9,10 @@
 //
 // What the Journal interface means here: seqs (read_for, cursor, commit)
 // count per consumer on this node, from 1, and commit(name, seq)
-// acknowledges (XACK) that consumer's entries up to seq. read() and lookup()
-// answer from what this node appended or was handed recently, not from the
-// whole stream.
+// acknowledges (XACK) that consumer's entries up to seq. read() answers
+// nothing (no node holds the stream in seq order); lookup() answers from the
+// recent events (lookup_cache) this node appended, was handed or, once a
+// shared-events listener is set, read from the whole stream.
 #pragma once
 
 #include <chrono>
@@ -68,6 +69,8 @@ class RedisQueue : public Journal {
   void retry_scheduled(std::string_view consumer, std::uint64_t seq, std::size_t failures,
                        std::int64_t due_unix_ms) override;
   void on_durable(std::function<void(std::uint64_t last_seq)> listener) override;
+  // Starts tailing the whole stream (StreamTail) at the first listener.
+  void on_shared_events(std::function<void(const std::vector<Event>&)> listener) override;
   JournalStats stats() const override;
   void close() override;
 
