@@ -1,5 +1,6 @@
 #include "hookd/core/object_scan.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -24,52 +25,99 @@ namespace json = boost::json;
 constexpr std::size_t kMaxFrames = 64;     // open arrays and objects
 constexpr std::size_t kMaxOpenKeys = 128;  // keys of the open objects, checked for repeats
 
-// Appends `text` escaped as Boost.JSON's serializer escapes it: '"', '\\'
+// The payload's compact JSON, written through a cursor into a string sized
+// ahead and trimmed once the payload is complete. The payload is written a
+// byte or a few at a time, and std::string's push_back and append are calls
+// with their own capacity checks each.
+class PayloadWriter {
+ public:
+  void start(std::string& text, std::size_t expected) {
+    text_ = &text;
+    text.resize(std::max<std::size_t>(expected, 64));
+    at(0);
+  }
+  // The text is the payload from here on.
+  void finish() { text_->resize(size()); }
+
+  void put(char c) {
+    if (cursor_ == end_) grow(1);
+    *cursor_++ = c;
+  }
+  void put(std::string_view text) {
+    if (static_cast<std::size_t>(end_ - cursor_) < text.size()) grow(text.size());
+    std::char_traits<char>::copy(cursor_, text.data(), text.size());
+    cursor_ += text.size();
+  }
+  std::size_t size() const { return static_cast<std::size_t>(cursor_ - base_); }
+  // Written text, valid until the next put.
+  std::string_view written(std::size_t begin, std::size_t size) const {
+    return {base_ + begin, size};
+  }
+
+ private:
+  void at(std::size_t used) {
+    base_ = text_->data();
+    cursor_ = base_ + used;
+    end_ = base_ + text_->size();
+  }
+  void grow(std::size_t more) {
+    const std::size_t used = size();
+    text_->resize(std::max(2 * text_->size(), used + more));
+    at(used);
+  }
+
+  std::string* text_ = nullptr;
+  char* base_ = nullptr;
+  char* cursor_ = nullptr;
+  char* end_ = nullptr;
+};
+
+// Writes `text` escaped as Boost.JSON's serializer escapes it: '"', '\\'
 // and the control characters (\b \t \n \f \r, else \u00XX in lower-case
 // hex); everything else, UTF-8 included, as it is.
-void append_escaped(std::string& out, std::string_view text) {
+void put_escaped(PayloadWriter& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::size_t plain = 0;  // start of the run not yet copied
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto u = static_cast<unsigned char>(text[i]);
     if (u >= 0x20 && u != '"' && u != '\\') continue;
-    out.append(text.data() + plain, i - plain);
+    out.put(text.substr(plain, i - plain));
     plain = i + 1;
-    out += '\\';
+    out.put('\\');
     switch (u) {
       case '"':
       case '\\':
-        out += static_cast<char>(u);
+        out.put(static_cast<char>(u));
         break;
       case '\b':
-        out += 'b';
+        out.put('b');
         break;
       case '\t':
-        out += 't';
+        out.put('t');
         break;
       case '\n':
-        out += 'n';
+        out.put('n');
         break;
       case '\f':
-        out += 'f';
+        out.put('f');
         break;
       case '\r':
-        out += 'r';
+        out.put('r');
         break;
       default:
-        out += "u00";
-        out += kHex[u >> 4];
-        out += kHex[u & 15];
+        out.put("u00");
+        out.put(kHex[u >> 4]);
+        out.put(kHex[u & 15]);
     }
   }
-  out.append(text.data() + plain, text.size() - plain);
+  out.put(text.substr(plain));
 }
 
 template <class Integer>
-void append_integer(std::string& out, Integer n) {
+void put_integer(PayloadWriter& out, Integer n) {
   char digits[24];
   auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, static_cast<std::size_t>(end - digits));
+  out.put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
 }
 
 // No member: a root key the caller did not name.
@@ -110,7 +158,7 @@ class ObjectScanner {
         writing_ = true;
         frames_used_ = 0;
         keys_used_ = 0;
-        payload().text.reserve(body_.size());
+        out_text_.start(payload().text, body_.size());
         return open(false, ec);
       }
       ++depth_;
@@ -148,14 +196,16 @@ class ObjectScanner {
     if (!writing_) return true;
     // The tree keeps one value per key (the last, where the first stood):
     // a payload with a repeated key is left to it.
-    const std::string& text = payload().text;
-    const std::string_view key(text.data() + key_begin_, text.size() - key_begin_);
+    const std::size_t size = out_text_.size() - key_begin_;
+    const std::string_view key = out_text_.written(key_begin_, size);
     for (std::size_t k = frames_[frames_used_ - 1].keys_begin; k < keys_used_; ++k) {
-      if (std::string_view(text.data() + keys_[k].begin, keys_[k].size) == key) return decline(ec);
+      if (keys_[k].size == size && out_text_.written(keys_[k].begin, size) == key) {
+        return decline(ec);
+      }
     }
     if (keys_used_ == kMaxOpenKeys) return decline(ec);
-    keys_[keys_used_++] = KeySpan{key_begin_, key.size()};
-    payload().text += "\":";
+    keys_[keys_used_++] = KeySpan{key_begin_, size};
+    out_text_.put("\":");
     return true;
   }
 
@@ -167,17 +217,17 @@ class ObjectScanner {
   bool on_string(json::string_view part, std::size_t, json::error_code&) {
     string_part(part);
     in_string_ = false;
-    if (writing_) payload().text += '"';
+    if (writing_) out_text_.put('"');
     return true;
   }
 
   bool on_int64(std::int64_t n, json::string_view, json::error_code&) {
-    if (scalar(json::kind::int64)) append_integer(payload().text, n);
+    if (scalar(json::kind::int64)) put_integer(out_text_, n);
     return true;
   }
 
   bool on_uint64(std::uint64_t n, json::string_view, json::error_code&) {
-    if (scalar(json::kind::uint64)) append_integer(payload().text, n);
+    if (scalar(json::kind::uint64)) put_integer(out_text_, n);
     return true;
   }
 
@@ -189,29 +239,31 @@ class ObjectScanner {
       out_.payload_wide_integral = true;
     }
     // Rare enough in payloads to take the serializer's own formatting.
-    payload().text += json::serialize(json::value(d));
+    out_text_.put(json::serialize(json::value(d)));
     return true;
   }
 
   bool on_bool(bool b, json::error_code&) {
-    if (scalar(json::kind::bool_)) payload().text += b ? "true" : "false";
+    if (scalar(json::kind::bool_)) out_text_.put(b ? "true" : "false");
     return true;
   }
 
   bool on_null(json::error_code&) {
-    if (scalar(json::kind::null)) payload().text += "null";
+    if (scalar(json::kind::null)) out_text_.put("null");
     return true;
   }
 
  private:
+  // No default member initializers: the scanner's arrays of them would be
+  // zeroed for every body, and each element is assigned before it is read.
   struct Frame {
-    bool array = false;
-    bool need_comma = false;
-    std::size_t keys_begin = 0;  // this object's keys in keys_
+    bool array;
+    bool need_comma;
+    std::size_t keys_begin;  // this object's keys in keys_
   };
   struct KeySpan {
-    std::size_t begin = 0;  // in the payload text, escaped
-    std::size_t size = 0;
+    std::size_t begin;  // in the payload text, escaped
+    std::size_t size;
   };
 
   ScannedMember& payload() { return out_.members[scan_.payload]; }
@@ -225,9 +277,9 @@ class ObjectScanner {
     const auto at = reinterpret_cast<std::uintptr_t>(text.data());
     const auto body = reinterpret_cast<std::uintptr_t>(body_.data());
     if (at >= body && at + text.size() <= body + body_.size()) {
-      payload().text += text;
+      out_text_.put(text);
     } else {
-      append_escaped(payload().text, text);
+      put_escaped(out_text_, text);
     }
   }
 
@@ -271,7 +323,7 @@ class ObjectScanner {
   void value_begins() {
     Frame& frame = frames_[frames_used_ - 1];
     if (!frame.array) return;
-    if (frame.need_comma) payload().text += ',';
+    if (frame.need_comma) out_text_.put(',');
     frame.need_comma = true;
   }
 
@@ -304,7 +356,7 @@ class ObjectScanner {
   bool open(bool array, json::error_code& ec) {
     if (frames_used_ == kMaxFrames) return decline(ec);
     frames_[frames_used_++] = Frame{array, false, keys_used_};
-    payload().text += array ? '[' : '{';
+    out_text_.put(array ? '[' : '{');
     ++depth_;
     return true;
   }
@@ -314,8 +366,11 @@ class ObjectScanner {
     if (depth_ == 1) listing_ = nullptr;
     if (!writing_ || depth_ == 0) return true;
     keys_used_ = frames_[--frames_used_].keys_begin;
-    payload().text += bracket;
-    if (frames_used_ == 0) writing_ = false;  // the payload object is complete
+    out_text_.put(bracket);
+    if (frames_used_ == 0) {
+      writing_ = false;  // the payload object is complete
+      out_text_.finish();
+    }
     return true;
   }
 
@@ -326,10 +381,10 @@ class ObjectScanner {
       key_fits_ = true;
       if (writing_ && depth_ > 1) {
         Frame& frame = frames_[frames_used_ - 1];
-        if (frame.need_comma) payload().text += ',';
+        if (frame.need_comma) out_text_.put(',');
         frame.need_comma = true;
-        payload().text += '"';
-        key_begin_ = payload().text.size();
+        out_text_.put('"');
+        key_begin_ = out_text_.size();
       }
     }
     if (depth_ == 1) {
@@ -362,7 +417,7 @@ class ObjectScanner {
     }
     if (first) {
       value_begins();
-      payload().text += '"';
+      out_text_.put('"');
     }
     append_text(part);
   }
@@ -382,6 +437,7 @@ class ObjectScanner {
   std::size_t key_size_ = 0;
   bool key_fits_ = true;
   std::size_t key_begin_ = 0;  // the payload key being written
+  PayloadWriter out_text_;     // the payload's text, while writing_
   std::array<Frame, kMaxFrames> frames_;
   std::size_t frames_used_ = 0;
   std::array<KeySpan, kMaxOpenKeys> keys_;

@@ -153,15 +153,15 @@ void JournalThread::run() {
       wake_at_ = kNoWake;
     }
 
-    std::deque<PendingAppend> batch;
     if (options_.fsync == FsyncMode::always) {
-      batch.push_back(std::move(queue_.front()));
+      batch_.push_back(std::move(queue_.front()));
       queue_.pop_front();
     } else {
-      batch.swap(queue_);
+      batch_.swap(queue_);
     }
     lock.unlock();
-    commit_batch(batch);
+    commit_batch(batch_);
+    batch_.clear();
     housekeeping(false);
     lock.lock();
   }
@@ -217,8 +217,11 @@ void JournalThread::commit_batch(std::deque<PendingAppend>& batch) {
   for (const auto& call : batch)
     batch_bytes += call.bytes;
   std::size_t events_total = 0, duplicates = 0;
-  std::vector<std::vector<bool>> flags(batch.size());
-  std::unordered_set<std::string_view> batch_ids;
+  std::vector<std::vector<bool>>& flags = batch_flags_;
+  flags.clear();
+  flags.resize(batch.size());
+  std::pmr::unordered_set<std::string_view>& batch_ids = batch_ids_;
+  batch_ids.clear();
   writer_.begin_batch();
   bool ok = true;
   for (std::size_t c = 0; c < batch.size() && ok; ++c) {

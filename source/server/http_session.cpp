@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http/read.hpp>
@@ -64,7 +65,9 @@ class HttpSession : public DrainableSession, public ReplyTarget {
   enum class State { handshake, idle, reading, handling, writing, closing, closed };
 
   HttpSession(std::shared_ptr<HttpListener> owner, std::shared_ptr<Shard> shard)
-      : slot_(std::move(owner), std::move(shard)), parser_(listener().options()) {}
+      : slot_(std::move(owner), std::move(shard)),
+        idle_timer_(slot_.shard().context),
+        parser_(listener().options()) {}
 
   void enlist() { slot_.enlist(derived().weak_from_this()); }
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -91,7 +94,7 @@ class HttpSession : public DrainableSession, public ReplyTarget {
     state_ = State::idle;
     // The first request's read_timeout runs from accept (set in run() or
     // on_handshake), so a client that connects and sends nothing is cut off.
-    if (!first_request_) lowest().expires_after(options().idle_timeout);
+    if (!first_request_) extend_idle_deadline();
     derived().stream().async_read_some(
         buffer().prepare(kReadSize),
         beast::bind_front_handler(&HttpSession::on_first_bytes, self()));
@@ -109,6 +112,7 @@ class HttpSession : public DrainableSession, public ReplyTarget {
   void close() {
     if (state_ == State::closed) return;
     state_ = State::closed;
+    idle_timer_.cancel();
     lowest().close();
     slot_.release();
   }
@@ -116,6 +120,38 @@ class HttpSession : public DrainableSession, public ReplyTarget {
   State state_ = State::idle;
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // Between keep-alive requests only idle_timeout runs, as a deadline the
+  // session moves at every request. Its timer is armed only when none is
+  // waiting and, when it fires early, waits again for the moved deadline:
+  // the stream's own timer, set per request, cost a timer wait, its
+  // cancellation and the aborted wait's handler for every request.
+  void extend_idle_deadline() {
+    if (stream_expiry_set_) {
+      // An asynchronous write left the stream's timer set.
+      lowest().expires_never();
+      stream_expiry_set_ = false;
+    }
+    idle_deadline_ = Clock::now() + options().idle_timeout;
+    if (!idle_timer_armed_) arm_idle_timer();
+  }
+
+  void arm_idle_timer() {
+    idle_timer_armed_ = true;
+    idle_timer_.expires_at(idle_deadline_);
+    idle_timer_.async_wait(beast::bind_front_handler(&HttpSession::on_idle_timer, self()));
+  }
+
+  void on_idle_timer(beast::error_code ec) {
+    idle_timer_armed_ = false;
+    // Cancelled by close(); or a request is under way, which read_timeout
+    // covers, and its end moves the deadline and arms the timer again.
+    if (ec || state_ != State::idle) return;
+    if (Clock::now() < idle_deadline_) return arm_idle_timer();
+    close();
+  }
+
   void on_first_bytes(beast::error_code ec, std::size_t bytes) {
     if (state_ == State::closed) return;
     if (ec) {
@@ -315,6 +351,7 @@ class HttpSession : public DrainableSession, public ReplyTarget {
     beast::error_code ec;
     if (derived().write_at_once(buffers, ec)) return on_write(!keep_alive, linger, ec, 0);
     lowest().expires_after(options().read_timeout);
+    stream_expiry_set_ = true;
     net::async_write(
         derived().stream(), buffers,
         beast::bind_front_handler(&HttpSession::on_write, self(), !keep_alive, linger));
@@ -333,6 +370,10 @@ class HttpSession : public DrainableSession, public ReplyTarget {
   }
 
   ConnectionSlot slot_;
+  net::steady_timer idle_timer_;
+  Clock::time_point idle_deadline_;
+  bool idle_timer_armed_ = false;
+  bool stream_expiry_set_ = false;  // by an asynchronous write
   RequestParser parser_;
   HttpRequest request_;
   ResponseBuffers out_;

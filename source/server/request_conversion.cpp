@@ -32,7 +32,7 @@ bool plain_absolute_path(std::string_view target) {
 
 }  // namespace
 
-bool to_http_request(BeastRequest& message, HttpRequest& out) {
+bool to_http_request(ParsedRequest& message, HttpRequest& out) {
   auto method = message.method_string();
   out.method.assign(method.data(), method.size());
   auto target = message.target();
@@ -63,9 +63,9 @@ bool to_http_request(BeastRequest& message, HttpRequest& out) {
   return true;
 }
 
-std::string_view method_label(const http::request_header<>& header) {
-  if (header.method() == http::verb::unknown) return "other";
-  return http::to_string(header.method());
+std::string_view method_label(http::verb method) {
+  if (method == http::verb::unknown) return "other";
+  return http::to_string(method);
 }
 
 }  // namespace hookd

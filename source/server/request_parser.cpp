@@ -7,6 +7,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/url/parse.hpp>
 #include <cstdint>
+#include <tuple>
 
 #include "hookd/core/ascii.h"
 
@@ -35,7 +36,9 @@ std::size_t header_end(std::string_view data, std::size_t from) {
 }  // namespace
 
 void RequestParser::begin(std::string& body) {
-  parser_.emplace();
+  reset();  // the previous request's fields go before their arena is reused
+  parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                  std::make_tuple(HeaderAllocator<char>(arena_)));
   // The previous request's body buffer is reused (Beast appends to it).
   body.clear();
   if (body.capacity() <= kKeepBodyBytes) parser_->get().body().swap(body);
@@ -133,7 +136,7 @@ RequestFacts RequestParser::facts() const {
   facts.version = header.version();
   facts.keep_alive = header.keep_alive();
   facts.head = header.method() == http::verb::head;
-  facts.method_label = method_label(header);
+  facts.method_label = method_label(header.method());
   return facts;
 }
 

@@ -31,12 +31,16 @@ struct RequestFacts {
 
 class RequestParser {
  public:
-  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+  using Parser =
+      boost::beast::http::request_parser<boost::beast::http::string_body, HeaderAllocator<char>>;
   using error_code = boost::beast::error_code;
   enum class HeaderScan { incomplete, complete, too_big };
 
   // `options` must outlive the parser.
   explicit RequestParser(const HttpServerOptions& options) : options_(options) {}
+  // The parsed fields point into arena_.
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
 
   // The connection's read buffer. What one request leaves unparsed stays for
   // the next (pipelining).
@@ -46,7 +50,10 @@ class RequestParser {
   // small one is reused rather than reallocated.
   void begin(std::string& body);
   // Drops the current request (after to_http_request() or a refusal).
-  void reset() { parser_.reset(); }
+  void reset() {
+    parser_.reset();
+    arena_.reset();
+  }
 
   // Whether the buffered bytes hold the whole header block, within the
   // limit; looks only at bytes it has not looked at before.
@@ -69,7 +76,7 @@ class RequestParser {
   // The route pattern of the parsed header; "" without a header or a route.
   std::string header_route(const Router& router) const;
   // The request; complete once done().
-  BeastRequest& message() { return parser_->get(); }
+  ParsedRequest& message() { return parser_->get(); }
   // For Beast's asynchronous read of the rest of the body.
   Parser& parser() { return *parser_; }
 
@@ -78,6 +85,7 @@ class RequestParser {
 
   const HttpServerOptions& options_;
   boost::beast::flat_buffer buffer_;
+  HeaderArena arena_;  // declared before parser_, which allocates from it
   std::optional<Parser> parser_;
   std::size_t header_scanned_ = 0;  // where scan_header() looks for the end next
 };

@@ -13,9 +13,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory_resource>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "hookd/journal/cursors.h"
@@ -108,6 +111,14 @@ class JournalThread {
   // The thread only.
   SegmentWriter writer_;
   std::size_t last_batch_calls_ = 0;
+  // Kept from one group commit to the next, so that a commit does not
+  // allocate them anew: the batch taken from queue_ (its storage goes back
+  // to queue_), and the ids of the batch so far, whose nodes the pool
+  // recycles.
+  std::deque<PendingAppend> batch_;
+  std::pmr::unsynchronized_pool_resource batch_ids_pool_;
+  std::pmr::unordered_set<std::string_view> batch_ids_{&batch_ids_pool_};
+  std::vector<std::vector<bool>> batch_flags_;
 };
 
 }  // namespace hookd::journal_detail

@@ -588,6 +588,27 @@ TEST_CASE("HttpServer cuts off slow and idle clients", "[http]") {
   }
 }
 
+TEST_CASE("HttpServer moves the idle deadline with every keep-alive request", "[http]") {
+  // The idle timer is armed once and waits again when the deadline moved:
+  // a connection in use outlives several idle_timeouts, and is closed once
+  // it goes quiet.
+  Parked parked;
+  HttpServerOptions options;
+  options.idle_timeout = std::chrono::milliseconds(1000);
+  TestServer server(options, test_router(parked), parked);
+  HttpConnection connection(server.port());
+  const auto started = std::chrono::steady_clock::now();
+  int answered = 0;
+  while (std::chrono::steady_clock::now() - started < 3 * options.idle_timeout) {
+    REQUIRE(connection.request("GET", "/hello").status == 200);
+    ++answered;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(answered > 3);
+  auto after_idle = connection.read_reply();  // the server closes: transport error
+  CHECK(after_idle.status == 0);
+}
+
 TEST_CASE("HttpServer refuses connections beyond max_connections", "[http]") {
   Parked parked;
   HttpServerOptions options;
