@@ -57,7 +57,8 @@ Result<std::vector<StoredEvent>> read_spans(const std::vector<SegmentList::Span>
 RecordCatalog::RecordCatalog(std::chrono::milliseconds dedupe_window)
     : ids_(dedupe_window),
       dedupe_window_ms_(dedupe_window.count()),
-      durable_counter_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+      durable_counter_(std::make_shared<std::atomic<std::uint64_t>>(0)),
+      reaper_([this](const Segment& segment) { forget_ids(segment); }) {}
 
 void RecordCatalog::restore(SegmentList segments) {
   const std::int64_t now = now_unix_ms();
@@ -161,11 +162,14 @@ std::size_t RecordCatalog::retire(std::optional<std::uint64_t> min_cursor,
     doomed = segments_.take_deletable(min_cursor, segment_limit, max_bytes);
     bytes_.store(segments_.bytes());
   }
-  for (const auto& segment : doomed) {
+  for (const auto& segment : doomed)
     delete_segment_file(*segment);
-    forget_ids(*segment);
-  }
-  return doomed.size();
+  const std::size_t retired = doomed.size();
+  // Forgetting a segment's ids (~100k for 64 MiB; 8-20 ms) and the close
+  // that frees its blocks happen on the reaper's thread: on this one every
+  // group commit waited behind them.
+  reaper_.take(std::move(doomed));
+  return retired;
 }
 
 // Drops the segment's ids in chunks, so appenders never wait long for the lock.

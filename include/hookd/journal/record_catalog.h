@@ -21,6 +21,7 @@
 #include "hookd/journal/dedupe_window.h"
 #include "hookd/journal/journal.h"
 #include "hookd/journal/segment_list.h"
+#include "hookd/journal/segment_reaper.h"
 #include "hookd/journal/segment_writer.h"
 
 namespace hookd::journal_detail {
@@ -84,6 +85,7 @@ class RecordCatalog {
   std::uint64_t durable_seq_ = 0;
   std::atomic<std::uint64_t> bytes_{0};  // segments_.bytes(), stored under mu_
   std::shared_ptr<std::atomic<std::uint64_t>> durable_counter_;
+  SegmentReaper reaper_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace hookd::journal_detail
