@@ -87,6 +87,9 @@ TEST_CASE("endpoint state file: loaded at start, saved on every change") {
   reworded.changed_ms += 1;
   CHECK_FALSE(restarted.adopt(reworded));  // newer, but still disabled: no flip
   CHECK(restarted.state() == reworded);
+  // Saved too; and waiting for that save keeps it from landing on the
+  // damaged file written next.
+  CHECK(saved() == reworded);
 
   hookd::test::write_file(file, "not json");
   hookd::EndpointStateFile damaged(thread, file, "ep");
