@@ -21,10 +21,13 @@ void HeaderArena::deallocate(void* piece, std::size_t bytes, std::size_t align) 
   const auto block = reinterpret_cast<std::uintptr_t>(block_);
   // Pieces of the block come back all at once, with reset().
   if (at >= block && at < block + kBlockBytes) return;
+  // Unsized: clang 14 declares the sized operator delete only with
+  // -fsized-deallocation.
+  static_cast<void>(bytes);
   if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-    return ::operator delete(piece, bytes, std::align_val_t(align));
+    return ::operator delete(piece, std::align_val_t(align));
   }
-  ::operator delete(piece, bytes);
+  ::operator delete(piece);
 }
 
 }  // namespace hookd
