@@ -9,6 +9,7 @@
 #include "hookd/api/json_fields.h"
 
 #include "hookd/core/rfc3339.h"
+#include "hookd/core/text.h"
 
 namespace hookd::api {
 namespace {
@@ -28,33 +29,12 @@ constexpr std::array<bool, 256> kEscaped = [] {
   return table;
 }();
 
-// Whether any byte of `text` must be escaped, eight bytes at a time: the
-// ids, types and timestamps of a MessageOut never need it, so the common
-// case is a test per word and one copy.
-bool needs_escaping(std::string_view text) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-  auto has_zero_byte = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  std::size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, text.data() + i, sizeof w);
-    // A byte below 0x20, or one equal to '"' or '\\'.
-    if (((w - 0x20 * kOnes) & ~w & kHigh) | has_zero_byte(w ^ ('"' * kOnes)) |
-        has_zero_byte(w ^ ('\\' * kOnes))) {
-      return true;
-    }
-  }
-  for (; i < text.size(); ++i) {
-    if (kEscaped[static_cast<unsigned char>(text[i])]) return true;
-  }
-  return false;
-}
-
 // The length of `text` as a JSON string literal, and the same written at
-// `out` (returns its end), for answers sized first.
+// `out` (returns its end), for answers sized first. The ids, types and
+// timestamps of a MessageOut never need escaping: a test per word, one copy.
 std::size_t quoted_size(std::string_view text) {
   std::size_t size = text.size() + 2;
-  if (!needs_escaping(text)) return size;
+  if (!json_needs_escaping(text)) return size;
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if (kEscaped[u]) size += c == '"' || c == '\\' ? 1 : 5;
@@ -70,7 +50,7 @@ char* write_text(char* out, std::string_view text) {
 char* write_quoted(char* out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   *out++ = '"';
-  if (!needs_escaping(text)) {
+  if (!json_needs_escaping(text)) {
     out = write_text(out, text);
     *out++ = '"';
     return out;

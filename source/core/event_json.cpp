@@ -6,6 +6,7 @@
 
 #include "hookd/core/event.h"
 #include "hookd/core/message_fields_text.h"
+#include "hookd/core/text.h"
 
 namespace hookd {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 // the escapes are for hand-built Events.
 std::size_t json_string_size(std::string_view text) {
   std::size_t size = 2 + text.size();
+  if (!json_needs_escaping(text)) return size;
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
@@ -33,6 +35,11 @@ char* write_text(char* out, std::string_view text) {
 
 char* write_json_string(char* out, std::string_view text) {
   *out++ = '"';
+  if (!json_needs_escaping(text)) {
+    out = write_text(out, text);
+    *out++ = '"';
+    return out;
+  }
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
