@@ -23,6 +23,23 @@ Error file_error(const std::string& what, const std::filesystem::path& path) {
   return Error{"file: " + what + " " + path.string() + ": " + std::strerror(errno)};
 }
 
+// The length of `fd`'s first `size` bytes up to and including their last
+// newline (0 when there is none), or -1 when the file cannot be read.
+off_t complete_lines_end(int fd, std::uint64_t size) {
+  char chunk[4096];
+  auto end = static_cast<off_t>(size);
+  while (end > 0) {
+    const off_t start = end > static_cast<off_t>(sizeof chunk) ? end - sizeof chunk : 0;
+    const ssize_t got = ::pread(fd, chunk, static_cast<std::size_t>(end - start), start);
+    if (got != end - start) return -1;
+    for (ssize_t i = got; i > 0; --i) {
+      if (chunk[i - 1] == '\n') return start + i;
+    }
+    end = start;
+  }
+  return 0;
+}
+
 }  // namespace
 
 bool rotation_due(std::uint64_t current_size, std::uint64_t incoming, std::uint64_t max_bytes) {
@@ -53,12 +70,13 @@ Status FileSink::open() {
   std::filesystem::create_directories(path_.parent_path(), ec);
   if (ec) return Error{"file: cannot create " + path_.parent_path().string() + ": " + ec.message()};
   bool created = false;
-  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  // O_RDWR, not O_WRONLY: open() reads the tail back (below).
+  int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
     // 0600: events carry user emails, queries and their output.
-    fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     created = fd >= 0;
-    if (fd < 0 && errno == EEXIST) fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 && errno == EEXIST) fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   }
   if (fd < 0) return file_error("cannot open", path_);
   struct stat st {};
@@ -70,8 +88,19 @@ Status FileSink::open() {
     ::close(fd);
     return file_error("cannot sync the directory of", path_);
   }
+  // A kill -9 in the middle of a batch's write leaves half a line at the
+  // end. That batch was never acknowledged (its cursor did not move), so it
+  // comes again; appending after the half line would glue the two into one
+  // line no NDJSON reader can parse. Cut the file back to its last newline.
+  const off_t whole = complete_lines_end(fd, static_cast<std::uint64_t>(st.st_size));
+  if (whole < 0 || (whole != st.st_size && (::ftruncate(fd, whole) != 0 || ::fdatasync(fd) != 0))) {
+    const int error_number = errno;
+    ::close(fd);
+    errno = error_number;
+    return file_error("cannot repair the torn tail of", path_);
+  }
   fd_ = fd;
-  size_ = static_cast<std::uint64_t>(st.st_size);
+  size_ = static_cast<std::uint64_t>(whole);
   return Ok{};
 }
 

@@ -37,8 +37,9 @@ class FileSink {
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
 
-  // Opens (creating it 0600, and its directory) for appending. append()
-  // opens on its own when needed; start-up calls this to fail early.
+  // Opens (creating it 0600, and its directory) for appending, cutting off
+  // a last line without its newline (the half batch of a killed writer).
+  // append() opens on its own when needed; start-up calls this to fail early.
   Status open();
   // Writes `lines` whole and fdatasyncs them, rotating first when due. On a
   // failed write the file is cut back to where the batch began, so a retry

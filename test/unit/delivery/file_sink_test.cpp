@@ -106,3 +106,30 @@ TEST_CASE("a file sink refuses a path it cannot write, naming it") {
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().message.find("a-directory") != std::string::npos);
 }
+
+TEST_CASE("a file sink cuts the half line a killed writer left before it appends") {
+  TempDir dir;
+  const fs::path path = dir.path() / "events.ndjson";
+  // The last line torn mid-way; long enough that its newline-free tail spans
+  // more than one 4 KiB read.
+  const std::string whole = "{\"id\":\"a\"}\n{\"id\":\"b\"}\n";
+  hookd::test::write_file(path, whole + "{\"id\":\"c\",\"pad\":\"" + std::string(9000, 'x'));
+  FileSink sink(path, 0, 5);
+  REQUIRE(sink.open().ok());
+  CHECK(sink.size() == whole.size());
+  REQUIRE(sink.append("{\"id\":\"c\"}\n").ok());
+  CHECK(read_file(path) == whole + "{\"id\":\"c\"}\n");
+
+  // No newline at all: nothing of it was a whole line.
+  hookd::test::write_file(path, std::string(5000, 'y'));
+  FileSink fresh(path, 0, 5);
+  REQUIRE(fresh.append("{\"id\":\"d\"}\n").ok());
+  CHECK(read_file(path) == "{\"id\":\"d\"}\n");
+
+  // A file that ends in a newline is left as it is.
+  hookd::test::write_file(path, whole);
+  FileSink intact(path, 0, 5);
+  REQUIRE(intact.open().ok());
+  CHECK(intact.size() == whole.size());
+  CHECK(read_file(path) == whole);
+}
