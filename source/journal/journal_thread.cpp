@@ -38,8 +38,7 @@ JournalThread::JournalThread(const JournalOptions& options, RecordCatalog& catal
       catalog_(catalog),
       cursors_(cursors),
       metrics_(metrics),
-      writer_(options.dir, segment_limit_, options.fsync, options.preallocate,
-              metrics.fsync_seconds) {}
+      writer_(options.dir, segment_limit_, options.fsync, options.preallocate, metrics) {}
 
 JournalThread::~JournalThread() {
   stop();

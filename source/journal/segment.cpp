@@ -161,6 +161,27 @@ Result<SegmentPtr> create_segment(const std::filesystem::path& dir, std::uint64_
   return segment;
 }
 
+Result<SegmentPtr> adopt_segment(const std::filesystem::path& dir, std::uint64_t first_seq, int fd,
+                                 const std::filesystem::path& from, bool sync_dir) {
+  auto segment = std::make_shared<Segment>();
+  segment->first_seq = first_seq;
+  segment->path = dir / segment_name(first_seq);
+  segment->fd = fd;
+  if (::rename(from.c_str(), segment->path.c_str()) != 0) {
+    const int error_number = errno;
+    ::unlink(from.c_str());
+    errno = error_number;
+    return failed_with_errno("rename " + from.string() + " to " + segment->path.string());
+  }
+  if (sync_dir && !fsync_dir(dir)) {
+    const int error_number = errno;
+    ::unlink(segment->path.c_str());  // as in create_segment
+    errno = error_number;
+    return failed_with_errno("fsync " + dir.string());
+  }
+  return segment;
+}
+
 int preallocate_file(int fd, std::uint64_t bytes) {
   // Not FALLOC_FL_KEEP_SIZE: the size then still grows with every append,
   // and each fdatasync would commit that change too.

@@ -21,12 +21,12 @@ constexpr const char* kProbeFile = "space-probe.tmp";  // *.tmp: removed by reco
 }  // namespace
 
 SegmentWriter::SegmentWriter(std::filesystem::path dir, std::uint64_t segment_limit,
-                             FsyncMode fsync, bool preallocate, Histogram& fsync_seconds)
+                             FsyncMode fsync, bool preallocate, JournalMetrics& metrics)
     : dir_(std::move(dir)),
       segment_limit_(segment_limit),
       fsync_(fsync),
       preallocate_(preallocate),
-      fsync_seconds_(fsync_seconds) {}
+      metrics_(metrics) {}
 
 void SegmentWriter::resume(SegmentPtr active, std::uint64_t next_seq) {
   active_ = std::move(active);
@@ -36,6 +36,8 @@ void SegmentWriter::resume(SegmentPtr active, std::uint64_t next_seq) {
     log::warn("journal: cannot preallocate the active segment",
               {{"segment", active_->path.string()}, {"error", std::strerror(e)}});
   }
+  spare_ =
+      std::make_unique<SegmentSpare>(dir_, segment_limit_, preallocate_, fsync_ != FsyncMode::off);
 }
 
 void SegmentWriter::begin_batch() {
@@ -66,6 +68,9 @@ bool SegmentWriter::stage(const Event& e, std::uint64_t id_hash) {
 bool SegmentWriter::finish() {
   const bool ok = staged_.empty() || (write_buffer() && sync_active());
   release_buffer();
+  // Half full: time enough for the spare's thread to have the next file
+  // ready, and an idle journal never holds two segments' blocks.
+  if (ok && spare_ && write_offset_ >= segment_limit_ / 2) spare_->request();
   return ok;
 }
 
@@ -164,7 +169,7 @@ bool SegmentWriter::sync_active() {
   const bool synced = ::fdatasync(active_->fd) == 0;
   const int error_number = errno;
   last_fsync_ = clock::now() - t0;
-  fsync_seconds_.observe(std::chrono::duration<double>(last_fsync_).count());
+  metrics_.fsync_seconds.observe(std::chrono::duration<double>(last_fsync_).count());
   if (synced) return true;
   errno = error_number;
   return fail("sync", active_->path);
@@ -173,21 +178,45 @@ bool SegmentWriter::sync_active() {
 // Seals the active segment (already synced) and starts a new one named by
 // the next seq, its blocks reserved: on a full disk this is where it shows.
 bool SegmentWriter::roll() {
-  auto created = create_segment(dir_, next_seq_, fsync_ != FsyncMode::off);
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  bool reserved = false;
+  auto created = next_segment(reserved);
   if (!created) {
     failure_ = Failure{"create", errno, created.error().message};
     return false;
   }
   SegmentPtr segment = std::move(created).value();
   rolled_.push_back(segment);  // abandon() removes it, whatever fails next
-  if (const int e = preallocate(segment->fd); e != 0) {
-    errno = e;
-    return fail("allocate", segment->path);
+  if (!reserved) {
+    if (const int e = preallocate(segment->fd); e != 0) {
+      errno = e;
+      return fail("allocate", segment->path);
+    }
   }
   active_ = std::move(segment);
   write_offset_ = 0;
   active_records_ = 0;
+  metrics_.roll_seconds.observe(std::chrono::duration<double>(clock::now() - t0).count());
   return true;
+}
+
+Result<SegmentPtr> SegmentWriter::next_segment(bool& reserved) {
+  const bool sync = fsync_ != FsyncMode::off;
+  if (auto spare = spare_ ? spare_->take() : std::nullopt) {
+    auto adopted = adopt_segment(dir_, next_seq_, spare->fd, spare->path, sync);
+    if (adopted) {
+      metrics_.rolls_spare.inc();
+      // A spare made before the filesystem said it cannot preallocate is
+      // reserved anyway; one made without reservation gets it here.
+      reserved = spare->preallocated || !preallocate_;
+      return adopted;
+    }
+    log::warn("journal: cannot use the spare segment, creating one",
+              {{"error", adopted.error().message}});
+  }
+  metrics_.rolls_created.inc();
+  return create_segment(dir_, next_seq_, sync);
 }
 
 void SegmentWriter::release_buffer() {

@@ -32,6 +32,11 @@ struct JournalMetrics {
   // fsync_seconds it tells a tail of the disk from one of the commit path.
   Histogram& commit_seconds;
   Histogram& batch_events;
+  // Starting a new segment inside a group commit (the batch's answers wait
+  // for it): from a prepared spare (a rename) or created on the spot.
+  Histogram& roll_seconds;
+  Counter& rolls_spare;
+  Counter& rolls_created;
   Gauge& pending_bytes;
   Gauge& last_seq;
   Gauge& indexed_ids;  // in the dedupe index

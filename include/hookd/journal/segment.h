@@ -59,6 +59,13 @@ bool pwrite_all(int fd, const char* buf, std::size_t n, std::uint64_t offset);
 Result<SegmentPtr> create_segment(const std::filesystem::path& dir, std::uint64_t first_seq,
                                   bool sync_dir);
 
+// Gives a prepared file (see SegmentSpare) at `from` the name of the segment
+// whose first record will be `first_seq`, as durably as create_segment. The
+// Segment owns `fd` from here on. On failure the file is gone and errno says
+// why.
+Result<SegmentPtr> adopt_segment(const std::filesystem::path& dir, std::uint64_t first_seq, int fd,
+                                 const std::filesystem::path& from, bool sync_dir);
+
 // Reserves the file's blocks up to `bytes` (fallocate; the size grows to
 // `bytes`, the new tail reads as zeros). Returns 0 or the errno; EOPNOTSUPP
 // when the filesystem cannot preallocate.

@@ -14,9 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "hookd/core/metrics.h"
+#include <memory>
+
 #include "hookd/journal/journal.h"
+#include "hookd/journal/journal_metrics.h"
 #include "hookd/journal/segment.h"
+#include "hookd/journal/segment_spare.h"
 
 namespace hookd::journal_detail {
 
@@ -39,10 +42,11 @@ class SegmentWriter {
   };
 
   SegmentWriter(std::filesystem::path dir, std::uint64_t segment_limit, FsyncMode fsync,
-                bool preallocate, Histogram& fsync_seconds);
+                bool preallocate, JournalMetrics& metrics);
 
   // Appends go to the end of `active` (the newest segment), from `next_seq`.
-  // Preallocates it (a failure is only logged: the writes will tell).
+  // Preallocates it (a failure is only logged: the writes will tell) and
+  // starts the spare's thread (after recovery, which removes a stale spare).
   void resume(SegmentPtr active, std::uint64_t next_seq);
 
   void begin_batch();
@@ -75,6 +79,9 @@ class SegmentWriter {
   bool write_buffer();
   bool sync_active();
   bool roll();
+  // The next segment's file: the spare when one is ready, else created here.
+  // `reserved`: its blocks are preallocated already.
+  Result<SegmentPtr> next_segment(bool& reserved);
   bool undo();
   void release_buffer();
   // Records errno as the failure of `op` on `path`; returns false.
@@ -87,7 +94,8 @@ class SegmentWriter {
   const std::uint64_t segment_limit_;
   const FsyncMode fsync_;
   bool preallocate_;  // cleared once the filesystem says it cannot
-  Histogram& fsync_seconds_;
+  JournalMetrics& metrics_;
+  std::unique_ptr<SegmentSpare> spare_;
 
   SegmentPtr active_;
   std::uint64_t write_offset_ = 0;  // bytes written to the active file
