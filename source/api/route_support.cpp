@@ -71,7 +71,7 @@ HttpResponse reply_validation(const ValidationItems& items) {
 HttpResponse reply_no_content() {
   HttpResponse response;
   response.status = 204;
-  response.content_type.clear();
+  response.content_type = {};
   return response;
 }
 
