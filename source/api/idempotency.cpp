@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "hookd/core/rfc3339.h"
+
 namespace hookd::api {
 
 namespace {
@@ -62,8 +64,26 @@ IdempotencyCache::Digest IdempotencyCache::key_of(const HttpRequest& request,
 
 std::optional<IdempotencyCache::Claim> IdempotencyCache::begin(const Digest& key,
                                                                std::int64_t now_ms,
-                                                               Responder waiter) {
+                                                               Responder& waiter) {
   std::unique_lock lock(mutex_);
+  return begin_locked(lock, key, now_ms, waiter);
+}
+
+bool IdempotencyCache::admit(const Digest& key, std::int64_t now_ms, Responder& respond) {
+  std::unique_lock lock(mutex_);
+  std::optional<Claim> claim = begin_locked(lock, key, now_ms, respond);
+  if (!claim) return false;
+  at(*claim).owner = std::move(respond);
+  respond = [this, seq = *claim](HttpResponse response) {
+    Responder owner;
+    finish(nullptr, seq, response, now_unix_ms(), &owner);
+    if (owner) owner(std::move(response));
+  };
+  return true;
+}
+
+std::optional<IdempotencyCache::Claim> IdempotencyCache::begin_locked(
+    std::unique_lock<std::mutex>& lock, const Digest& key, std::int64_t now_ms, Responder& waiter) {
   evict_locked(now_ms, 0);
   std::uint64_t seq = 0;
   Entry* entry = find_locked(key, &seq);
@@ -91,6 +111,11 @@ std::optional<IdempotencyCache::Claim> IdempotencyCache::begin(const Digest& key
 
 void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse& response,
                               std::int64_t now_ms) {
+  finish(&key, claim, response, now_ms, nullptr);
+}
+
+void IdempotencyCache::finish(const Digest* key, Claim claim, const HttpResponse& response,
+                              std::int64_t now_ms, Responder* owner) {
   std::vector<Responder> waiters;
   // The copy kept for replays is made before the lock: the journal thread
   // answers here while the reactor threads begin() under the same lock.
@@ -103,8 +128,10 @@ void IdempotencyCache::finish(const Digest& key, Claim claim, const HttpResponse
     // the checks are for a finish() that was not begin()'s.
     if (claim < first_seq_ || claim >= next_seq_) return;
     Entry& entry = at(claim);
-    if (!entry.live || entry.response || entry.key != key) return;
+    if (!entry.live || entry.response || (key && entry.key != *key)) return;
     waiters.swap(entry.waiters);
+    if (owner) *owner = std::move(entry.owner);
+    entry.owner = nullptr;
     if (kept) {
       entry.response = std::move(copy);
       entry.expires_ms = now_ms + ttl_ms_;
@@ -138,6 +165,7 @@ void IdempotencyCache::drop_locked(std::uint64_t seq) {
   entry.live = false;
   entry.response.reset();
   entry.waiters.clear();
+  entry.owner = nullptr;
   --live_;
 }
 

@@ -1,6 +1,7 @@
 #include "hookd/api/ids.h"
 
 #include <array>
+#include <cstring>
 #include <mutex>
 #include <random>
 
@@ -13,7 +14,7 @@ namespace {
 // the payload. As in Svix's millisecond KSUIDs, the payload's first byte is
 // the fraction of the second in 1/256ths; 15 random bytes follow.
 constexpr std::int64_t kEpochSeconds = 1400000000;
-constexpr std::size_t kBytes = 20;
+constexpr std::size_t kBytes = kIdBytes;
 constexpr std::size_t kTimeBytes = 5;
 constexpr char kBase62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -34,34 +35,58 @@ void put_ticks(Raw& raw, std::uint64_t ticks) {
     raw[i] = static_cast<unsigned char>(ticks >> (8 * (kTimeBytes - 1 - i)));
 }
 
-std::string encode(std::string_view prefix, Raw raw) {
-  // 160 bits in base 62 is at most 27 digits: divide the big-endian number
-  // by 62^5 repeatedly (five 32-bit words, so one step per word), each
-  // remainder giving five digits from the right. Six rounds instead of the
-  // 27 a digit at a time would take.
+// Two base62 digits per entry: kPairs[2 * v], kPairs[2 * v + 1] for v < 62^2.
+constexpr std::size_t kPairCount = 62 * 62;
+constexpr std::array<char, 2 * kPairCount> kPairs = [] {
+  std::array<char, 2 * kPairCount> pairs{};
+  for (std::size_t v = 0; v < kPairCount; ++v) {
+    pairs[2 * v] = kBase62[v / 62];
+    pairs[2 * v + 1] = kBase62[v % 62];
+  }
+  return pairs;
+}();
+
+// Writes `value` (< 62^2) as two digits at `out`.
+void put_pair(char* out, std::uint32_t value) {
+  std::memcpy(out, &kPairs[2 * value], 2);
+}
+
+std::string encode(std::string_view prefix, const Raw& raw) {
+  // 160 bits in base 62 is 27 digits (62^27 > 2^160): divide the big-endian
+  // number (five 32-bit words) by 62^5 five times, each remainder giving
+  // five digits from the right (as two pairs and one digit), and what is
+  // left (< 62^2) is the first two. A word the quotient has left at zero is
+  // not divided again: 19 divisions, not 25.
   constexpr std::uint64_t kChunk = 62ull * 62 * 62 * 62 * 62;  // < 2^32
-  constexpr std::size_t kChunkDigits = 5;
-  std::uint32_t words[kBytes / 4];
-  for (std::size_t w = 0; w < kBytes / 4; ++w) {
+  constexpr std::size_t kWords = kBytes / 4;
+  std::uint32_t words[kWords];
+  for (std::size_t w = 0; w < kWords; ++w) {
     words[w] = static_cast<std::uint32_t>(raw[4 * w]) << 24 |
                static_cast<std::uint32_t>(raw[4 * w + 1]) << 16 |
                static_cast<std::uint32_t>(raw[4 * w + 2]) << 8 | raw[4 * w + 3];
   }
-  std::string out(prefix);
-  out.resize(prefix.size() + kIdBodyLength, '0');
-  for (std::size_t digit = 0; digit < kIdBodyLength;) {
+  std::string out(prefix.size() + kIdBodyLength, '0');
+  std::memcpy(out.data(), prefix.data(), prefix.size());
+  char* end = out.data() + out.size();
+  std::size_t first = 0;  // words before it are zero
+  for (std::size_t round = 0; round < 5; ++round) {
     std::uint64_t remainder = 0;
-    for (std::uint32_t& word : words) {
-      std::uint64_t value = (remainder << 32) | word;
-      word = static_cast<std::uint32_t>(value / kChunk);
+    for (std::size_t w = first; w < kWords; ++w) {
+      std::uint64_t value = (remainder << 32) | words[w];
+      words[w] = static_cast<std::uint32_t>(value / kChunk);
       remainder = value % kChunk;
     }
+    while (first < kWords && words[first] == 0)
+      ++first;
     auto chunk = static_cast<std::uint32_t>(remainder);
-    for (std::size_t i = 0; i < kChunkDigits && digit < kIdBodyLength; ++i, ++digit) {
-      out[out.size() - 1 - digit] = kBase62[chunk % 62];
-      chunk /= 62;
-    }
+    end -= 5;
+    put_pair(end + 3, chunk % kPairCount);
+    chunk /= kPairCount;
+    put_pair(end + 1, chunk % kPairCount);
+    end[0] = kBase62[chunk / kPairCount];
   }
+  // 2^160 / 62^25 < 62^2: only the last word is left, below 62^2.
+  put_pair(end - 2, words[kWords - 1]);
   return out;
 }
 
@@ -140,6 +165,10 @@ std::string id_at(std::string_view prefix, std::int64_t unix_ms, bool high) {
   raw.fill(high ? 0xFF : 0x00);
   put_ticks(raw, ticks_of(unix_ms));
   return encode(prefix, raw);
+}
+
+std::string id_of_bytes(std::string_view prefix, const std::array<unsigned char, kIdBytes>& bytes) {
+  return encode(prefix, bytes);
 }
 
 bool is_id(std::string_view id, std::string_view prefix) {

@@ -27,19 +27,23 @@ void MessageIndex::release(const std::string& app_id, const std::string& event_i
 }
 
 void MessageIndex::add(MessageEntry entry) {
+  // The node is made before the lock, its key pointed at its own entry's id.
+  ById scratch;
+  ById::node_type node =
+      scratch.extract(scratch.emplace(std::string_view(), std::move(entry)).first);
+  node.key() = node.mapped().id;
+  const MessageEntry& added = node.mapped();
   std::lock_guard lock(mutex_);
-  App& app = *apps_.try_emplace(entry.app_id).first;
+  App& app = *apps_.try_emplace(added.app_id).first;
   AppMessages& messages = app.second;
-  if (!entry.event_id.empty()) {
-    messages.reserved.erase(entry.event_id);
-    messages.id_by_event_id[entry.event_id] = entry.id;
+  if (!added.event_id.empty()) {
+    messages.reserved.erase(added.event_id);
+    messages.id_by_event_id[added.event_id] = added.id;
   }
   // Ids are time-ordered: a new message nearly always goes last, where the
   // hint puts it without walking the tree.
-  const std::size_t before = messages.by_id.size();
-  std::string id = entry.id;
-  messages.by_id.emplace_hint(messages.by_id.end(), std::move(id), std::move(entry));
-  if (messages.by_id.size() == before) return;  // indexed already
+  messages.by_id.insert(messages.by_id.end(), std::move(node));
+  if (!node.empty()) return;  // indexed already
   ++count_;
   order_.push_back(&app);
   evict_locked();

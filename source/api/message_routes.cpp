@@ -21,25 +21,25 @@ std::string payload_of(Journal& journal, const MessageEntry& entry) {
 
 // Appends the message for `app_id` and answers once it is durable. The
 // payload moves out of `input` into the event.
-void append_message(ApiContext& context, const std::string& app_id,
-                    std::shared_ptr<MessageInput> input, bool with_content, Responder respond) {
-  if (!context.messages.reserve(app_id, input->event_id)) {
+void append_message(ApiContext& context, const std::string& app_id, MessageInput& input,
+                    bool with_content, Responder respond) {
+  if (!context.messages.reserve(app_id, input.event_id)) {
     return respond(reply_error(409, "conflict", "A message with this eventId already exists"));
   }
   Event event;
   event.id = new_id("msg_");
-  event.type = std::move(input->event_type);
+  event.type = std::move(input.event_type);
   event.arrival_unix_ms = now_unix_ms();
   event.timestamp = format_rfc3339(event.arrival_unix_ms);
-  event.message = MessageFields{app_id, input->event_id,
-                                std::move(input->channels).value_or(std::vector<std::string>{})};
+  event.message = MessageFields{app_id, input.event_id,
+                                std::move(input.channels).value_or(std::vector<std::string>{})};
 
-  MessageEntry entry{event.id,       app_id, input->event_id, event.type, event.message->channels,
+  MessageEntry entry{event.id,       app_id, input.event_id, event.type, event.message->channels,
                      event.timestamp};
   // The answer is built here, on the reactor: the journal runs the callback
   // on its own thread between group commits.
-  std::string body = message_json(entry, with_content ? input->payload_json : "{}");
-  event.payload_json = std::move(input->payload_json);
+  std::string body = message_json(entry, with_content ? input.payload_json : "{}");
+  event.payload_json = std::move(input.payload_json);
   MessageIndex* messages = &context.messages;
   const int retry_after = context.retry_after_seconds;
   std::vector<Event> events;
@@ -68,9 +68,9 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
   ValidationItems errors;
   bool with_content = request.query.empty() ||
                       read_query_bool(parse_query(request.query), "with_content", true, errors);
-  auto input = std::make_shared<MessageInput>();
+  MessageInput input;  // on the stack: only an implicit creation keeps it longer
   // Most creates are read in one pass; the tree reads (and answers) the rest.
-  if (!errors.empty() || !scan_message(request.body, *input)) {
+  if (!errors.empty() || !scan_message(request.body, input)) {
     // The body lives for this call only: what the message keeps is copied out.
     unsigned char arena_buffer[4096];
     json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
@@ -78,7 +78,7 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
     if (!body) return;
     auto read = read_message(*body, context.store.limits(), errors);
     if (!read || !errors.empty()) return respond(reply_validation(errors));
-    *input = std::move(*read);
+    input = std::move(*read);
   }
   const std::string path_app = request.params["app"];
 
@@ -87,12 +87,13 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
     return app ? app->id : std::string();
   });
   if (!app_id.empty()) {
-    return append_message(context, app_id, std::move(input), with_content, std::move(respond));
+    return append_message(context, app_id, input, with_content, std::move(respond));
   }
-  if (!input->application) return respond(reply_not_found("Application"));
+  if (!input.application) return respond(reply_not_found("Application"));
 
   // Implicit creation: the body's application, whose uid must be the path's.
-  const ApplicationInput& app_in = *input->application;
+  auto kept = std::make_shared<MessageInput>(std::move(input));
+  const ApplicationInput& app_in = *kept->application;
   if (!app_in.uid.has() || app_in.uid.value != path_app) {
     ValidationItems items{
         {{"body", "application", "uid"},
@@ -106,9 +107,9 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
   ApiContext* c = &context;
   store.change(
       [&](Model& model) { return create_application(store, model, app_in, true, created.get()); },
-      [c, created, input, with_content, respond](int status, std::string body) {
+      [c, created, kept, with_content, respond](int status, std::string body) {
         if (status != 200 && status != 201) return respond(reply_change(status, std::move(body)));
-        append_message(*c, *created, input, with_content, respond);
+        append_message(*c, *created, *kept, with_content, respond);
       });
 }
 

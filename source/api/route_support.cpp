@@ -38,14 +38,8 @@ void authorised(ApiContext& context, const Handler& handler, HttpRequest& reques
   std::string_view key = request.header("idempotency-key");
   if (request.method == "POST" && !key.empty()) {
     IdempotencyCache::Digest digest = IdempotencyCache::key_of(request, key, authorization);
-    std::optional<IdempotencyCache::Claim> claim =
-        context.idempotency.begin(digest, now_unix_ms(), respond);
-    if (!claim) return;
-    IdempotencyCache* cache = &context.idempotency;
-    respond = [cache, digest, claim = *claim, respond = std::move(respond)](HttpResponse response) {
-      cache->finish(digest, claim, response, now_unix_ms());
-      respond(std::move(response));
-    };
+    // On a claim, `respond` becomes one that keeps the answer for replays.
+    if (!context.idempotency.admit(digest, now_unix_ms(), respond)) return;
   }
   handler(request, std::move(respond));
 }
@@ -77,7 +71,7 @@ HttpResponse reply_validation(const ValidationItems& items) {
 HttpResponse reply_no_content() {
   HttpResponse response;
   response.status = 204;
-  response.content_type.clear();
+  response.content_type = {};
   return response;
 }
 

@@ -39,11 +39,21 @@ class IdempotencyCache {
   // A claimed key's place: finish() goes straight to it, no lookup.
   using Claim = std::uint64_t;
 
-  // Either claims `key` (returns the claim: run the request, then finish()),
-  // or arranges for `waiter` to get the stored or coming answer (nullopt).
-  std::optional<Claim> begin(const Digest& key, std::int64_t now_ms, Responder waiter);
+  // Either claims `key` (returns the claim: run the request, then finish();
+  // `waiter` is left alone, for the caller to answer with), or arranges for
+  // `waiter` to get the stored or coming answer (nullopt; it was moved from).
+  std::optional<Claim> begin(const Digest& key, std::int64_t now_ms, Responder& waiter);
   // The answer of a claimed key; replays it to the waiters.
   void finish(const Digest& key, Claim claim, const HttpResponse& response, std::int64_t now_ms);
+
+  // begin() and finish() in one, for a request carrying `key` that answers
+  // through `respond`: false when `respond` got (or will get) the stored or
+  // coming answer; true when the request claimed the key: run it and answer
+  // through `respond`, which now finish()es the key (at now_unix_ms()) and
+  // then passes the answer on to the responder it replaced, kept with the
+  // key meanwhile. The replacement holds two words, so std::function keeps
+  // it without allocating.
+  bool admit(const Digest& key, std::int64_t now_ms, Responder& respond);
 
   // Keys held (claimed or answered), for tests of the bound.
   std::size_t size() const;
@@ -55,7 +65,13 @@ class IdempotencyCache {
     std::optional<HttpResponse> response;  // set once answered 2xx
     std::int64_t expires_ms = 0;
     std::vector<Responder> waiters;
+    Responder owner;  // admit()'s: the claiming request's own responder
   };
+  std::optional<Claim> begin_locked(std::unique_lock<std::mutex>& lock, const Digest& key,
+                                    std::int64_t now_ms, Responder& waiter);
+  // finish() with `key` checked when given; hands admit()'s responder over.
+  void finish(const Digest* key, Claim claim, const HttpResponse& response, std::int64_t now_ms,
+              Responder* owner);
   Entry& at(std::uint64_t seq) { return ring_[seq % ring_.size()]; }
   Entry* find_locked(const Digest& key, std::uint64_t* seq);
   void drop_locked(std::uint64_t seq);

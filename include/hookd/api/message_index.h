@@ -65,8 +65,11 @@ class MessageIndex {
   std::size_t size() const;
 
  private:
+  // Keyed by a view of the entry's own id (map nodes never move, and an
+  // indexed entry is never changed): no second copy of every id.
+  using ById = std::map<std::string_view, MessageEntry>;
   struct AppMessages {
-    std::map<std::string, MessageEntry> by_id;
+    ById by_id;
     std::unordered_map<std::string, std::string> id_by_event_id;
     std::unordered_set<std::string> reserved;
   };

@@ -42,7 +42,8 @@ struct Outcome {
 Outcome begin(IdempotencyCache& cache, const IdempotencyCache::Digest& k, std::int64_t now = 0) {
   Outcome out;
   auto got = out.got;
-  out.claim = cache.begin(k, now, [got](HttpResponse r) { *got = std::move(r); });
+  hookd::Responder waiter = [got](HttpResponse r) { *got = std::move(r); };
+  out.claim = cache.begin(k, now, waiter);
   out.claimed = out.claim.has_value();
   return out;
 }
@@ -184,4 +185,40 @@ TEST_CASE("IdempotencyCache never drops a key still running", "[idempotency]") {
   CHECK(cache.size() <= 2);
   CHECK_FALSE(begin(cache, running.back()).claimed);
   CHECK(begin(cache, running.front()).claimed);
+}
+
+TEST_CASE("IdempotencyCache admit: the claimer's responder keeps the answer, then passes it on",
+          "[idempotency]") {
+  IdempotencyCache cache(8, kTtl);
+  const IdempotencyCache::Digest k = key("auto_admit");
+  auto mine = std::make_shared<std::optional<HttpResponse>>();
+  hookd::Responder respond = [mine](HttpResponse r) { *mine = std::move(r); };
+  REQUIRE(cache.admit(k, 0, respond));
+  Outcome waiting = begin(cache, k);  // arrives while the first runs
+  CHECK_FALSE(waiting.claimed);
+  CHECK_FALSE(*waiting.got);
+
+  hookd::Responder second = [](HttpResponse) {};
+  CHECK_FALSE(cache.admit(k, 0, second));  // waits too
+
+  respond(answer(202, R"({"id":"msg_1"})"));
+  REQUIRE(*mine);
+  CHECK((*mine)->status == 202);
+  CHECK((*mine)->body == R"({"id":"msg_1"})");
+  REQUIRE(*waiting.got);
+  CHECK((*waiting.got)->body == R"({"id":"msg_1"})");
+  Outcome replay = begin(cache, k);
+  CHECK_FALSE(replay.claimed);
+  REQUIRE(*replay.got);
+  CHECK((*replay.got)->body == R"({"id":"msg_1"})");
+
+  // A refused answer reaches the claimer and is not kept.
+  const IdempotencyCache::Digest refused = key("auto_refused");
+  auto got = std::make_shared<std::optional<HttpResponse>>();
+  hookd::Responder other = [got](HttpResponse r) { *got = std::move(r); };
+  REQUIRE(cache.admit(refused, 0, other));
+  other(answer(503, R"({"code":"unavailable"})"));
+  REQUIRE(*got);
+  CHECK((*got)->status == 503);
+  CHECK(begin(cache, refused).claimed);
 }

@@ -1,7 +1,10 @@
 #include "hookd/api/ids.h"
 
 #include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -109,4 +112,76 @@ TEST_CASE("id_at writes the 160-bit number in base62, digit for digit", "[api][i
     CAPTURE(row.unix_ms, row.high);
     CHECK(id_at("msg_", row.unix_ms, row.high) == row.id);
   }
+}
+
+namespace {
+
+// The encoding as it was before id_of_bytes divided by 62^5 with fewer
+// rounds and wrote digit pairs: six rounds over all five words, one digit
+// at a time. The new one must give the same bytes.
+std::string old_encoding(std::string_view prefix, const std::array<unsigned char, 20>& raw) {
+  constexpr char kBase62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  constexpr std::uint64_t kChunk = 62ull * 62 * 62 * 62 * 62;
+  std::uint32_t words[5];
+  for (std::size_t w = 0; w < 5; ++w) {
+    words[w] = static_cast<std::uint32_t>(raw[4 * w]) << 24 |
+               static_cast<std::uint32_t>(raw[4 * w + 1]) << 16 |
+               static_cast<std::uint32_t>(raw[4 * w + 2]) << 8 | raw[4 * w + 3];
+  }
+  std::string out(prefix);
+  out.resize(prefix.size() + 27, '0');
+  for (std::size_t digit = 0; digit < 27;) {
+    std::uint64_t remainder = 0;
+    for (std::uint32_t& word : words) {
+      std::uint64_t value = (remainder << 32) | word;
+      word = static_cast<std::uint32_t>(value / kChunk);
+      remainder = value % kChunk;
+    }
+    auto chunk = static_cast<std::uint32_t>(remainder);
+    for (std::size_t i = 0; i < 5 && digit < 27; ++i, ++digit) {
+      out[out.size() - 1 - digit] = kBase62[chunk % 62];
+      chunk /= 62;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("id_of_bytes writes what the old encoding wrote, for random and edge inputs",
+          "[api][ids]") {
+  std::vector<std::array<unsigned char, 20>> inputs;
+  std::array<unsigned char, 20> raw{};
+  inputs.push_back(raw);  // zero
+  raw.fill(0xFF);
+  inputs.push_back(raw);  // the largest
+  for (std::size_t bit = 0; bit < 160; ++bit) {
+    raw.fill(0);
+    raw[bit / 8] = static_cast<unsigned char>(1u << (bit % 8));
+    inputs.push_back(raw);  // one bit
+    raw.fill(0xFF);
+    raw[bit / 8] = static_cast<unsigned char>(~(1u << (bit % 8)));
+    inputs.push_back(raw);  // all bits but one
+  }
+  std::mt19937_64 rng(20261202);
+  for (int i = 0; i < 100000; ++i) {
+    // Random bytes, some with leading zero bytes (short numbers).
+    std::size_t zeros = static_cast<std::size_t>(rng() % 4 == 0 ? rng() % 20 : 0);
+    for (std::size_t j = 0; j < raw.size(); ++j)
+      raw[j] = j < zeros ? 0 : static_cast<unsigned char>(rng());
+    inputs.push_back(raw);
+  }
+  std::size_t differ = 0;
+  std::size_t unreadable = 0;
+  for (const auto& input : inputs) {
+    for (const char* prefix : {"msg_", "app_", ""}) {
+      std::string got = hookd::api::id_of_bytes(prefix, input);
+      if (got != old_encoding(prefix, input)) {
+        if (++differ <= 5) CHECK(got == old_encoding(prefix, input));
+      }
+    }
+    if (!is_id(hookd::api::id_of_bytes("msg_", input), "msg_")) ++unreadable;
+  }
+  CHECK(differ == 0);
+  CHECK(unreadable == 0);
 }

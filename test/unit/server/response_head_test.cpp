@@ -13,11 +13,11 @@ namespace {
 
 const std::string kServer = "Server: hookd/" HOOKD_VERSION "\r\n";
 
-HttpResponse response(int status, std::string content_type = "application/json",
+HttpResponse response(int status, std::string_view content_type = "application/json",
                       std::vector<std::pair<std::string, std::string>> headers = {}) {
   HttpResponse r;
   r.status = status;
-  r.content_type = std::move(content_type);
+  r.content_type = content_type;
   r.headers = std::move(headers);
   return r;
 }
