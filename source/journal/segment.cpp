@@ -92,6 +92,29 @@ Status cut_damaged_tail(Segment& segment, std::string_view bytes, const SegmentS
   return Ok{};
 }
 
+// A segment with no records yet, named for `first_seq` in `dir`, no file.
+SegmentPtr empty_segment(const std::filesystem::path& dir, std::uint64_t first_seq) {
+  auto segment = std::make_shared<Segment>();
+  segment->first_seq = first_seq;
+  segment->path = dir / segment_name(first_seq);
+  return segment;
+}
+
+// The last step of creating or adopting a segment: its name made durable
+// (with `sync_dir`) before any record in it can be acknowledged. A file
+// whose name is not durable must not turn up after a crash either, so on
+// failure it is unlinked (the Segment closes its descriptor).
+Result<SegmentPtr> named_durably(SegmentPtr segment, const std::filesystem::path& dir,
+                                 bool sync_dir) {
+  if (sync_dir && !fsync_dir(dir)) {
+    const int error_number = errno;
+    ::unlink(segment->path.c_str());
+    errno = error_number;
+    return failed_with_errno("fsync " + dir.string());
+  }
+  return segment;
+}
+
 }  // namespace
 
 Segment::~Segment() {
@@ -146,26 +169,15 @@ bool pwrite_all(int fd, const char* buf, std::size_t n, std::uint64_t offset) {
 
 Result<SegmentPtr> create_segment(const std::filesystem::path& dir, std::uint64_t first_seq,
                                   bool sync_dir) {
-  auto segment = std::make_shared<Segment>();
-  segment->first_seq = first_seq;
-  segment->path = dir / segment_name(first_seq);
+  SegmentPtr segment = empty_segment(dir, first_seq);
   segment->fd = ::open(segment->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (segment->fd < 0) return failed_with_errno("create " + segment->path.string());
-  if (sync_dir && !fsync_dir(dir)) {
-    const int error_number = errno;
-    // A file whose name is not durable must not turn up after a crash either.
-    ::unlink(segment->path.c_str());
-    errno = error_number;
-    return failed_with_errno("fsync " + dir.string());
-  }
-  return segment;
+  return named_durably(std::move(segment), dir, sync_dir);
 }
 
 Result<SegmentPtr> adopt_segment(const std::filesystem::path& dir, std::uint64_t first_seq, int fd,
                                  const std::filesystem::path& from, bool sync_dir) {
-  auto segment = std::make_shared<Segment>();
-  segment->first_seq = first_seq;
-  segment->path = dir / segment_name(first_seq);
+  SegmentPtr segment = empty_segment(dir, first_seq);
   segment->fd = fd;
   if (::rename(from.c_str(), segment->path.c_str()) != 0) {
     const int error_number = errno;
@@ -173,13 +185,7 @@ Result<SegmentPtr> adopt_segment(const std::filesystem::path& dir, std::uint64_t
     errno = error_number;
     return failed_with_errno("rename " + from.string() + " to " + segment->path.string());
   }
-  if (sync_dir && !fsync_dir(dir)) {
-    const int error_number = errno;
-    ::unlink(segment->path.c_str());  // as in create_segment
-    errno = error_number;
-    return failed_with_errno("fsync " + dir.string());
-  }
-  return segment;
+  return named_durably(std::move(segment), dir, sync_dir);
 }
 
 int preallocate_file(int fd, std::uint64_t bytes) {

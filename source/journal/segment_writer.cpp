@@ -207,9 +207,7 @@ Result<SegmentPtr> SegmentWriter::next_segment(bool& reserved) {
     auto adopted = adopt_segment(dir_, next_seq_, spare->fd, spare->path, sync);
     if (adopted) {
       metrics_.rolls_spare.inc();
-      // A spare made before the filesystem said it cannot preallocate is
-      // reserved anyway; one made without reservation gets it here.
-      reserved = spare->preallocated || !preallocate_;
+      reserved = spare->preallocated;  // if not, roll() reserves it (or cannot)
       return adopted;
     }
     log::warn("journal: cannot use the spare segment, creating one",

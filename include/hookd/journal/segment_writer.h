@@ -11,10 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
-
-#include <memory>
 
 #include "hookd/journal/journal.h"
 #include "hookd/journal/journal_metrics.h"
