@@ -296,8 +296,6 @@ class HttpSession : public DrainableSession, public ReplyTarget {
       return reject(400, "malformed request target");
     }
     parser_.reset();
-    route_ = listener().router().match(request_.method, request_.path);
-    if (route_.empty()) route_ = "unmatched";
 
     // Called from any thread (the journal's, typically): the answer hops back
     // to this session's reactor through its inbox, one post for all the
@@ -305,9 +303,16 @@ class HttpSession : public DrainableSession, public ReplyTarget {
     Responder respond = [self = self(), serial = serial_](HttpResponse response) {
       self->shard().replies->deliver(self, serial, std::move(response));
     };
+    // The route's label comes from dispatch's own lookup. Every answer is
+    // posted (the inbox, or the post below), so the label is in place
+    // before on_response reads it.
+    std::string_view route;
+    auto label = [&] { route_.assign(route.empty() ? std::string_view("unmatched") : route); };
     try {
-      listener().router().dispatch(request_, std::move(respond));
+      listener().router().dispatch(request_, std::move(respond), &route);
+      label();
     } catch (const std::exception& e) {
+      label();
       log::error("http handler threw", {{"route", route_}, {"error", e.what()}});
       // Posted like any answer, so one the handler gave before throwing wins.
       net::post(shard().context, [self = self(), serial = serial_] {

@@ -59,7 +59,7 @@ bool to_http_request(ParsedRequest& message, HttpRequest& out) {
   }
   out.headers.resize(count);
   out.body.swap(message.body());
-  out.params.clear();
+  // params: left for Router::dispatch, which reuses the last request's.
   return true;
 }
 

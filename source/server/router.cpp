@@ -43,7 +43,7 @@ bool segments_match(const std::vector<std::string>& pattern, std::string_view pa
     start = end + 1;
     if (is_param(segment)) {
       if (part.empty()) return false;
-      if (params) (*params)[segment.substr(1, segment.size() - 2)] = std::string(part);
+      if (params) (*params)[segment.substr(1, segment.size() - 2)].assign(part);
     } else if (segment != part) {
       return false;
     }
@@ -56,8 +56,10 @@ bool segments_match(const std::vector<std::string>& pattern, std::string_view pa
 void Router::add(std::string method, std::string pattern, Handler handler) {
   Route route;
   route.method = std::move(method);
-  for (std::string_view part : split_path(pattern))
+  for (std::string_view part : split_path(pattern)) {
     route.segments.emplace_back(part);
+    if (is_param(part)) route.params.emplace_back(part.substr(1, part.size() - 2));
+  }
   route.pattern = std::move(pattern);
   route.handler = std::move(handler);
   routes_.push_back(std::move(route));
@@ -170,23 +172,32 @@ void Router::add_not_found(std::string prefix, Handler handler) {
   not_found_.emplace_back(std::move(prefix), std::move(handler));
 }
 
-void Router::dispatch(HttpRequest& request, Responder respond) const {
+void Router::dispatch(HttpRequest& request, Responder respond, std::string_view* pattern) const {
   if (const Route* route = find(request.method, request.path)) {
+    if (pattern) *pattern = route->pattern;
+    // The last request's params (the same connection's, usually the same
+    // route's) are overwritten in place: their nodes and strings are reused.
+    std::erase_if(request.params, [route](const auto& param) {
+      return std::find(route->params.begin(), route->params.end(), param.first) ==
+             route->params.end();
+    });
+    segments_match(route->segments, request.path, &request.params);
     if (gate_) {
       if (std::optional<HttpResponse> refused = gate_(request, route->method, route->pattern)) {
         respond(std::move(*refused));
         return;
       }
     }
-    request.params.clear();
-    segments_match(route->segments, request.path, &request.params);
     route->handler(request, std::move(respond));
     return;
   }
+  request.params.clear();
   std::vector<std::size_t> matching;
   auto visit = [&matching](std::size_t index) { matching.push_back(index); };
   visit_matches(0, without_slash(request.path), 0, visit);
   std::sort(matching.begin(), matching.end());
+  // As match(): the first route of the path (405), else none.
+  if (pattern) *pattern = matching.empty() ? std::string_view() : routes_[matching.front()].pattern;
   std::string allow;
   for (std::size_t index : matching) {
     if (!allow.empty()) allow += ", ";

@@ -19,7 +19,9 @@ struct HttpRequest {
   std::string query;                                         // raw query string, without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
-  std::map<std::string, std::string> params;  // from "{name}" route segments
+  // From "{name}" route segments; the router overwrites them in place
+  // from one request to the next on a connection.
+  std::map<std::string, std::string> params;
   // Kept from one request to the next on the same connection, never read or
   // reset by the server: what a route remembers about the connection (the
   // Svix API: the Authorization value it accepted as a static token).
