@@ -73,7 +73,10 @@ std::size_t encoded_size(const Event& e) {
 }
 
 void encode_record(std::string& out, std::uint64_t seq, const Event& e) {
-  const std::size_t n = encoded_size(e);
+  encode_record(out, seq, e, encoded_size(e));
+}
+
+void encode_record(std::string& out, std::uint64_t seq, const Event& e, std::size_t n) {
   const std::size_t start = out.size();
   out.resize(start + n);
   char* p = out.data() + start;

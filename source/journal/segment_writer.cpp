@@ -59,7 +59,7 @@ bool SegmentWriter::stage(const Event& e, std::uint64_t id_hash) {
     if (!write_buffer()) return false;  // bounded memory; still one fsync
   }
   staged_.push_back(Staged{next_seq_, id_hash, active_.get(), write_offset_ + buffer_.size()});
-  encode_record(buffer_, next_seq_, e);
+  encode_record(buffer_, next_seq_, e, size);
   ++next_seq_;
   ++active_records_;
   return true;

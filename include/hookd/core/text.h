@@ -22,18 +22,24 @@ std::string json_quote(std::string_view text);
 inline bool json_needs_escaping(std::string_view text) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
   auto has_zero_byte = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  std::size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
+  // Whether the eight bytes at `at` hold a byte below 0x20, '"' or '\\'.
+  auto word_needs = [&](const char* at) {
     std::uint64_t w;
-    std::memcpy(&w, text.data() + i, sizeof w);
-    // A byte below 0x20, or one equal to '"' or '\\'.
-    if (((w - 0x20 * kOnes) & ~w & kHigh) | has_zero_byte(w ^ ('"' * kOnes)) |
-        has_zero_byte(w ^ ('\\' * kOnes))) {
-      return true;
+    std::memcpy(&w, at, sizeof w);
+    return (((w - 0x20 * kOnes) & ~w & kHigh) | has_zero_byte(w ^ ('"' * kOnes)) |
+            has_zero_byte(w ^ ('\\' * kOnes))) != 0;
+  };
+  if (text.size() >= 8) {
+    std::size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) {
+      if (word_needs(text.data() + i)) return true;
     }
+    // The rest as the word ending at the text's end (it overlaps bytes
+    // tested already): ids are rarely a multiple of eight long.
+    return i < text.size() && word_needs(text.data() + text.size() - 8);
   }
-  for (; i < text.size(); ++i) {
-    const auto u = static_cast<unsigned char>(text[i]);
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == '"' || u == '\\') return true;
   }
   return false;

@@ -56,6 +56,9 @@ std::size_t encoded_size(const Event& e);
 
 // Appends the framed record of `e` at `seq` to `out`.
 void encode_record(std::string& out, std::uint64_t seq, const Event& e);
+// The same with encoded_size(e) known already (a message's fields are
+// measured by walking their text, so the writer measures each record once).
+void encode_record(std::string& out, std::uint64_t seq, const Event& e, std::size_t size);
 
 // Checks the framing, CRC and payload layout of the record at the start of
 // `bytes` (more bytes may follow it).
