@@ -20,9 +20,10 @@ std::string payload_of(Journal& journal, const MessageEntry& entry) {
 }
 
 // Appends the message for `app_id` and answers once it is durable. The
-// payload moves out of `input` into the event.
-void append_message(ApiContext& context, const std::string& app_id, MessageInput& input,
-                    bool with_content, Responder respond) {
+// payload and the other fields move out of `input` into the event, `app_id`
+// into the index entry: each string is copied only where two must hold it.
+void append_message(ApiContext& context, std::string app_id, MessageInput& input, bool with_content,
+                    Responder respond) {
   if (!context.messages.reserve(app_id, input.event_id)) {
     return respond(reply_error(409, "conflict", "A message with this eventId already exists"));
   }
@@ -31,11 +32,11 @@ void append_message(ApiContext& context, const std::string& app_id, MessageInput
   event.type = std::move(input.event_type);
   event.arrival_unix_ms = now_unix_ms();
   event.timestamp = format_rfc3339(event.arrival_unix_ms);
-  event.message = MessageFields{app_id, input.event_id,
-                                std::move(input.channels).value_or(std::vector<std::string>{})};
-
-  MessageEntry entry{event.id,       app_id, input.event_id, event.type, event.message->channels,
-                     event.timestamp};
+  std::vector<std::string> channels =
+      std::move(input.channels).value_or(std::vector<std::string>{});
+  MessageEntry entry{event.id,   std::move(app_id), input.event_id,
+                     event.type, channels,          event.timestamp};
+  event.message = MessageFields{entry.app_id, std::move(input.event_id), std::move(channels)};
   // The answer is built here, on the reactor: the journal runs the callback
   // on its own thread between group commits.
   std::string body = message_json(entry, with_content ? input.payload_json : "{}");
@@ -87,7 +88,7 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
     return app ? app->id : std::string();
   });
   if (!app_id.empty()) {
-    return append_message(context, app_id, input, with_content, std::move(respond));
+    return append_message(context, std::move(app_id), input, with_content, std::move(respond));
   }
   if (!input.application) return respond(reply_not_found("Application"));
 

@@ -36,16 +36,24 @@ std::string format_rfc3339(std::int64_t unix_ms) {
   unix_ms = std::clamp(unix_ms, kMin, kMax);
   sys_time<milliseconds> time{milliseconds(unix_ms)};
   sys_days day = floor<days>(time);
-  year_month_day date(day);
   auto in_day = (time - day).count();  // ms since midnight
 
   char out[24];  // YYYY-MM-DDTHH:MM:SS.mmmZ
-  write_digits(out, static_cast<int>(date.year()), 4);
-  out[4] = '-';
-  write_digits(out + 5, static_cast<int>(static_cast<unsigned>(date.month())), 2);
-  out[7] = '-';
-  write_digits(out + 8, static_cast<int>(static_cast<unsigned>(date.day())), 2);
-  out[10] = 'T';
+  // The date part of the day last formatted on this thread: new message
+  // ids and arrival times are formatted all day long with the same date.
+  thread_local sys_days cached_day = sys_days::max();
+  thread_local char cached_date[11];  // YYYY-MM-DDT
+  if (day != cached_day) {
+    year_month_day date(day);
+    write_digits(cached_date, static_cast<int>(date.year()), 4);
+    cached_date[4] = '-';
+    write_digits(cached_date + 5, static_cast<int>(static_cast<unsigned>(date.month())), 2);
+    cached_date[7] = '-';
+    write_digits(cached_date + 8, static_cast<int>(static_cast<unsigned>(date.day())), 2);
+    cached_date[10] = 'T';
+    cached_day = day;
+  }
+  std::copy(cached_date, cached_date + sizeof cached_date, out);
   write_digits(out + 11, static_cast<int>(in_day / 3600000), 2);
   out[13] = ':';
   write_digits(out + 14, static_cast<int>(in_day / 60000 % 60), 2);
