@@ -27,7 +27,10 @@ void append_message(ApiContext& context, std::string app_id, MessageInput& input
   if (!context.messages.reserve(app_id, input.event_id)) {
     return respond(reply_error(409, "conflict", "A message with this eventId already exists"));
   }
-  Event event;
+  // Made in its place in the vector the journal takes: no move of the
+  // whole event.
+  std::vector<Event> events(1);
+  Event& event = events.front();
   event.id = new_id("msg_");
   event.type = std::move(input.event_type);
   event.arrival_unix_ms = now_unix_ms();
@@ -43,8 +46,6 @@ void append_message(ApiContext& context, std::string app_id, MessageInput& input
   event.payload_json = std::move(input.payload_json);
   MessageIndex* messages = &context.messages;
   const int retry_after = context.retry_after_seconds;
-  std::vector<Event> events;
-  events.push_back(std::move(event));
   context.journal.append(
       std::move(events), [messages, entry = std::move(entry), body = std::move(body), retry_after,
                           respond = std::move(respond)](AppendResult result) mutable {
