@@ -139,30 +139,45 @@ std::string message_json(const MessageEntry& message, std::string_view payload_j
                                     kId = ",\"id\":", kTimestamp = ",\"timestamp\":",
                                     kNull = "null", kExpired = R"({"expired":true})";
   const std::string_view payload = payload_json.empty() ? kExpired : payload_json;
+  // Each field is tested for escapes once, not once to size and once to
+  // write: the fields are ids, names and a time, which never need any.
+  bool plain = !json_needs_escaping(message.event_type) && !json_needs_escaping(message.id) &&
+               !json_needs_escaping(message.timestamp) && !json_needs_escaping(message.event_id);
+  for (const std::string& channel : message.channels)
+    plain = plain && !json_needs_escaping(channel);
+  auto size_of = [plain](std::string_view text) {
+    return plain ? text.size() + 2 : quoted_size(text);
+  };
+  auto write = [plain](char* at, std::string_view text) {
+    if (!plain) return write_quoted(at, text);
+    *at++ = '"';
+    at = write_text(at, text);
+    *at++ = '"';
+    return at;
+  };
   std::size_t size = kEventId.size() + kEventType.size() + kPayload.size() + kChannels.size() +
                      kId.size() + kTimestamp.size() + 1 + payload.size() +
-                     quoted_size(message.event_type) + quoted_size(message.id) +
-                     quoted_size(message.timestamp);
-  size += message.event_id.empty() ? kNull.size() : quoted_size(message.event_id);
+                     size_of(message.event_type) + size_of(message.id) + size_of(message.timestamp);
+  size += message.event_id.empty() ? kNull.size() : size_of(message.event_id);
   // Channels: null, or '[', the names with ',' between them, ']'.
   size += message.channels.empty() ? kNull.size() : 1 + message.channels.size();
   for (const std::string& channel : message.channels)
-    size += quoted_size(channel);
+    size += size_of(channel);
   std::string out(size, '\0');
   char* at = out.data();
   at = write_text(at, kEventId);
-  at = message.event_id.empty() ? write_text(at, kNull) : write_quoted(at, message.event_id);
-  at = write_quoted(write_text(at, kEventType), message.event_type);
+  at = message.event_id.empty() ? write_text(at, kNull) : write(at, message.event_id);
+  at = write(write_text(at, kEventType), message.event_type);
   at = write_text(write_text(at, kPayload), payload);
   at = write_text(at, kChannels);
   if (message.channels.empty()) at = write_text(at, kNull);
   for (std::size_t i = 0; i < message.channels.size(); ++i) {
     *at++ = i == 0 ? '[' : ',';
-    at = write_quoted(at, message.channels[i]);
+    at = write(at, message.channels[i]);
   }
   if (!message.channels.empty()) *at++ = ']';
-  at = write_quoted(write_text(at, kId), message.id);
-  at = write_quoted(write_text(at, kTimestamp), message.timestamp);
+  at = write(write_text(at, kId), message.id);
+  at = write(write_text(at, kTimestamp), message.timestamp);
   *at++ = '}';
   assert(at == out.data() + out.size());  // the sums above are exact
   return out;
