@@ -30,25 +30,19 @@ bool is_param(std::string_view segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-// Walks `path` segment by segment as split_path() cuts it, without building
-// the list: this runs for every request, split_path() only for add().
-bool segments_match(const std::vector<std::string>& pattern, std::string_view path,
-                    std::map<std::string, std::string>* params) {
+// Sets `params` from `path`, which matches `pattern` (find() said so), whose
+// "{name}" segments are `names` in order. Walks the path as split_path()
+// cuts it, without building the list: this runs for every request.
+void fill_params(const std::vector<std::string>& pattern, const std::vector<std::string>& names,
+                 std::string_view path, std::map<std::string, std::string>& params) {
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  std::size_t start = 0;  // path.size() + 1 once the last segment is taken
+  std::size_t start = 0;
+  std::size_t name = 0;
   for (const std::string& segment : pattern) {
-    if (start > path.size()) return false;
-    std::size_t end = std::min(path.find('/', start), path.size());
-    std::string_view part = path.substr(start, end - start);
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    if (is_param(segment)) params[names[name++]].assign(path.substr(start, end - start));
     start = end + 1;
-    if (is_param(segment)) {
-      if (part.empty()) return false;
-      if (params) (*params)[segment.substr(1, segment.size() - 2)].assign(part);
-    } else if (segment != part) {
-      return false;
-    }
   }
-  return start == path.size() + 1;
 }
 
 }  // namespace
@@ -92,7 +86,7 @@ void Router::index_route(std::size_t index) {
 }
 
 // `start` is where the next segment of `path` (without its leading '/')
-// begins; path.size() + 1 once the last one is taken, as in segments_match.
+// begins; path.size() + 1 once the last one is taken.
 template <typename Visit>
 void Router::visit_matches(std::size_t node, std::string_view path, std::size_t start,
                            Visit& visit) const {
@@ -181,7 +175,7 @@ void Router::dispatch(HttpRequest& request, Responder respond, std::string_view*
       return std::find(route->params.begin(), route->params.end(), param.first) ==
              route->params.end();
     });
-    segments_match(route->segments, request.path, &request.params);
+    fill_params(route->segments, route->params, request.path, request.params);
     if (gate_) {
       if (std::optional<HttpResponse> refused = gate_(request, route->method, route->pattern)) {
         respond(std::move(*refused));
