@@ -1,6 +1,5 @@
 #include "hookd/api/wire.h"
 
-#include <array>
 #include <boost/json.hpp>
 #include <cassert>
 #include <cstdint>
@@ -18,58 +17,6 @@ namespace json = boost::json;
 
 json::value optional_string(const std::string& value) {
   return value.empty() ? json::value(nullptr) : json::value(value);
-}
-
-// Bytes a JSON string must escape: '"', '\\' and the controls below 0x20.
-constexpr std::array<bool, 256> kEscaped = [] {
-  std::array<bool, 256> table{};
-  for (int c = 0; c < 0x20; ++c)
-    table[c] = true;
-  table['"'] = table['\\'] = true;
-  return table;
-}();
-
-// The length of `text` as a JSON string literal, and the same written at
-// `out` (returns its end), for answers sized first. The ids, types and
-// timestamps of a MessageOut never need escaping: a test per word, one copy.
-std::size_t quoted_size(std::string_view text) {
-  std::size_t size = text.size() + 2;
-  if (!json_needs_escaping(text)) return size;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (kEscaped[u]) size += c == '"' || c == '\\' ? 1 : 5;
-  }
-  return size;
-}
-
-char* write_text(char* out, std::string_view text) {
-  std::memcpy(out, text.data(), text.size());
-  return out + text.size();
-}
-
-char* write_quoted(char* out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  *out++ = '"';
-  if (!json_needs_escaping(text)) {
-    out = write_text(out, text);
-    *out++ = '"';
-    return out;
-  }
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (!kEscaped[u]) {
-      *out++ = c;
-    } else if (c == '"' || c == '\\') {
-      *out++ = '\\';
-      *out++ = c;
-    } else {
-      out = write_text(out, "\\u00");
-      *out++ = kHex[u >> 4];
-      *out++ = kHex[u & 0xF];
-    }
-  }
-  *out++ = '"';
-  return out;
 }
 
 json::value parse_or_null(std::string_view text) {
@@ -146,12 +93,12 @@ std::string message_json(const MessageEntry& message, std::string_view payload_j
   for (const std::string& channel : message.channels)
     plain = plain && !json_needs_escaping(channel);
   auto size_of = [plain](std::string_view text) {
-    return plain ? text.size() + 2 : quoted_size(text);
+    return plain ? text.size() + 2 : json_quoted_size(text);
   };
   auto write = [plain](char* at, std::string_view text) {
-    if (!plain) return write_quoted(at, text);
+    if (!plain) return write_json_quoted(at, text);
     *at++ = '"';
-    at = write_text(at, text);
+    at = write_bytes(at, text);
     *at++ = '"';
     return at;
   };
@@ -165,19 +112,19 @@ std::string message_json(const MessageEntry& message, std::string_view payload_j
     size += size_of(channel);
   std::string out(size, '\0');
   char* at = out.data();
-  at = write_text(at, kEventId);
-  at = message.event_id.empty() ? write_text(at, kNull) : write(at, message.event_id);
-  at = write(write_text(at, kEventType), message.event_type);
-  at = write_text(write_text(at, kPayload), payload);
-  at = write_text(at, kChannels);
-  if (message.channels.empty()) at = write_text(at, kNull);
+  at = write_bytes(at, kEventId);
+  at = message.event_id.empty() ? write_bytes(at, kNull) : write(at, message.event_id);
+  at = write(write_bytes(at, kEventType), message.event_type);
+  at = write_bytes(write_bytes(at, kPayload), payload);
+  at = write_bytes(at, kChannels);
+  if (message.channels.empty()) at = write_bytes(at, kNull);
   for (std::size_t i = 0; i < message.channels.size(); ++i) {
     *at++ = i == 0 ? '[' : ',';
     at = write(at, message.channels[i]);
   }
   if (!message.channels.empty()) *at++ = ']';
-  at = write(write_text(at, kId), message.id);
-  at = write(write_text(at, kTimestamp), message.timestamp);
+  at = write(write_bytes(at, kId), message.id);
+  at = write(write_bytes(at, kTimestamp), message.timestamp);
   *at++ = '}';
   assert(at == out.data() + out.size());  // the sums above are exact
   return out;

@@ -11,57 +11,10 @@
 namespace hookd {
 namespace {
 
-// The length of `text` written as a JSON string, and the same written at
-// `out`. Ids, types and timestamps that passed validation need no escaping;
-// the escapes are for hand-built Events.
-std::size_t json_string_size(std::string_view text) {
-  std::size_t size = 2 + text.size();
-  if (!json_needs_escaping(text)) return size;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      size += 1;
-    } else if (u < 0x20) {
-      size += 5;
-    }
-  }
-  return size;
-}
-
-char* write_text(char* out, std::string_view text) {
-  std::memcpy(out, text.data(), text.size());
-  return out + text.size();
-}
-
-char* write_json_string(char* out, std::string_view text) {
-  *out++ = '"';
-  if (!json_needs_escaping(text)) {
-    out = write_text(out, text);
-    *out++ = '"';
-    return out;
-  }
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      *out++ = '\\';
-      *out++ = c;
-    } else if (u < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out = write_text(out, "\\u00");
-      *out++ = kHex[u >> 4];
-      *out++ = kHex[u & 0xF];
-    } else {
-      *out++ = c;
-    }
-  }
-  *out++ = '"';
-  return out;
-}
-
 void append_json_string(std::string& out, std::string_view text) {
   const std::size_t start = out.size();
-  out.resize(start + json_string_size(text));
-  write_json_string(out.data() + start, text);
+  out.resize(start + json_quoted_size(text));
+  write_json_quoted(out.data() + start, text);
 }
 
 }  // namespace
@@ -85,23 +38,23 @@ std::string to_json(const Event& event) {
 
 std::size_t message_fields_size(const MessageFields& fields) {
   std::size_t size = sizeof R"({"app":,"eventId":,"channels":[]})" - 1 +
-                     json_string_size(fields.app_id) + json_string_size(fields.event_id);
+                     json_quoted_size(fields.app_id) + json_quoted_size(fields.event_id);
   for (std::size_t i = 0; i < fields.channels.size(); ++i)
-    size += (i > 0 ? 1 : 0) + json_string_size(fields.channels[i]);
+    size += (i > 0 ? 1 : 0) + json_quoted_size(fields.channels[i]);
   return size;
 }
 
 char* write_message_fields(char* out, const MessageFields& fields) {
-  out = write_text(out, R"({"app":)");
-  out = write_json_string(out, fields.app_id);
-  out = write_text(out, R"(,"eventId":)");
-  out = write_json_string(out, fields.event_id);
-  out = write_text(out, R"(,"channels":[)");
+  out = write_bytes(out, R"({"app":)");
+  out = write_json_quoted(out, fields.app_id);
+  out = write_bytes(out, R"(,"eventId":)");
+  out = write_json_quoted(out, fields.event_id);
+  out = write_bytes(out, R"(,"channels":[)");
   for (std::size_t i = 0; i < fields.channels.size(); ++i) {
     if (i > 0) *out++ = ',';
-    out = write_json_string(out, fields.channels[i]);
+    out = write_json_quoted(out, fields.channels[i]);
   }
-  return write_text(out, "]}");
+  return write_bytes(out, "]}");
 }
 
 std::string encode_message_fields(const MessageFields& fields) {

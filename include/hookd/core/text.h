@@ -45,4 +45,19 @@ inline bool json_needs_escaping(std::string_view text) {
   return false;
 }
 
+// The length of `text` written as a JSON string literal, quotes included.
+std::size_t json_quoted_size(std::string_view text);
+
+// Writes `text` at `out` as a JSON string literal of json_quoted_size(text)
+// bytes and returns its end: for writers that size an answer first and fill
+// it in one pass. Controls are written as \u00XX, '"' and '\\' with a
+// backslash.
+char* write_json_quoted(char* out, std::string_view text);
+
+// Copies `text` to `out` and returns its end.
+inline char* write_bytes(char* out, std::string_view text) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
+
 }  // namespace hookd

@@ -2,6 +2,7 @@
 // whole 8-byte word or in the tail) is found; nothing else is, including
 // bytes just beside them and UTF-8. The message fields the journal frames
 // come out the same with the fast path as with the byte loop's escapes.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -42,5 +43,21 @@ TEST_CASE("message fields are sized and written alike with and without escapes")
   for (const Case& c : cases) {
     CHECK(hookd::message_fields_size(c.fields) == c.text.size());
     CHECK(hookd::encode_message_fields(c.fields) == c.text);
+  }
+}
+
+TEST_CASE("write_json_quoted writes what Boost.JSON's serializer writes, in the size it said") {
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c)
+    every_byte += static_cast<char>(c);
+  // Every control, quote and backslash, plus plain text and UTF-8 around them.
+  const std::string cases[] = {"", "msg_2pQ8Zr1xYc3L9mKa7VbN0tHw", "a\"b\\c\nd\te\x01\x1f",
+                               "caf\xC3\xA9 \"\xE2\x82\xAC\"", every_byte.substr(0, 0x80)};
+  for (const std::string& text : cases) {
+    std::string out(hookd::json_quoted_size(text), '\0');
+    char* end = hookd::write_json_quoted(out.data(), text);
+    CHECK(end == out.data() + out.size());
+    // Boost writes some controls as \n, \t and the like: compare the values.
+    CHECK(boost::json::parse(out) == boost::json::parse(hookd::json_quote(text)));
   }
 }
