@@ -215,7 +215,8 @@ struct ChildProcess::Impl : std::enable_shared_from_this<ChildProcess::Impl> {
     external_reap = std::move(child.reap);
     pidfd.assign(child.pidfd);
     pipe.assign(child.output_fd);
-    if (options.cpu >= 0) start_on_cpu(child.pid, options.cpu);
+    // Not moved to options.cpu: an adopted child is already running its
+    // script (it said STARTED), so a move would only migrate it mid-run.
     asio::post(strand, [self = shared_from_this()] { self->watch(); });
   }
 

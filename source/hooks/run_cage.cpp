@@ -11,6 +11,7 @@
 #include "hookd/core/metrics.h"
 #include "hookd/core/text.h"
 #include "hookd/hooks/cgroup_files.h"
+#include "hookd/hooks/cgroup_layout.h"
 #include "hookd/hooks/orphan_reaper.h"
 
 namespace hookd {
@@ -157,7 +158,10 @@ struct RunCage::State {
   Status open_for_child() {
     for (const auto& [controller, dir] : dirs) {
       auto procs = dir / "cgroup.procs";
-      int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      // Readable too, so that the run's end reads it without opening it again
+      // (empty_by_fds); writable is all a child needs.
+      int fd = ::open(procs.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return make_error(procs.string() + ": " + errno_text(errno));
       setup->cgroup_fds.push_back(fd);
       setup->cgroup_procs.push_back(procs.string());
@@ -184,20 +188,41 @@ struct RunCage::State {
     return now;
   }
 
+  // The usual end under cgroup v1: no process left in any of the run's
+  // cgroups and no cgroup below the freezer's (what kill_cgroup would find
+  // first), read through the cgroup.procs descriptors kept for the children
+  // instead of a path walk per file. False when that cannot be read. (v2
+  // also waits for cgroup.events to say unpopulated: kill_cgroup.)
+  bool empty_by_fds() {
+    if (v2() || !setup || setup->cgroup_fds.size() != dirs.size()) return false;
+    const auto& fds = setup->cgroup_fds;
+    // A cgroup directory's link count is 2 plus its sub-cgroups (kernfs).
+    struct stat st {};
+    if (::stat(dirs.front().second.c_str(), &st) != 0 || st.st_nlink != 2) return false;
+    for (int fd : fds) {
+      auto text = reread_cgroup_file(fd);
+      if (!text || !parse_pid_list(*text).empty()) return false;
+    }
+    return true;
+  }
+
   void end_cgroups() {
     std::string error;
-    auto killed = kill_cgroup(dirs.front().second, v2(), kCageKillWithin);
-    if (killed) {
-      report.processes_killed = *killed;
-    } else {
-      error = killed.error().message;
+    bool empty = empty_by_fds();
+    if (!empty) {
+      auto killed = kill_cgroup(dirs.front().second, v2(), kCageKillWithin);
+      if (killed) {
+        report.processes_killed = *killed;
+      } else {
+        error = killed.error().message;
+      }
+      // Only a cgroup that every hierarchy says is empty goes to another run
+      // (a root hook may have moved itself out of the freezer's).
+      empty = error.empty();
+      for (std::size_t i = 1; i < dirs.size() && empty; ++i)
+        empty = cgroup_processes(dirs[i].second).empty();
     }
     auto now = count_limits_hit();
-    // Only a cgroup that every hierarchy says is empty goes to another run
-    // (a root hook may have moved itself out of the freezer's).
-    bool empty = error.empty();
-    for (std::size_t i = 1; i < dirs.size() && empty; ++i)
-      empty = cgroup_processes(dirs[i].second).empty();
     report.all_gone = empty;
     IdleRunCgroup recycled{name, setup ? std::move(setup->cgroup_fds) : std::vector<int>(), now,
                            counter_fds};

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,9 @@ constexpr std::chrono::milliseconds kNoTimeout = std::chrono::hours(24 * 365 * 1
 // How long a RUN whose zygote was ended may still wait for its answer: the
 // kill grace and the draining of its socket.
 constexpr std::chrono::milliseconds kEndingTimeout{8000};
+// Added to the zygote's process environment only, never to a run's (LOAD
+// does not carry it, so the zygote removes it).
+constexpr std::string_view kBindNow = "LD_BIND_NOW=1";
 
 ZygoteMessage load_message(const ZygoteOptions& options) {
   ZygoteMessage m{Type::load, {}};
@@ -172,6 +176,13 @@ struct Zygote::State : std::enable_shared_from_this<Zygote::State> {
     ProcessOptions p;
     p.argv = {options.interpreter, "-c", zygote_bootstrap(), "hookd-zygote", options.commit};
     p.env = options.env;
+    // The loader binds every symbol at start-up, once, instead of each child
+    // binding (and so copying the pages of) those it calls first; the zygote
+    // takes it out of its environment before anything reads it (zygote.py).
+    if (std::none_of(p.env.begin(), p.env.end(),
+                     [](const std::string& e) { return e.starts_with("LD_BIND_NOW="); })) {
+      p.env.push_back(std::string(kBindNow));
+    }
     p.cwd = options.dir;
     p.timeout = kNoTimeout;
     p.output_max_bytes = options.output_max_bytes;

@@ -160,6 +160,11 @@ class Zygote:
     def load(self, fields):
         self.interpreter = os.fsdecode(one(fields, T_INTERPRETER))
         given = dict(e.partition(b"=")[::2] for e in fields.get(T_ENV, []))
+        # hookd starts the zygote with LD_BIND_NOW (the loader read it at
+        # start-up: every symbol bound once, not in each child); unless it is
+        # the hooks' own, neither a run nor what it starts may see it.
+        if b"LD_BIND_NOW" not in given:
+            os.environb.pop(b"LD_BIND_NOW", None)
         # What the interpreter set at start-up (PEP 538 locale coercion)
         # it sets in every spawned run too.
         self.startup_env = {k: v for k, v in os.environb.items() if given.get(k) != v}
