@@ -37,6 +37,11 @@ std::chrono::steady_clock::duration group_commit_linger(
   using duration = std::chrono::steady_clock::duration;
   if (mode != FsyncMode::batch || batch_window.count() <= 0 || closing) return duration::zero();
   if (last_batch_calls <= 1 || queued_calls >= last_batch_calls) return duration::zero();
+  // Half the last batch or more already queued: a steady stream, not a herd
+  // on its way back. Lingering there would feed itself (each linger makes
+  // the next batch larger, so the next queue looks short of it again) and
+  // hold every commit back by about one fsync.
+  if (2 * queued_calls >= last_batch_calls) return duration::zero();
   return std::min<duration>(batch_window, last_fsync);
 }
 

@@ -38,9 +38,12 @@ std::optional<AppendResult> answer_at_once(std::size_t events, std::uint64_t byt
 // How long the journal thread waits for more appends before committing what
 // is queued. Under load the previous fsync is the batching window, and an idle
 // journal never delays a lone append; but when the previous batch came from
-// several concurrent calls and fewer are queued now, the returning herd gets
-// min(batch_window, last fsync) to rejoin, so concurrent clients are not split
-// into a batch of one and a batch of the rest. Zero means commit now.
+// several concurrent calls and fewer than half of that many are queued now,
+// the returning herd gets min(batch_window, last fsync) to rejoin, so
+// concurrent clients are not split into a batch of one and a batch of the
+// rest. A steady stream (half the last batch or more queued) does not wait:
+// there a linger only adds an fsync's time to every append. Zero means
+// commit now.
 std::chrono::steady_clock::duration group_commit_linger(
     FsyncMode mode, std::chrono::microseconds batch_window, std::size_t last_batch_calls,
     std::size_t queued_calls, std::chrono::steady_clock::duration last_fsync, bool closing);

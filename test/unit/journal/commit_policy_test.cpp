@@ -81,8 +81,12 @@ TEST_CASE("the journal thread lingers only for the returning herd", "[journal][p
   const std::vector<Case> cases{
       {"herd returning, fsync shorter than the window", FsyncMode::batch, 2000us, 4, 1, 500us,
        false, 500us},
-      {"herd returning, fsync longer than the window", FsyncMode::batch, 2000us, 4, 3, 9ms, false,
+      {"herd returning, fsync longer than the window", FsyncMode::batch, 2000us, 8, 3, 9ms, false,
        2000us},
+      {"a steady stream: half the last batch is queued", FsyncMode::batch, 2000us, 8, 4, 500us,
+       false, 0us},
+      {"a steady stream: most of the last batch is queued", FsyncMode::batch, 2000us, 4, 3, 500us,
+       false, 0us},
       {"the whole herd is back", FsyncMode::batch, 2000us, 4, 4, 500us, false, 0us},
       {"more than the herd", FsyncMode::batch, 2000us, 4, 6, 500us, false, 0us},
       {"last batch was one call", FsyncMode::batch, 2000us, 1, 1, 500us, false, 0us},
