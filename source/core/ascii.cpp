@@ -4,6 +4,9 @@ namespace hookd {
 
 bool ascii_iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  // Header names are stored lower-case and looked up by lower-case
+  // literals: the same bytes are the usual case, and memcmp is wide.
+  if (a == b) return true;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }

@@ -91,8 +91,13 @@ class TypeCounters {
 
   Counter& get(const std::string& type) {
     std::lock_guard lock(mutex_);
+    // Most events of a stream share one type: no hash for a repeat.
+    if (last_ && last_->first == type) return *last_->second;
     auto found = counters_.find(type);
-    if (found != counters_.end()) return *found->second;
+    if (found != counters_.end()) {
+      last_ = &*found;
+      return *found->second;
+    }
     if (counters_.size() >= limit_) {
       if (!other_) other_ = &make("other");
       return *other_;
@@ -111,6 +116,7 @@ class TypeCounters {
   std::mutex mutex_;
   std::size_t limit_;
   std::unordered_map<std::string, Counter*> counters_;
+  const std::pair<const std::string, Counter*>* last_ = nullptr;  // node pointers stay valid
   Counter* other_ = nullptr;
 };
 

@@ -26,6 +26,13 @@ std::size_t RequestSeries::KeyHash::operator()(const Key& k) const {
 
 void RequestSeries::observe(std::string_view route, std::string_view method, int status,
                             double seconds) {
+  if (last_.counter && last_.status == status && last_.route == route && last_.method == method) {
+    last_.counter->inc();
+    if (seconds < 0) return;
+    if (!last_.duration) last_.duration = &duration(route);
+    last_.duration->observe(seconds);
+    return;
+  }
   auto counter = counters_.find(KeyView{route, method, status});
   if (counter == counters_.end()) {
     std::string status_text = std::to_string(status);
@@ -35,7 +42,17 @@ void RequestSeries::observe(std::string_view route, std::string_view method, int
     counter = counters_.emplace(Key{std::string(route), std::string(method), status}, &c).first;
   }
   counter->second->inc();
+  last_.route.assign(route.data(), route.size());
+  last_.method.assign(method.data(), method.size());
+  last_.status = status;
+  last_.counter = counter->second;
+  last_.duration = nullptr;
   if (seconds < 0) return;
+  last_.duration = &duration(route);
+  last_.duration->observe(seconds);
+}
+
+Histogram& RequestSeries::duration(std::string_view route) {
   auto histogram = durations_.find(route);
   if (histogram == durations_.end()) {
     Histogram& h = metrics().histogram("hookd_http_request_duration_seconds",
@@ -43,7 +60,7 @@ void RequestSeries::observe(std::string_view route, std::string_view method, int
                                        latency_buckets_seconds(), {{"route", std::string(route)}});
     histogram = durations_.emplace(std::string(route), &h).first;
   }
-  histogram->second->observe(seconds);
+  return *histogram->second;
 }
 
 RequestErrorCounters::RequestErrorCounters()

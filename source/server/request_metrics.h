@@ -21,6 +21,8 @@ class RequestSeries {
   void observe(std::string_view route, std::string_view method, int status, double seconds);
 
  private:
+  Histogram& duration(std::string_view route);
+
   struct Key {
     std::string route;
     std::string method;
@@ -51,6 +53,18 @@ class RequestSeries {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+
+  // The series of the last request: a reactor mostly answers the same
+  // route with the same status, and comparing two short strings is cheaper
+  // than the two hash lookups.
+  struct Last {
+    std::string route;
+    std::string method;
+    int status = -1;
+    Counter* counter = nullptr;
+    Histogram* duration = nullptr;  // null: not looked up yet
+  };
+  Last last_;
 
   std::unordered_map<Key, Counter*, KeyHash, KeyEqual> counters_;
   std::unordered_map<std::string, Histogram*, StringHash, std::equal_to<>> durations_;
