@@ -9,6 +9,7 @@
 
 #include "hookd/core/rfc3339.h"
 #include "hookd/core/text.h"
+#include "hookd/core/utf8.h"
 
 namespace hookd::api {
 namespace {
@@ -180,7 +181,10 @@ std::string list_json(const std::vector<std::string>& items, const std::optional
 }
 
 std::string error_json(std::string_view code, std::string_view detail) {
-  return json::serialize(json::object{{"code", code}, {"detail", detail}});
+  // A detail often echoes request bytes (a percent-decoded path, a field's
+  // value); Boost.JSON writes strings as given, so invalid UTF-8 would make
+  // the answer invalid JSON.
+  return json::serialize(json::object{{"code", code}, {"detail", valid_utf8(detail)}});
 }
 
 std::string validation_json(const ValidationItems& items) {
@@ -188,9 +192,9 @@ std::string validation_json(const ValidationItems& items) {
   for (const ValidationItem& item : items) {
     json::array loc;
     for (const auto& part : item.loc)
-      loc.emplace_back(part);
+      loc.emplace_back(valid_utf8(part));
     detail.emplace_back(
-        json::object{{"loc", std::move(loc)}, {"msg", item.msg}, {"type", item.type}});
+        json::object{{"loc", std::move(loc)}, {"msg", valid_utf8(item.msg)}, {"type", item.type}});
   }
   return json::serialize(json::object{{"code", "validation"}, {"detail", std::move(detail)}});
 }
