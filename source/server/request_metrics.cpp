@@ -26,29 +26,25 @@ std::size_t RequestSeries::KeyHash::operator()(const Key& k) const {
 
 void RequestSeries::observe(std::string_view route, std::string_view method, int status,
                             double seconds) {
-  if (last_.counter && last_.status == status && last_.route == route && last_.method == method) {
-    last_.counter->inc();
-    if (seconds < 0) return;
-    if (!last_.duration) last_.duration = &duration(route);
-    last_.duration->observe(seconds);
-    return;
+  if (!last_.counter || last_.status != status || last_.route != route || last_.method != method) {
+    auto counter = counters_.find(KeyView{route, method, status});
+    if (counter == counters_.end()) {
+      std::string status_text = std::to_string(status);
+      Counter& c = metrics().counter("hookd_http_requests_total", "HTTP requests answered",
+                                     {{"route", std::string(route)},
+                                      {"method", std::string(method)},
+                                      {"status", status_text}});
+      counter = counters_.emplace(Key{std::string(route), std::string(method), status}, &c).first;
+    }
+    last_.route.assign(route.data(), route.size());
+    last_.method.assign(method.data(), method.size());
+    last_.status = status;
+    last_.counter = counter->second;
+    last_.duration = nullptr;
   }
-  auto counter = counters_.find(KeyView{route, method, status});
-  if (counter == counters_.end()) {
-    std::string status_text = std::to_string(status);
-    Counter& c = metrics().counter(
-        "hookd_http_requests_total", "HTTP requests answered",
-        {{"route", std::string(route)}, {"method", std::string(method)}, {"status", status_text}});
-    counter = counters_.emplace(Key{std::string(route), std::string(method), status}, &c).first;
-  }
-  counter->second->inc();
-  last_.route.assign(route.data(), route.size());
-  last_.method.assign(method.data(), method.size());
-  last_.status = status;
-  last_.counter = counter->second;
-  last_.duration = nullptr;
+  last_.counter->inc();
   if (seconds < 0) return;
-  last_.duration = &duration(route);
+  if (!last_.duration) last_.duration = &duration(route);
   last_.duration->observe(seconds);
 }
 
