@@ -396,8 +396,13 @@ class Zygote:
             os._exit(127)
         # os.environ and os.environb share this dict; the C environment is
         # changed with it, as their own methods would (and subprocesses see it).
-        # It starts empty: the zygote cleared its own at LOAD.
+        # It starts empty: the zygote cleared its own at LOAD (and should
+        # anything have set a name since, it goes here).
         data = os.environ._data
+        if data:
+            for name in tuple(data):
+                os.unsetenv(name)
+            data.clear()
         for entry in fields.get(T_ENV, ()):
             name, _, value = entry.partition(b"=")
             os.putenv(name, value)
