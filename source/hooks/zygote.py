@@ -119,7 +119,6 @@ class Zygote:
         self.scripts = {}
         # Every run of a snapshot carries the same parameters: parsed once.
         self.parsed_params = {}
-        self.zygote_env = ()  # the names in the zygote's own environment
         self.path0 = False  # sys.path[0] is a run's to set (the bootstrap took '' out)
         self.startup_env = {}
         self.interpreter = ""
@@ -205,7 +204,12 @@ class Zygote:
             script = os.fsdecode(path)
             self.scripts[path] = PreparedScript(code, self.script_dirs[path],
                                                 [self.interpreter, script], new_main(script))
-        self.zygote_env = tuple(os.environ._data)
+        # A run's environment is exactly its own (child()): the zygote's goes
+        # now, once, instead of by every child (its C environment and
+        # os.environ, which nothing of the zygote's reads after this).
+        for name in tuple(os.environ._data):
+            os.unsetenv(name)
+        os.environ._data.clear()
         self.harden()
         gc.collect()
         # Objects that exist now are never collected: a child's collections
@@ -392,10 +396,13 @@ class Zygote:
             os._exit(127)
         # os.environ and os.environb share this dict; the C environment is
         # changed with it, as their own methods would (and subprocesses see it).
+        # It starts empty: the zygote cleared its own at LOAD (and should
+        # anything have set a name since, it goes here).
         data = os.environ._data
-        for name in self.zygote_env:
-            os.unsetenv(name)
-        data.clear()
+        if data:
+            for name in tuple(data):
+                os.unsetenv(name)
+            data.clear()
         for entry in fields.get(T_ENV, ()):
             name, _, value = entry.partition(b"=")
             os.putenv(name, value)
