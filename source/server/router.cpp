@@ -166,8 +166,25 @@ void Router::add_not_found(std::string prefix, Handler handler) {
   not_found_.emplace_back(std::move(prefix), std::move(handler));
 }
 
+const Router::Route* Router::find_remembered(HttpRequest& request) const {
+  HttpRequest::RouteMemo& memo = request.route_memo;
+  if (memo.router == this && memo.routes == routes_.size() && memo.method == request.method &&
+      memo.path == request.path) {
+    return static_cast<const Route*>(memo.route);
+  }
+  const Route* route = find(request.method, request.path);
+  if (route) {
+    memo.router = this;
+    memo.routes = routes_.size();
+    memo.route = route;
+    memo.method.assign(request.method);
+    memo.path.assign(request.path);
+  }
+  return route;
+}
+
 void Router::dispatch(HttpRequest& request, Responder respond, std::string_view* pattern) const {
-  if (const Route* route = find(request.method, request.path)) {
+  if (const Route* route = find_remembered(request)) {
     if (pattern) *pattern = route->pattern;
     // The last request's params (the same connection's, usually the same
     // route's) are overwritten in place: their nodes and strings are reused.
