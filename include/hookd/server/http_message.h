@@ -36,6 +36,7 @@ struct HttpRequest {
     const void* route = nullptr;
     std::string method;
     std::string path;
+    std::map<std::string, std::string> params;  // as the route filled them
   };
   RouteMemo route_memo;
 

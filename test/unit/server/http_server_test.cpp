@@ -286,6 +286,23 @@ TEST_CASE("Router: a connection's repeated request reuses its route, any other l
   CHECK(send(first, "POST", "/api/v1/app/b/msg") == 200);
   CHECK(ran == std::vector<std::string>{"create:a", "create:a", "list:a", "create:b",
                                         "other-router:b", "create:b", "create:b"});
+
+  // A handler that changes its params does not hand the change to the
+  // connection's next request.
+  Router changing;
+  changing.add("POST", "/api/v1/app/{app}/msg", [&ran](HttpRequest& r, Responder respond) {
+    ran.push_back("saw:" + r.params["app"]);
+    r.params["app"] = "changed";
+    r.params["extra"] = "x";
+    respond(HttpResponse::json(200, "{}"));
+  });
+  ran.clear();
+  CHECK(send(changing, "POST", "/api/v1/app/c/msg") == 200);
+  CHECK(send(changing, "POST", "/api/v1/app/c/msg") == 200);
+  CHECK(ran == std::vector<std::string>{"saw:c", "saw:c"});
+  CHECK(request.params.size() == 2);  // what the handler left
+  CHECK(send(changing, "POST", "/api/v1/app/c/msg") == 200);
+  CHECK(ran.back() == "saw:c");
 }
 
 TEST_CASE("HttpRequest::header and HttpResponse helpers", "[http]") {
