@@ -51,7 +51,8 @@ void put_pair(char* out, std::uint32_t value) {
   std::memcpy(out, &kPairs[2 * value], 2);
 }
 
-std::string encode(std::string_view prefix, const Raw& raw) {
+// Writes the 27 base62 digits of `raw` at `out`.
+void encode_body(char* out, const Raw& raw) {
   // 160 bits in base 62 is 27 digits (62^27 > 2^160): divide the big-endian
   // number (five 32-bit words) by 62^5 five times, each remainder giving
   // five digits from the right (as two pairs and one digit), and what is
@@ -65,9 +66,7 @@ std::string encode(std::string_view prefix, const Raw& raw) {
                static_cast<std::uint32_t>(raw[4 * w + 1]) << 16 |
                static_cast<std::uint32_t>(raw[4 * w + 2]) << 8 | raw[4 * w + 3];
   }
-  std::string out(prefix.size() + kIdBodyLength, '0');
-  std::memcpy(out.data(), prefix.data(), prefix.size());
-  char* end = out.data() + out.size();
+  char* end = out + kIdBodyLength;
   std::size_t first = 0;  // words before it are zero
   for (std::size_t round = 0; round < 5; ++round) {
     std::uint64_t remainder = 0;
@@ -87,7 +86,33 @@ std::string encode(std::string_view prefix, const Raw& raw) {
   }
   // 2^160 / 62^25 < 62^2: only the last word is left, below 62^2.
   put_pair(end - 2, words[kWords - 1]);
+}
+
+// Adds one to the base62 number of `body`: the body of raw + 1, for a raw
+// whose + 1 did not run past 2^160.
+void increment_body(char* body) {
+  for (std::size_t i = kIdBodyLength; i-- > 0;) {
+    char& c = body[i];
+    if (c == 'z') {
+      c = '0';
+      continue;
+    }
+    c = c == '9' ? 'A' : c == 'Z' ? 'a' : static_cast<char>(c + 1);
+    return;
+  }
+}
+
+std::string with_prefix(std::string_view prefix, const char* body) {
+  std::string out(prefix.size() + kIdBodyLength, '0');
+  std::memcpy(out.data(), prefix.data(), prefix.size());
+  std::memcpy(out.data() + prefix.size(), body, kIdBodyLength);
   return out;
+}
+
+std::string encode(std::string_view prefix, const Raw& raw) {
+  char body[kIdBodyLength];
+  encode_body(body, raw);
+  return with_prefix(prefix, body);
 }
 
 int digit_value(char c) {
@@ -115,9 +140,14 @@ std::optional<Raw> decode(std::string_view body) {
 }
 
 struct IdClock {
+  IdClock() { encode_body(last_body, last); }
+
   std::mutex mutex;
   std::uint64_t last_ticks = 0;
   Raw last{};
+  // The digits of `last`: an id within the same tick is the last one plus
+  // one, so its digits are the last digits plus one, with no division.
+  char last_body[kIdBodyLength] = {};
   std::mt19937_64 rng{[] {
     std::random_device device;
     std::seed_seq seed{device(), device(), device(), device(), device(), device()};
@@ -133,8 +163,12 @@ IdClock& id_clock() {
 }  // namespace
 
 std::string new_id(std::string_view prefix) {
-  std::uint64_t now = ticks_of(now_unix_ms());
-  Raw raw;
+  return new_id(prefix, now_unix_ms());
+}
+
+std::string new_id(std::string_view prefix, std::int64_t now_unix_ms) {
+  std::uint64_t now = ticks_of(now_unix_ms);
+  char body[kIdBodyLength];
   {
     IdClock& clock = id_clock();
     std::lock_guard lock(clock.mutex);
@@ -148,16 +182,22 @@ std::string new_id(std::string_view prefix) {
           random >>= 8;
         }
       }
+      encode_body(clock.last_body, clock.last);
     } else {
       // Same tick, or the clock stepped back: count up from the last id so
       // ids keep their order (the carry may run into the time bytes).
-      for (std::size_t i = kBytes; i-- > 0;) {
-        if (++clock.last[i] != 0) break;
+      std::size_t i = kBytes;
+      while (i-- > 0 && ++clock.last[i] == 0) {
+      }
+      if (i < kBytes) {
+        increment_body(clock.last_body);
+      } else {
+        encode_body(clock.last_body, clock.last);  // 2^160 - 1 + 1 wrapped to 0
       }
     }
-    raw = clock.last;
+    std::memcpy(body, clock.last_body, kIdBodyLength);
   }
-  return encode(prefix, raw);
+  return with_prefix(prefix, body);
 }
 
 std::string id_at(std::string_view prefix, std::int64_t unix_ms, bool high) {

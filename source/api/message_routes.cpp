@@ -20,8 +20,8 @@ std::string payload_of(Journal& journal, const MessageEntry& entry) {
 }
 
 // Appends the message for `app_id` and answers once it is durable. The
-// payload and the other fields move out of `input` into the event, `app_id`
-// into the index entry: each string is copied only where two must hold it.
+// payload and the other fields move out of `input` into the event; the
+// index entry copies the small ones into one buffer.
 void append_message(ApiContext& context, std::string app_id, MessageInput& input, bool with_content,
                     Responder respond) {
   if (!context.messages.reserve(app_id, input.event_id)) {
@@ -31,18 +31,23 @@ void append_message(ApiContext& context, std::string app_id, MessageInput& input
   // whole event.
   std::vector<Event> events(1);
   Event& event = events.front();
-  event.id = new_id("msg_");
-  event.type = std::move(input.event_type);
-  event.arrival_unix_ms = now_unix_ms();
-  event.timestamp = format_rfc3339(event.arrival_unix_ms);
+  const std::int64_t now = now_unix_ms();  // one clock read for the id and the time
+  event.id = new_id("msg_", now);
+  event.arrival_unix_ms = now;
+  event.timestamp = format_rfc3339(now);
   std::vector<std::string> channels =
       std::move(input.channels).value_or(std::vector<std::string>{});
-  MessageEntry entry{event.id,   std::move(app_id), input.event_id,
-                     event.type, channels,          event.timestamp};
-  event.message = MessageFields{entry.app_id, std::move(input.event_id), std::move(channels)};
+  // The index's copy of the small fields, in one buffer; the event takes
+  // the strings themselves.
+  IndexedMessage entry(event.id, app_id, input.event_id, input.event_type, channels,
+                       event.timestamp);
+  event.type = std::move(input.event_type);
+  event.message = MessageFields{std::move(app_id), std::move(input.event_id), std::move(channels)};
   // The answer is built here, on the reactor: the journal runs the callback
   // on its own thread between group commits.
-  std::string body = message_json(entry, with_content ? input.payload_json : "{}");
+  // Every field was validated (or made here): no escape test.
+  std::string body =
+      message_json(entry, with_content ? input.payload_json : "{}", MessageFieldsText::plain);
   event.payload_json = std::move(input.payload_json);
   MessageIndex* messages = &context.messages;
   const int retry_after = context.retry_after_seconds;
@@ -54,7 +59,7 @@ void append_message(ApiContext& context, std::string app_id, MessageInput& input
           messages->add(std::move(entry));
           return respond(reply_json(202, std::move(body)));
         }
-        messages->release(entry.app_id, entry.event_id);
+        messages->release(std::string(entry.app_id()), std::string(entry.event_id()));
         HttpResponse response =
             reply_error(refusal->status, refusal->status == 500 ? "server_error" : "unavailable",
                         refusal->reason);
@@ -83,11 +88,7 @@ void create(ApiContext& context, HttpRequest& request, Responder respond) {
     input = std::move(*read);
   }
   const std::string path_app = request.params["app"];
-
-  auto app_id = context.store.read([&](const Model& model) -> std::string {
-    const Application* app = model.find_app(path_app);
-    return app ? app->id : std::string();
-  });
+  std::string app_id = context.store.app_id_of(path_app);
   if (!app_id.empty()) {
     return append_message(context, std::move(app_id), input, with_content, std::move(respond));
   }

@@ -16,8 +16,8 @@ constexpr std::size_t kMaxLimit = 250;
 void authorised(ApiContext& context, const Handler& handler, HttpRequest& request,
                 Responder respond) {
   const std::string_view authorization = request.header("authorization");
-  AuthDecision decision =
-      context.auth.check(authorization, now_unix_ms() / 1000, request.connection_memo);
+  const std::int64_t now_ms = now_unix_ms();  // one clock read for the token and the key
+  AuthDecision decision = context.auth.check(authorization, now_ms / 1000, request.connection_memo);
   if (decision.outcome == AuthDecision::Outcome::forbidden) {
     return respond(reply_error(403, "forbidden", decision.detail));
   }
@@ -39,7 +39,7 @@ void authorised(ApiContext& context, const Handler& handler, HttpRequest& reques
   if (request.method == "POST" && !key.empty()) {
     IdempotencyCache::Digest digest = IdempotencyCache::key_of(request, key, authorization);
     // On a claim, `respond` becomes one that keeps the answer for replays.
-    if (!context.idempotency.admit(digest, now_unix_ms(), respond)) return;
+    if (!context.idempotency.admit(digest, now_ms, respond)) return;
   }
   handler(request, std::move(respond));
 }

@@ -193,8 +193,36 @@ struct ApiStore::Writer {
 // ---------------------------------------------------------------------------
 // ApiStore
 
+namespace {
+std::atomic<std::uint64_t> store_instances{0};
+}  // namespace
+
 ApiStore::ApiStore(fs::path dir, Limits limits, std::shared_ptr<ObjectBacking> backing)
-    : dir_(std::move(dir)), limits_(limits), backing_(std::move(backing)) {}
+    : dir_(std::move(dir)),
+      limits_(limits),
+      instance_(++store_instances),
+      backing_(std::move(backing)) {}
+
+std::string ApiStore::app_id_of(std::string_view id_or_uid) const {
+  struct Memo {
+    std::uint64_t instance = 0;  // 0: none
+    std::uint64_t generation = 0;
+    std::string key;
+    std::string app_id;  // "" for none
+  };
+  thread_local Memo memo;
+  if (memo.instance == instance_ &&
+      memo.generation == generation_.load(std::memory_order_acquire) && memo.key == id_or_uid) {
+    return memo.app_id;
+  }
+  std::lock_guard lock(mutex_);
+  const Application* app = model_.find_app(id_or_uid);
+  memo.instance = instance_;
+  memo.generation = generation_.load(std::memory_order_relaxed);
+  memo.key.assign(id_or_uid);
+  memo.app_id = app ? app->id : std::string();
+  return memo.app_id;
+}
 
 ApiStore::~ApiStore() {
   if (refresh_thread_.joinable()) {
@@ -250,7 +278,11 @@ Status ApiStore::load() {
   std::vector<std::string> orphans;
   auto model = build_model(objects, backing_ ? "api object " : dir_.string() + "/", orphans);
   if (!model) return model.error();
-  model_ = std::move(model).value();
+  {
+    std::lock_guard lock(mutex_);
+    model_ = std::move(model).value();
+    model_changed_locked();
+  }
   std::vector<FileOp> removals;
   for (const std::string& orphan : orphans)
     removals.push_back(FileOp{FileOp::Kind::remove, dir_ / orphan, {}});
@@ -317,6 +349,7 @@ void ApiStore::refresh() {
     // on, and the next round loads it with everything else.
     if (local_changes_ != changes_before || writes_pending_ > 0) return;
     model_ = std::move(model).value();
+    model_changed_locked();
     endpoints_ = snapshot_locked();
   }
   seen_version_ = snapshot->version;
@@ -350,6 +383,7 @@ void ApiStore::change(const std::function<Change(Model&)>& apply, Done done) {
   {
     std::lock_guard lock(mutex_);
     change = apply(model_);
+    model_changed_locked();
     ++local_changes_;
     if (change.ops.empty()) {
       if (change.endpoints_changed) endpoints_ = snapshot_locked();
@@ -374,6 +408,7 @@ void ApiStore::change(const std::function<Change(Model&)>& apply, Done done) {
           {
             std::lock_guard lock(mutex_);
             if (shared->undo) shared->undo(model_);
+            model_changed_locked();
             if (shared->endpoints_changed) endpoints_ = snapshot_locked();
           }
           return done(500, R"({"code":"server_error","detail":"could not store the change"})");

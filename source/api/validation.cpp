@@ -1,6 +1,7 @@
 #include "hookd/api/validation.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <cmath>
 #include <set>
@@ -305,12 +306,25 @@ bool read_header_object(BodyReader& in, const json::value& value, const Limits& 
 
 }  // namespace
 
+namespace {
+
+// [a-zA-Z0-9-_.] as a table: one load per character (every message
+// create checks its eventType against it).
+constexpr std::array<bool, 256> kLimitedChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.';
+  }
+  return table;
+}();
+
+}  // namespace
+
 bool valid_limited_string(std::string_view text, std::size_t max) {
   if (text.empty() || text.size() > max) return false;
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  });
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return kLimitedChars[static_cast<unsigned char>(c)]; });
 }
 
 bool valid_type_name(std::string_view name) {

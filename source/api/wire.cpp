@@ -77,7 +77,16 @@ std::string endpoint_json(const Endpoint& endpoint) {
   return json::serialize(o);
 }
 
-std::string message_json(const MessageEntry& message, std::string_view payload_json) {
+namespace {
+
+// The fields a MessageOut shows, wherever they are kept.
+struct MessageView {
+  std::string_view id, event_id, event_type, timestamp;
+  const std::vector<std::string>& channels;
+};
+
+std::string message_out(const MessageView& message, std::string_view payload_json,
+                        MessageFieldsText fields) {
   // Written out by hand, sized first and then written in place: every
   // message create answers with one, and the payload is compact JSON
   // already (validated on the way in, or the journal's copy), spliced in as
@@ -89,10 +98,13 @@ std::string message_json(const MessageEntry& message, std::string_view payload_j
   const std::string_view payload = payload_json.empty() ? kExpired : payload_json;
   // Each field is tested for escapes once, not once to size and once to
   // write: the fields are ids, names and a time, which never need any.
-  bool plain = !json_needs_escaping(message.event_type) && !json_needs_escaping(message.id) &&
-               !json_needs_escaping(message.timestamp) && !json_needs_escaping(message.event_id);
-  for (const std::string& channel : message.channels)
-    plain = plain && !json_needs_escaping(channel);
+  bool plain = fields == MessageFieldsText::plain ||
+               (!json_needs_escaping(message.event_type) && !json_needs_escaping(message.id) &&
+                !json_needs_escaping(message.timestamp) && !json_needs_escaping(message.event_id));
+  if (fields != MessageFieldsText::plain) {
+    for (const std::string& channel : message.channels)
+      plain = plain && !json_needs_escaping(channel);
+  }
   auto size_of = [plain](std::string_view text) {
     return plain ? text.size() + 2 : json_quoted_size(text);
   };
@@ -129,6 +141,21 @@ std::string message_json(const MessageEntry& message, std::string_view payload_j
   *at++ = '}';
   assert(at == out.data() + out.size());  // the sums above are exact
   return out;
+}
+
+}  // namespace
+
+std::string message_json(const MessageEntry& message, std::string_view payload_json) {
+  return message_out(
+      {message.id, message.event_id, message.event_type, message.timestamp, message.channels},
+      payload_json, MessageFieldsText::checked);
+}
+
+std::string message_json(const IndexedMessage& message, std::string_view payload_json,
+                         MessageFieldsText fields) {
+  return message_out({message.id(), message.event_id(), message.event_type(), message.timestamp(),
+                      message.channels()},
+                     payload_json, fields);
 }
 
 std::string endpoint_headers_json(const Endpoint& endpoint) {

@@ -166,16 +166,38 @@ void Router::add_not_found(std::string prefix, Handler handler) {
   not_found_.emplace_back(std::move(prefix), std::move(handler));
 }
 
+const Router::Route* Router::find_remembered(HttpRequest& request, bool* repeat) const {
+  HttpRequest::RouteMemo& memo = request.route_memo;
+  *repeat = memo.router == this && memo.routes == routes_.size() && memo.method == request.method &&
+            memo.path == request.path;
+  if (*repeat) return static_cast<const Route*>(memo.route);
+  const Route* route = find(request.method, request.path);
+  if (route) {
+    memo.router = this;
+    memo.routes = routes_.size();
+    memo.route = route;
+    memo.method.assign(request.method);
+    memo.path.assign(request.path);
+  }
+  return route;
+}
+
 void Router::dispatch(HttpRequest& request, Responder respond, std::string_view* pattern) const {
-  if (const Route* route = find(request.method, request.path)) {
+  bool repeat = false;
+  if (const Route* route = find_remembered(request, &repeat)) {
     if (pattern) *pattern = route->pattern;
-    // The last request's params (the same connection's, usually the same
-    // route's) are overwritten in place: their nodes and strings are reused.
-    std::erase_if(request.params, [route](const auto& param) {
-      return std::find(route->params.begin(), route->params.end(), param.first) ==
-             route->params.end();
-    });
-    fill_params(route->segments, route->params, request.path, request.params);
+    // A repeat of the last request has its params already, unless its
+    // handler changed them. Otherwise the last request's params (the same
+    // connection's, usually the same route's) are overwritten in place:
+    // their nodes and strings are reused.
+    if (!repeat || request.params != request.route_memo.params) {
+      std::erase_if(request.params, [route](const auto& param) {
+        return std::find(route->params.begin(), route->params.end(), param.first) ==
+               route->params.end();
+      });
+      fill_params(route->segments, route->params, request.path, request.params);
+      if (request.route_memo.route == route) request.route_memo.params = request.params;
+    }
     if (gate_) {
       if (std::optional<HttpResponse> refused = gate_(request, route->method, route->pattern)) {
         respond(std::move(*refused));

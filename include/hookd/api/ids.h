@@ -18,6 +18,9 @@ inline constexpr std::size_t kIdBytes = 20;
 // A new id. Ids made by this process never repeat and never sort before an
 // earlier one, even within the same clock tick.
 std::string new_id(std::string_view prefix);
+// The same, for a caller that read the clock already (`now_unix_ms`, as
+// now_unix_ms() gives it).
+std::string new_id(std::string_view prefix, std::int64_t now_unix_ms);
 
 // The id a new object made at `unix_ms` would get with an all-zero (`high`
 // false) or all-one (`high` true) random part: the bounds of that instant,

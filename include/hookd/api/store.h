@@ -108,6 +108,12 @@ class ApiStore {
     return read(static_cast<const Model&>(model_));
   }
 
+  // The id of the application with this id or uid, "" when there is none:
+  // read() with Model::find_app, remembered per thread until the model next
+  // changes (every message create asks it, mostly for the same
+  // application).
+  std::string app_id_of(std::string_view id_or_uid) const;
+
   // Runs `apply` under the lock. When it returns file ops they are written
   // on the writer thread and `done` runs there once they are durable (or
   // with 500 after undo when they fail); otherwise `done` runs at once, on
@@ -130,10 +136,16 @@ class ApiStore {
   void refresh();
   std::shared_ptr<const EndpointSet> snapshot_locked() const;
   void publish_endpoints();
+  void model_changed_locked() { generation_.fetch_add(1, std::memory_order_release); }
 
   const std::filesystem::path dir_;
   const Limits limits_;
   mutable std::mutex mutex_;
+  // Moves on (under mutex_) after every change of model_; app_id_of's
+  // per-thread answer holds while it stays. `instance_` tells stores apart
+  // that share an address one after the other.
+  std::atomic<std::uint64_t> generation_{0};
+  const std::uint64_t instance_;
   Model model_;
   std::shared_ptr<const EndpointSet> endpoints_;  // under mutex_
   std::vector<std::function<void(std::shared_ptr<const EndpointSet>)>> listeners_;

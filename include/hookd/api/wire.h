@@ -20,6 +20,13 @@ std::string event_type_json(const EventType& type, bool with_schemas);
 std::string endpoint_json(const Endpoint& endpoint);
 // `payload_json` is the payload, or "{}" when content is not wanted.
 std::string message_json(const MessageEntry& message, std::string_view payload_json);
+// What a MessageOut's fields are known to be: `plain` when the caller
+// validated them (ids and times made here; eventType, eventId and channels
+// checked against [a-zA-Z0-9-_.]), so none needs a JSON escape and none is
+// looked at; `checked` tests each.
+enum class MessageFieldsText { checked, plain };
+std::string message_json(const IndexedMessage& message, std::string_view payload_json,
+                         MessageFieldsText fields = MessageFieldsText::checked);
 std::string endpoint_headers_json(const Endpoint& endpoint);
 // MessageAttemptOut; `message_json` ("" for none) is the optional `msg`.
 std::string attempt_json(const Attempt& attempt, std::string_view message_json = {});

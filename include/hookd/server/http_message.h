@@ -3,6 +3,7 @@
 // Value types; not synchronised.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <string>
@@ -26,6 +27,18 @@ struct HttpRequest {
   // reset by the server: what a route remembers about the connection (the
   // Svix API: the Authorization value it accepted as a static token).
   std::string connection_memo;
+  // The router's: the route the last request on this connection took (a
+  // connection mostly repeats one kind of request), so that a repeat skips
+  // the lookup. Never read by handlers.
+  struct RouteMemo {
+    const void* router = nullptr;
+    std::size_t routes = 0;  // the router's route count then: any add() invalidates
+    const void* route = nullptr;
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> params;  // as the route filled them
+  };
+  RouteMemo route_memo;
 
   // First header with this (case-insensitive) name, or "".
   std::string_view header(std::string_view name) const;

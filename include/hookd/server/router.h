@@ -66,6 +66,10 @@ class Router {
   };
   // The route for exactly this method, else GET's for HEAD; null if none.
   const Route* find(std::string_view method, std::string_view path) const;
+  // find() for the request, or the route its connection's last request took
+  // when the method and path are the same (request.route_memo; `*repeat`
+  // tells which).
+  const Route* find_remembered(HttpRequest& request, bool* repeat) const;
   // Calls `visit(index)` for every route whose pattern matches `path`, in
   // no particular order.
   template <typename Visit>

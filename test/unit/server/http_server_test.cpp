@@ -249,6 +249,62 @@ TEST_CASE("Router matches {params}, answers 404 and 405", "[http]") {
   CHECK(router.match("GET", "/v1/events/x/y").empty());
 }
 
+TEST_CASE("Router: a connection's repeated request reuses its route, any other looks again",
+          "[http]") {
+  // One HttpRequest for all requests, as a connection keeps it: the route
+  // memo must never route a request where a fresh lookup would not.
+  std::vector<std::string> ran;
+  auto route = [&ran](std::string name) {
+    return [&ran, name](HttpRequest& request, Responder respond) {
+      ran.push_back(name + (request.params.empty() ? "" : ":" + request.params.begin()->second));
+      respond(HttpResponse::json(200, "{}"));
+    };
+  };
+  Router first;
+  first.add("POST", "/api/v1/app/{app}/msg", route("create"));
+  first.add("GET", "/api/v1/app/{app}/msg", route("list"));
+  Router second;
+  second.add("POST", "/api/v1/app/{app}/msg", route("other-router"));
+
+  HttpRequest request;
+  auto send = [&request](const Router& router, std::string method, std::string path) {
+    request.method = std::move(method);
+    request.path = path;
+    request.target = std::move(path);
+    int status = 0;
+    router.dispatch(request, [&status](HttpResponse response) { status = response.status; });
+    return status;
+  };
+  CHECK(send(first, "POST", "/api/v1/app/a/msg") == 200);
+  CHECK(send(first, "POST", "/api/v1/app/a/msg") == 200);   // the remembered route
+  CHECK(send(first, "GET", "/api/v1/app/a/msg") == 200);    // another method
+  CHECK(send(first, "POST", "/api/v1/app/b/msg") == 200);   // another path
+  CHECK(send(second, "POST", "/api/v1/app/b/msg") == 200);  // another router
+  CHECK(send(first, "POST", "/api/v1/app/b/msgs") == 404);
+  CHECK(send(first, "POST", "/api/v1/app/b/msg") == 200);
+  first.add("POST", "/api/v1/app/{app}/msg/", route("added"));  // routes changed
+  CHECK(send(first, "POST", "/api/v1/app/b/msg") == 200);
+  CHECK(ran == std::vector<std::string>{"create:a", "create:a", "list:a", "create:b",
+                                        "other-router:b", "create:b", "create:b"});
+
+  // A handler that changes its params does not hand the change to the
+  // connection's next request.
+  Router changing;
+  changing.add("POST", "/api/v1/app/{app}/msg", [&ran](HttpRequest& r, Responder respond) {
+    ran.push_back("saw:" + r.params["app"]);
+    r.params["app"] = "changed";
+    r.params["extra"] = "x";
+    respond(HttpResponse::json(200, "{}"));
+  });
+  ran.clear();
+  CHECK(send(changing, "POST", "/api/v1/app/c/msg") == 200);
+  CHECK(send(changing, "POST", "/api/v1/app/c/msg") == 200);
+  CHECK(ran == std::vector<std::string>{"saw:c", "saw:c"});
+  CHECK(request.params.size() == 2);  // what the handler left
+  CHECK(send(changing, "POST", "/api/v1/app/c/msg") == 200);
+  CHECK(ran.back() == "saw:c");
+}
+
 TEST_CASE("HttpRequest::header and HttpResponse helpers", "[http]") {
   HttpRequest request;
   request.headers = {{"content-type", "application/json"}, {"x-a", "1"}, {"x-a", "2"}};
