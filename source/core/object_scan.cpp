@@ -448,9 +448,13 @@ class ObjectScanner {
 
 namespace {
 
+// Both readers set `present` before they write anything else into a
+// member, so a member not present is as new: a fresh ScannedObject costs
+// no assignments.
 void clear(ScannedObject& out) {
-  for (ScannedMember& member : out.members)
-    member = ScannedMember{};
+  for (ScannedMember& member : out.members) {
+    if (member.present) member = ScannedMember{};
+  }
   out.payload_finite = true;
   out.payload_wide_integral = false;
 }
