@@ -132,12 +132,9 @@ class ByteScanner {
         ++p_;
         space();
         if (!root_member(member_named(key))) return false;
-        space();
-        const char c = peek();
-        ++p_;
-        if (c == '}') break;
-        if (c != ',') return false;
-        space();
+        const Next next = after<false>('}');
+        if (next == Next::closed) break;
+        if (next == Next::bad) return false;
       }
     }
     space();
@@ -228,7 +225,7 @@ class ByteScanner {
   // The value of a root member (at depth 1; its arrays and objects open at
   // depth 2), recorded when the member is named: the last one counts.
   bool root_member(std::size_t index) {
-    if (index == kOther) return skip_value(2);
+    if (index == kOther) return value<false>(2);
     ScannedMember& member = out_.members[index];
     member.present = true;
     member.text.clear();
@@ -237,7 +234,7 @@ class ByteScanner {
     switch (peek()) {
       case '{':
         member.kind = json::kind::object;
-        return index == scan_.payload ? payload(member.text) : skip_value(2);
+        return index == scan_.payload ? payload(member.text) : value<false>(2);
       case '[':
         member.kind = json::kind::array;
         return strings(member);
@@ -269,52 +266,10 @@ class ByteScanner {
         member.strings.emplace_back(text);
       } else {
         member.strings_only = false;
-        if (!skip_value(3)) return false;
+        if (!value<false>(3)) return false;
       }
-      space();
-      const char c = peek();
-      ++p_;
-      if (c == ']') return true;
-      if (c != ',') return false;
-      space();
-    }
-  }
-
-  // Any value, kept nowhere; its arrays and objects open at `depth`.
-  bool skip_value(std::size_t depth) {
-    const char open = peek();
-    if (open == '"') {
-      std::string_view ignored;
-      return string(true, ignored);
-    }
-    if (open != '{' && open != '[') {
-      json::kind ignored;
-      return scalar(ignored);
-    }
-    if (depth >= max_depth_) return false;
-    const char close = open == '{' ? '}' : ']';
-    ++p_;
-    space();
-    if (peek() == close) {
-      ++p_;
-      return true;
-    }
-    for (;;) {
-      if (open == '{') {
-        std::string_view key;
-        if (peek() != '"' || !string(true, key)) return false;
-        space();
-        if (peek() != ':') return false;
-        ++p_;
-        space();
-      }
-      if (!skip_value(depth + 1)) return false;
-      space();
-      const char c = peek();
-      ++p_;
-      if (c == close) return true;
-      if (c != ',') return false;
-      space();
+      const Next next = after<false>(']');
+      if (next != Next::more) return next == Next::closed;
     }
   }
 
@@ -325,7 +280,7 @@ class ByteScanner {
     cursor_ = text.data();
     copied_to_ = p_;
     keys_used_ = 0;
-    if (!payload_value(2)) return false;
+    if (!value<true>(2)) return false;
     copy_run();
     text.resize(static_cast<std::size_t>(cursor_ - text.data()));
     return true;
@@ -346,7 +301,11 @@ class ByteScanner {
     copied_to_ = p_;
   }
 
-  bool payload_value(std::size_t depth) {
+  // Any value; its arrays and objects open at `depth`. kCopy: inside the
+  // payload, which is copied without its whitespace and whose keys must not
+  // repeat.
+  template <bool kCopy>
+  bool value(std::size_t depth) {
     const char open = peek();
     if (open == '"') {
       std::string_view ignored;
@@ -360,42 +319,66 @@ class ByteScanner {
     const char close = open == '{' ? '}' : ']';
     const std::size_t keys_begin = keys_used_;
     ++p_;
-    payload_space();
+    gap<kCopy>();
     if (peek() == close) {
       ++p_;
       return true;
     }
     for (;;) {
-      if (open == '{' && !payload_key(keys_begin)) return false;
-      if (!payload_value(depth + 1)) return false;
-      payload_space();
-      const char c = peek();
-      ++p_;
-      if (c == close) break;
-      if (c != ',') return false;
-      payload_space();
+      if (open == '{' && !key<kCopy>(keys_begin)) return false;
+      if (!value<kCopy>(depth + 1)) return false;
+      const Next next = after<kCopy>(close);
+      if (next == Next::closed) break;
+      if (next == Next::bad) return false;
     }
     keys_used_ = keys_begin;
     return true;
   }
 
-  // A payload key and its ':'. The tree keeps one value per key, so a
-  // repeated key is left to it. Keys are compared as written: with only the
-  // serializer's escapes allowed, equal texts are equal keys and back.
-  bool payload_key(std::size_t keys_begin) {
+  enum class Next { more, closed, bad };
+
+  // After a member or element: its container's `close`, or a ',' and more.
+  template <bool kCopy>
+  Next after(char close) {
+    gap<kCopy>();
+    const char c = peek();
+    ++p_;
+    if (c == close) return Next::closed;
+    if (c != ',') return Next::bad;
+    gap<kCopy>();
+    return Next::more;
+  }
+
+  template <bool kCopy>
+  void gap() {
+    if constexpr (kCopy) {
+      payload_space();
+    } else {
+      space();
+    }
+  }
+
+  // A key and its ':'. The tree keeps one value per key, so a repeated key
+  // in the payload is left to it. Keys are compared as written: with only
+  // the serializer's escapes allowed, equal texts are equal keys and back.
+  template <bool kCopy>
+  bool key(std::size_t keys_begin) {
     std::string_view key;
     if (peek() != '"' || !string(true, key)) return false;
-    for (std::size_t k = keys_begin; k < keys_used_; ++k) {
-      if (keys_[k].size == key.size() && std::memcmp(keys_[k].data, key.data(), key.size()) == 0) {
-        return false;
+    if constexpr (kCopy) {
+      for (std::size_t k = keys_begin; k < keys_used_; ++k) {
+        if (keys_[k].size == key.size() &&
+            std::memcmp(keys_[k].data, key.data(), key.size()) == 0) {
+          return false;
+        }
       }
+      if (keys_used_ == kMaxOpenKeys) return false;
+      keys_[keys_used_++] = Key{key.data(), key.size()};
     }
-    if (keys_used_ == kMaxOpenKeys) return false;
-    keys_[keys_used_++] = Key{key.data(), key.size()};
-    payload_space();
+    gap<kCopy>();
     if (peek() != ':') return false;
     ++p_;
-    payload_space();
+    gap<kCopy>();
     return true;
   }
 
