@@ -3,6 +3,9 @@
 // parses the same as a one-element array (a bare Hoop webhook payload: as
 // one event of its event_type), and survives the journal's
 // to_json / from_json round trip (doubles up to a few ulps, see below).
+// Whatever scan_object's byte scan takes, its basic_parser scan takes and
+// reads the same (the event's and the Svix message's member names).
+#include <array>
 #include <set>
 #include <string>
 
@@ -10,6 +13,7 @@
 
 #include "fuzz_check.h"
 #include "hookd/core/event.h"
+#include "hookd/core/object_scan.h"
 #include "json_equal.h"
 
 namespace {
@@ -48,10 +52,35 @@ void check_event(const hookd::Event& event) {
   FUZZ_CHECK(same_payload(back->payload_json, event.payload_json));
 }
 
+void check_scans(std::string_view body) {
+  static constexpr std::array<std::string_view, 5> kEvent = {"type", "id", "timestamp", "payload",
+                                                             "event_type"};
+  static constexpr std::array<std::string_view, 4> kMessage = {"eventType", "eventId", "payload",
+                                                               "channels"};
+  for (const hookd::ObjectScan& scan :
+       {hookd::ObjectScan{kEvent, 3, 64}, hookd::ObjectScan{kMessage, 2, 64}}) {
+    hookd::ScannedObject bytes;
+    if (!hookd::scan_object_bytes(body, scan, bytes)) continue;
+    hookd::ScannedObject parser;
+    FUZZ_CHECK(hookd::scan_object_parser(body, scan, parser));
+    for (std::size_t i = 0; i < scan.names.size(); ++i) {
+      const hookd::ScannedMember& a = bytes.members[i];
+      const hookd::ScannedMember& b = parser.members[i];
+      FUZZ_CHECK(a.present == b.present);
+      if (!a.present) continue;
+      FUZZ_CHECK(a.kind == b.kind && a.text == b.text && a.strings == b.strings &&
+                 a.strings_only == b.strings_only);
+    }
+    FUZZ_CHECK(bytes.payload_finite == parser.payload_finite &&
+               bytes.payload_wide_integral == parser.payload_wide_integral);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view body = hookd::fuzz::as_text(data, size);
+  check_scans(body);
   hookd::ParseOptions options;
   options.now_unix_ms = kNowMs;
   options.max_events = 256;

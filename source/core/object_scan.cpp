@@ -446,12 +446,30 @@ class ObjectScanner {
 
 }  // namespace
 
-bool scan_object(std::string_view body, const ObjectScan& scan, ScannedObject& out) {
-  if (scan.names.size() > kMaxScannedMembers || scan.payload >= scan.names.size()) return false;
-  for (ScannedMember& member : out.members)
-    member = ScannedMember{};
+namespace {
+
+// Both readers set `present` before they write anything else into a
+// member, so a member not present is as new: a fresh ScannedObject costs
+// no assignments.
+void clear(ScannedObject& out) {
+  for (ScannedMember& member : out.members) {
+    if (member.present) member = ScannedMember{};
+  }
   out.payload_finite = true;
   out.payload_wide_integral = false;
+}
+
+}  // namespace
+
+bool scan_object(std::string_view body, const ObjectScan& scan, ScannedObject& out) {
+  clear(out);
+  if (scan_object_bytes(body, scan, out)) return true;
+  return scan_object_parser(body, scan, out);
+}
+
+bool scan_object_parser(std::string_view body, const ObjectScan& scan, ScannedObject& out) {
+  if (scan.names.size() > kMaxScannedMembers || scan.payload >= scan.names.size()) return false;
+  clear(out);
   json::parse_options options;
   options.max_depth = scan.max_depth;
   json::basic_parser<ObjectScanner> parser(options, body, scan, out);

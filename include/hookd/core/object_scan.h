@@ -50,6 +50,18 @@ struct ScannedObject {
 };
 
 // True when `body` is one object the scan read to its end, filled into `out`.
+// It tries scan_object_bytes, then scan_object_parser.
 bool scan_object(std::string_view body, const ObjectScan& scan, ScannedObject& out);
+
+// The two readers, apart for the tests that compare them. The byte scan
+// (core/object_scan_bytes) reads the common body in one pass of its own:
+// a payload that becomes its compact JSON by leaving out whitespace (only
+// the serializer's own escapes, integers of up to 18 digits, no repeated
+// key); it declines the rest, and what it takes the parser scan takes the
+// same. The parser scan reads with Boost.JSON's basic_parser and rewrites
+// the payload. Either expects `out` as scan_object leaves it on a decline
+// (cleared) and may leave it partly filled when it declines.
+bool scan_object_bytes(std::string_view body, const ObjectScan& scan, ScannedObject& out);
+bool scan_object_parser(std::string_view body, const ObjectScan& scan, ScannedObject& out);
 
 }  // namespace hookd
