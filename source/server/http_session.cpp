@@ -233,7 +233,7 @@ class HttpSession : public DrainableSession, public ReplyTarget {
     if (parser_.expects_continue()) {
       // curl and others wait for this before sending a body.
       std::string_view interim =
-          parser_.message().version() >= 11 ? kContinue11 : kContinue10;  // static storage
+          parser_.message().version >= 11 ? kContinue11 : kContinue10;  // static storage
       arm_read_timer();
       return net::async_write(derived().stream(), net::buffer(interim.data(), interim.size()),
                               beast::bind_front_handler(&HttpSession::on_continue, self()));

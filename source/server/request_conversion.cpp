@@ -2,9 +2,6 @@
 
 #include <boost/url/grammar/string_token.hpp>
 #include <boost/url/parse.hpp>
-#include <cstddef>
-
-#include "hookd/core/ascii.h"
 
 namespace hookd {
 
@@ -33,10 +30,8 @@ bool plain_absolute_path(std::string_view target) {
 }  // namespace
 
 bool to_http_request(ParsedRequest& message, HttpRequest& out) {
-  auto method = message.method_string();
-  out.method.assign(method.data(), method.size());
-  auto target = message.target();
-  out.target.assign(target.data(), target.size());
+  out.method.assign(message.method_string);
+  out.target.assign(message.target);
   if (plain_absolute_path(out.target)) {
     out.path = out.target;
     out.query.clear();
@@ -50,15 +45,8 @@ bool to_http_request(ParsedRequest& message, HttpRequest& out) {
     auto query = url->encoded_query();
     out.query.assign(query.data(), query.size());
   }
-  std::size_t count = 0;
-  for (const auto& field : message) {
-    if (count == out.headers.size()) out.headers.emplace_back();
-    auto& [name, value] = out.headers[count++];
-    ascii_lower_assign(name, field.name_string());
-    value.assign(field.value().data(), field.value().size());
-  }
-  out.headers.resize(count);
-  out.body.swap(message.body());
+  out.headers.swap(message.headers);
+  out.body.swap(message.body);
   // params: left for Router::dispatch, which reuses the last request's.
   return true;
 }

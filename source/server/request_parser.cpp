@@ -7,9 +7,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/url/parse.hpp>
 #include <cstdint>
-#include <tuple>
-
-#include "hookd/core/ascii.h"
 
 namespace hookd {
 
@@ -36,12 +33,13 @@ std::size_t header_end(std::string_view data, std::size_t from) {
 }  // namespace
 
 void RequestParser::begin(std::string& body) {
-  reset();  // the previous request's fields go before their arena is reused
-  parser_.emplace(std::piecewise_construct, std::make_tuple(),
-                  std::make_tuple(HeaderAllocator<char>(arena_)));
-  // The previous request's body buffer is reused (Beast appends to it).
+  reset();
+  // A large body's buffer is not kept for the connection's next requests.
   body.clear();
-  if (body.capacity() <= kKeepBodyBytes) parser_->get().body().swap(body);
+  if (body.capacity() > kKeepBodyBytes) std::string().swap(body);
+  request_.body.clear();
+  if (request_.body.capacity() > kKeepBodyBytes) std::string().swap(request_.body);
+  parser_.emplace(request_);
   parser_->body_limit(static_cast<std::uint64_t>(options_.max_body_bytes));
   // Only a second guard: Beast counts the bytes it has not parsed yet, and
   // not the request line. scan_header() enforces the limit on the block.
@@ -87,25 +85,11 @@ RequestParser::error_code RequestParser::parse_header() {
 // closes; so is a coding before chunked, which hookd does not decode (RFC
 // 9112 suggests 501, but bad input gets a 4xx here).
 std::pair<int, std::string_view> RequestParser::framing_problem() const {
-  const auto& message = parser_->get();
-  if (message.count(http::field::transfer_encoding) == 0) return {0, {}};
-  if (message.version() < 11) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
-  if (message.count(http::field::content_length) != 0) {
-    return {400, "both Transfer-Encoding and Content-Length"};
-  }
+  if (!request_.transfer_encoding) return {0, {}};
+  if (request_.version < 11) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
+  if (request_.content_length) return {400, "both Transfer-Encoding and Content-Length"};
   if (!parser_->chunked()) return {400, "Transfer-Encoding does not end in chunked"};
-  auto [first, last] = message.equal_range(http::field::transfer_encoding);
-  for (auto field = first; field != last; ++field) {
-    std::string_view codings = field->value();
-    while (!codings.empty()) {
-      std::size_t comma = std::min(codings.find(','), codings.size());
-      std::string_view coding = trim_ows(codings.substr(0, comma));
-      codings.remove_prefix(std::min(comma + 1, codings.size()));
-      if (!coding.empty() && !ascii_iequals(coding, "chunked")) {
-        return {400, "transfer codings other than chunked are not supported"};
-      }
-    }
-  }
+  if (request_.other_coding) return {400, "transfer codings other than chunked are not supported"};
   return {0, {}};
 }
 
@@ -126,26 +110,24 @@ RequestParser::error_code RequestParser::parse_buffered() {
 }
 
 bool RequestParser::expects_continue() const {
-  return ascii_iequals(parser_->get()[http::field::expect], "100-continue");
+  return request_.expects_continue();
 }
 
 RequestFacts RequestParser::facts() const {
   RequestFacts facts;
   if (!header_done()) return facts;
-  const auto& header = parser_->get();
-  facts.version = header.version();
-  facts.keep_alive = header.keep_alive();
-  facts.head = header.method() == http::verb::head;
-  facts.method_label = method_label(header.method());
+  facts.version = request_.version;
+  facts.keep_alive = request_.keep_alive();
+  facts.head = request_.method == http::verb::head;
+  facts.method_label = method_label(request_.method);
   return facts;
 }
 
 std::string RequestParser::header_route(const Router& router) const {
   if (!header_done()) return {};
-  const auto& header = parser_->get();
-  auto url = boost::urls::parse_uri_reference(header.target());
+  auto url = boost::urls::parse_uri_reference(request_.target);
   if (!url) return {};
-  return std::string(router.match(header.method_string(), url->path()));
+  return std::string(router.match(request_.method_string, url->path()));
 }
 
 ReadFailure classify_read_error(beast::error_code ec) {

@@ -1,15 +1,14 @@
 // RequestParser: the requests of one connection, parsed from its read buffer
-// with Beast's parser, and the checks hookd makes before a request reaches a
-// handler: the whole header block within max_header_bytes, framing that
-// cannot smuggle a second request, the body limit. No I/O: the session reads
+// with Beast's grammar into hookd's flat fields (RequestFieldParser), and
+// the checks hookd makes before a request reaches a handler: the whole
+// header block within max_header_bytes, framing that cannot smuggle a
+// second request, the body limit. No I/O: the session reads
 // into buffer() and calls the step that fits. Not thread-safe: one per
 // connection, on its reactor.
 #pragma once
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -18,6 +17,7 @@
 
 #include "hookd/server/http_server.h"
 #include "request_conversion.h"
+#include "request_fields.h"
 
 namespace hookd {
 
@@ -31,14 +31,12 @@ struct RequestFacts {
 
 class RequestParser {
  public:
-  using Parser =
-      boost::beast::http::request_parser<boost::beast::http::string_body, HeaderAllocator<char>>;
+  using Parser = RequestFieldParser;
   using error_code = boost::beast::error_code;
   enum class HeaderScan { incomplete, complete, too_big };
 
   // `options` must outlive the parser.
   explicit RequestParser(const HttpServerOptions& options) : options_(options) {}
-  // The parsed fields point into arena_.
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
@@ -46,14 +44,12 @@ class RequestParser {
   // the next (pipelining).
   boost::beast::flat_buffer& buffer() { return buffer_; }
 
-  // Starts the next request. `body` lends its capacity to the new body; a
-  // small one is reused rather than reallocated.
+  // Starts the next request. `body` (the last request's, handled) is
+  // emptied; the parsed request's strings keep their capacity (a body's up
+  // to a limit) for this one.
   void begin(std::string& body);
   // Drops the current request (after to_http_request() or a refusal).
-  void reset() {
-    parser_.reset();
-    arena_.reset();
-  }
+  void reset() { parser_.reset(); }
 
   // Whether the buffered bytes hold the whole header block, within the
   // limit; looks only at bytes it has not looked at before.
@@ -76,7 +72,7 @@ class RequestParser {
   // The route pattern of the parsed header; "" without a header or a route.
   std::string header_route(const Router& router) const;
   // The request; complete once done().
-  ParsedRequest& message() { return parser_->get(); }
+  ParsedRequest& message() { return request_; }
   // For Beast's asynchronous read of the rest of the body.
   Parser& parser() { return *parser_; }
 
@@ -85,7 +81,8 @@ class RequestParser {
 
   const HttpServerOptions& options_;
   boost::beast::flat_buffer buffer_;
-  HeaderArena arena_;  // declared before parser_, which allocates from it
+  ParsedRequest request_;  // declared before parser_, which fills it
+  // Beast's parser cannot be reset: a new one per request (no allocation).
   std::optional<Parser> parser_;
   std::size_t header_scanned_ = 0;  // where scan_header() looks for the end next
 };
