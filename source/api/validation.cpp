@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "header_rules.h"
 #include "hookd/api/endpoint_values.h"
 #include "hookd/core/ascii.h"
 #include "hookd/core/event.h"
@@ -200,59 +201,6 @@ void check_channels(BodyReader& in, Field<std::vector<std::string>>& channels, s
   }
 }
 
-bool valid_header_name(std::string_view name) {
-  if (name.empty() || name.size() > 256) return false;
-  // RFC 9110 token characters.
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
-bool valid_header_value(std::string_view value) {
-  return std::all_of(value.begin(), value.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u == '\t' || (u >= 0x20 && u != 0x7F);
-  });
-}
-
-// Headers hookd sets itself, or that would change how the request is read.
-std::string header_name_problem(std::string_view name) {
-  static const char* const kForbidden[] = {"user-agent",
-                                           "keep-alive",
-                                           "proxy-authenticate",
-                                           "proxy-authorization",
-                                           "te",
-                                           "trailers",
-                                           "transfer-encoding",
-                                           "upgrade",
-                                           "age",
-                                           "cache-control",
-                                           "clear-site-data",
-                                           "expires",
-                                           "pragma",
-                                           "warning",
-                                           "content-length",
-                                           "content-type",
-                                           "content-encoding",
-                                           "content-language",
-                                           "content-location",
-                                           "host",
-                                           "connection"};
-  static const char* const kForbiddenPrefixes[] = {"x-amz-", "x-amzn-",  "x-google", "x-goog-",
-                                                   "x-gfe",  "x-azure-", "x-fd-",    "x-svix-",
-                                                   "svix-",  "webhook-"};
-  if (!valid_header_name(name)) return "Invalid Header Name.";
-  std::string lower = ascii_lower(name);
-  for (const char* forbidden : kForbidden) {
-    if (lower == forbidden) return "Header uses a forbidden key.";
-  }
-  for (const char* prefix : kForbiddenPrefixes) {
-    if (lower.rfind(prefix, 0) == 0) return "Header starts with a forbidden prefix.";
-  }
-  return {};
-}
-
 // `headers` as an object of strings (nulls allowed when `allow_null`).
 bool read_header_object(BodyReader& in, const json::value& value, const Limits& limits,
                         bool allow_null,
@@ -303,10 +251,6 @@ bool read_header_object(BodyReader& in, const json::value& value, const Limits& 
   }
   return ok;
 }
-
-}  // namespace
-
-namespace {
 
 // [a-zA-Z0-9-_.] as a table: one load per character (every message
 // create checks its eventType against it).
